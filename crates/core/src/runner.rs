@@ -1,0 +1,221 @@
+//! The check runner: every check whose prerequisites passed runs concurrently,
+//! each under its own timeout; a panic or a timeout is a failed test, never a
+//! crashed run. Results come back in declaration order and, as each one
+//! completes, through an optional progress callback.
+
+use crate::check::{Applicability, Check, CheckContext, CheckOutcome};
+use crate::validation::{ValidationResults, ValidationTest};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::task::JoinSet;
+use tracing::Instrument;
+
+/// The default per-check timeout.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Settings of one run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Timeout of a check that declares none.
+    pub default_timeout: Duration,
+    /// When set, every check gets this timeout, whatever it declares.
+    pub timeout_override: Option<Duration>,
+    /// The platform's type name, for tracing spans.
+    pub platform: String,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            default_timeout: DEFAULT_TIMEOUT,
+            timeout_override: None,
+            platform: String::new(),
+        }
+    }
+}
+
+/// Called with each test's result as soon as it is known.
+pub type Progress<'a> = &'a (dyn Fn(&ValidationTest) + Send + Sync);
+
+enum Slot {
+    Pending,
+    Running,
+    Done(ValidationTest),
+}
+
+/// Runs `checks` against `config`. Must be called inside a tokio runtime.
+pub async fn run_checks<C: Send + Sync + 'static>(
+    checks: &[Check<C>],
+    config: Arc<C>,
+    ctx: &CheckContext,
+    options: &RunOptions,
+    progress: Option<Progress<'_>>,
+) -> ValidationResults {
+    let mut slots: Vec<Slot> = checks.iter().map(|_| Slot::Pending).collect();
+    let mut running: JoinSet<(usize, CheckOutcome)> = JoinSet::new();
+    let mut aborts: Vec<Option<tokio::task::AbortHandle>> = checks.iter().map(|_| None).collect();
+
+    loop {
+        // Settle or start every pending check whose prerequisites are known.
+        let mut changed = true;
+        while changed {
+            changed = false;
+            for i in 0..checks.len() {
+                if !matches!(slots[i], Slot::Pending) {
+                    continue;
+                }
+                let check = &checks[i];
+                match decide(check, &slots, checks, &config, ctx) {
+                    Decision::Wait => {}
+                    Decision::Settle(outcome) => {
+                        finish(&mut slots, i, check, outcome, progress);
+                        changed = true;
+                    }
+                    Decision::Start => {
+                        let timeout = options
+                            .timeout_override
+                            .or(check.timeout)
+                            .unwrap_or(options.default_timeout);
+                        let span = tracing::info_span!(
+                            "check",
+                            platform = %options.platform,
+                            integration_id = ?ctx.integration_id,
+                            test = %check.name,
+                        );
+                        let fut = (check.run)(Arc::clone(&config), ctx.clone());
+                        let handle = running.spawn(
+                            async move {
+                                let outcome = match tokio::time::timeout(timeout, fut).await {
+                                    Ok(outcome) => outcome,
+                                    Err(_) => CheckOutcome::failed(format!(
+                                        "The test did not finish within its timeout of {}.",
+                                        human_duration(timeout)
+                                    )),
+                                };
+                                (i, outcome)
+                            }
+                            .instrument(span),
+                        );
+                        aborts[i] = Some(handle);
+                        slots[i] = Slot::Running;
+                    }
+                }
+            }
+        }
+
+        let Some(joined) = running.join_next_with_id().await else {
+            break;
+        };
+        let (i, outcome) = match joined {
+            Ok((_, (i, outcome))) => (i, outcome),
+            Err(err) => {
+                let id = err.id();
+                let Some(i) = aborts
+                    .iter()
+                    .position(|h| h.as_ref().is_some_and(|h| h.id() == id))
+                else {
+                    continue;
+                };
+                // The payload of a panic may quote anything: it is not shown.
+                let message = if err.is_panic() {
+                    "The test failed unexpectedly: it panicked. See the host's log for the platform and test."
+                } else {
+                    "The test was cancelled before it finished."
+                };
+                tracing::error!(test = %checks[i].name, platform = %options.platform, "check task ended abnormally: {}", if err.is_panic() { "panic" } else { "cancelled" });
+                (i, CheckOutcome::failed(message))
+            }
+        };
+        finish(&mut slots, i, &checks[i], outcome, progress);
+    }
+
+    // Whatever is still pending waits on a cycle of prerequisites.
+    for i in 0..checks.len() {
+        if matches!(slots[i], Slot::Pending) {
+            let outcome = CheckOutcome::skipped(
+                "Skipped: its prerequisites form a cycle, so it can never run.",
+            );
+            finish(&mut slots, i, &checks[i], outcome, progress);
+        }
+    }
+    let tests = slots
+        .into_iter()
+        .filter_map(|slot| match slot {
+            Slot::Done(t) => Some(t),
+            Slot::Pending | Slot::Running => None,
+        })
+        .collect();
+    ValidationResults::new(tests)
+}
+
+enum Decision {
+    Wait,
+    Start,
+    Settle(CheckOutcome),
+}
+
+fn decide<C>(
+    check: &Check<C>,
+    slots: &[Slot],
+    checks: &[Check<C>],
+    config: &C,
+    ctx: &CheckContext,
+) -> Decision {
+    if let Applicability::When { predicate, reason } = &check.applies {
+        if !predicate(config, ctx) {
+            return Decision::Settle(CheckOutcome::skipped(format!("Skipped: {reason}")));
+        }
+    }
+    let mut waiting = false;
+    for req in &check.requires {
+        let Some(j) = checks.iter().position(|c| &c.name == req) else {
+            return Decision::Settle(CheckOutcome::skipped(format!(
+                "Skipped: it requires \"{req}\", which this platform does not declare."
+            )));
+        };
+        match &slots[j] {
+            Slot::Done(t) if t.status.satisfies_prerequisite() => {}
+            Slot::Done(t) => {
+                return Decision::Settle(CheckOutcome::skipped(format!(
+                    "Skipped because \"{req}\" did not pass ({}).",
+                    t.status
+                )));
+            }
+            Slot::Pending | Slot::Running => waiting = true,
+        }
+    }
+    if waiting {
+        // A prerequisite that can never settle (a cycle) would wait forever; the
+        // caller settles such checks once nothing is left running.
+        Decision::Wait
+    } else {
+        Decision::Start
+    }
+}
+
+fn finish<C>(
+    slots: &mut [Slot],
+    i: usize,
+    check: &Check<C>,
+    outcome: CheckOutcome,
+    progress: Option<Progress<'_>>,
+) {
+    let test = ValidationTest {
+        name: check.name.clone(),
+        status: outcome.status,
+        message: outcome.message,
+    };
+    if let Some(progress) = progress {
+        progress(&test);
+    }
+    slots[i] = Slot::Done(test);
+}
+
+fn human_duration(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms % 1000 == 0 {
+        format!("{} s", ms / 1000)
+    } else {
+        format!("{ms} ms")
+    }
+}

@@ -1,0 +1,75 @@
+//! Finding the local stand-ins that `cargo xtask stand-ins up` started.
+//!
+//! xtask writes their endpoints to one JSON file, `{"postgres": {...}, ...}`,
+//! and `cargo xtask test` passes its path in `JUNCTION_STAND_INS`. Without the
+//! variable the file is looked for at `target/stand-ins/endpoints.json` of this
+//! workspace. Under `CI=true` a missing stand-in fails the test; elsewhere the
+//! test says what to start and returns early.
+
+use serde::Deserialize;
+use serde_json::Value;
+use std::path::PathBuf;
+
+/// The environment variable naming the endpoints file.
+pub const ENV_FILE: &str = "JUNCTION_STAND_INS";
+
+/// Where the endpoints file is.
+pub fn endpoints_file() -> PathBuf {
+    match std::env::var_os(ENV_FILE) {
+        Some(p) => PathBuf::from(p),
+        None => {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/stand-ins/endpoints.json")
+        }
+    }
+}
+
+/// The endpoint record of one stand-in, if it was started.
+pub fn endpoint(name: &str) -> Option<Value> {
+    let text = std::fs::read_to_string(endpoints_file()).ok()?;
+    let all: Value = serde_json::from_str(&text).ok()?;
+    all.get(name).cloned()
+}
+
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// The stand-in's endpoint, or `None` outside CI when it is not running (the
+/// caller returns early). Under `CI=true`, a missing stand-in panics.
+#[track_caller]
+pub fn require<T: for<'de> Deserialize<'de>>(name: &str) -> Option<T> {
+    let found = endpoint(name).and_then(|v| serde_json::from_value::<T>(v).ok());
+    if found.is_none() {
+        let msg = format!(
+            "stand-in \"{name}\" is not running (no usable entry in {}); start it with `cargo xtask stand-ins up {name}`",
+            endpoints_file().display()
+        );
+        #[allow(clippy::panic)]
+        if in_ci() {
+            panic!("{msg}");
+        }
+        eprintln!("SKIPPING: {msg}");
+    }
+    found
+}
+
+/// The PostgreSQL stand-in (the Redshift plugin's).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Postgres {
+    pub host: String,
+    pub port: u16,
+    /// A superuser.
+    pub user: String,
+    pub password: String,
+    pub database: String,
+}
+
+impl Postgres {
+    /// A libpq-style connection string.
+    pub fn conninfo(&self) -> String {
+        format!(
+            "host={} port={} user={} password={} dbname={}",
+            self.host, self.port, self.user, self.password, self.database
+        )
+    }
+}
