@@ -1,1 +1,97 @@
-fn main() {}
+//! `cargo xtask …`: the project's own commands.
+
+mod stand_ins;
+
+use anyhow::{Context, Result, bail};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const HELP: &str = "\
+cargo xtask COMMAND
+
+Commands:
+  test [ARGS…]                 start the stand-ins, then run every test of the workspace
+                               (ARGS go to the test runner, e.g. a filter)
+  stand-ins up [NAME…]         install (cached under target/) and start stand-ins
+  stand-ins down [NAME…]       stop them
+  stand-ins status             what runs, and where
+  bench-core                   the check runner's overhead (1,000 trivial checks)
+
+Stand-ins: postgres
+Their endpoints are written to target/stand-ins/endpoints.json (JUNCTION_STAND_INS).
+";
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = workspace_root()?;
+    match args.first().map(String::as_str) {
+        Some("test") => test(&root, &args[1..]),
+        Some("stand-ins") => match args.get(1).map(String::as_str) {
+            Some("up") => stand_ins::up(&root, &args[2..]),
+            Some("down") => stand_ins::down(&root, &args[2..]),
+            Some("status") => stand_ins::status(&root),
+            _ => bail!("usage: cargo xtask stand-ins up|down|status [NAME…]\n\n{HELP}"),
+        },
+        Some("bench-core") => run(Command::new(cargo())
+            .current_dir(&root)
+            .args(["bench", "-p", "junction-core", "--bench", "runner"])),
+        Some("help" | "--help" | "-h") | None => {
+            print!("{HELP}");
+            Ok(())
+        }
+        Some(other) => bail!("unknown command `{other}`\n\n{HELP}"),
+    }
+}
+
+/// The one test command: stand-ins up, then one build and run of every test.
+fn test(root: &Path, extra: &[String]) -> Result<()> {
+    stand_ins::up(root, &[])?;
+    let endpoints = stand_ins::endpoints_file(root);
+    let mut cmd = Command::new(cargo());
+    cmd.current_dir(root).env("JUNCTION_STAND_INS", &endpoints);
+    if has_nextest() {
+        cmd.args(["nextest", "run", "--workspace", "--no-fail-fast"]);
+    } else {
+        cmd.args(["test", "--workspace", "--no-fail-fast"]);
+    }
+    cmd.args(test_features(root)).args(extra);
+    run(&mut cmd)
+}
+
+/// Test-only features: the host links the synthetic platform for its tests.
+fn test_features(root: &Path) -> Vec<String> {
+    if root.join("crates/host/Cargo.toml").exists() {
+        vec!["--features".into(), "junction-host/synthetic".into()]
+    } else {
+        Vec::new()
+    }
+}
+
+fn has_nextest() -> bool {
+    Command::new(cargo())
+        .args(["nextest", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+pub fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
+}
+
+pub fn run(cmd: &mut Command) -> Result<()> {
+    let status = cmd
+        .status()
+        .with_context(|| format!("could not start {:?}", cmd.get_program()))?;
+    if !status.success() {
+        bail!("{:?} failed: {status}", cmd.get_program());
+    }
+    Ok(())
+}
+
+fn workspace_root() -> Result<PathBuf> {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .parent()
+        .map(Path::to_path_buf)
+        .context("xtask has no parent folder")
+}

@@ -1,0 +1,212 @@
+//! Local stand-ins for the platforms, on fixed loopback ports. Each is
+//! installed from Debian or PyPI when missing, kept under `target/stand-ins/`,
+//! and its endpoint written to `target/stand-ins/endpoints.json`.
+
+use crate::run;
+use anyhow::{Context, Result, bail};
+use serde_json::{Map, Value, json};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Every stand-in xtask knows, in start order.
+pub const ALL: &[&str] = &["postgres"];
+
+const PG_PORT: u16 = 54329;
+/// A throwaway superuser password for a server bound to 127.0.0.1 in tests.
+const PG_PASSWORD: &str = "junction-stand-in";
+
+pub fn endpoints_file(root: &Path) -> PathBuf {
+    base(root).join("endpoints.json")
+}
+
+fn base(root: &Path) -> PathBuf {
+    root.join("target/stand-ins")
+}
+
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+fn names(args: &[String]) -> Result<Vec<&str>> {
+    if args.is_empty() {
+        return Ok(ALL.to_vec());
+    }
+    args.iter()
+        .map(|a| {
+            ALL.iter()
+                .copied()
+                .find(|n| *n == a.as_str())
+                .with_context(|| format!("unknown stand-in `{a}` (known: {})", ALL.join(", ")))
+        })
+        .collect()
+}
+
+pub fn up(root: &Path, args: &[String]) -> Result<()> {
+    std::fs::create_dir_all(base(root))?;
+    for name in names(args)? {
+        let started = match name {
+            "postgres" => postgres_up(root),
+            _ => bail!("unknown stand-in {name}"),
+        };
+        match started {
+            Ok(endpoint) => {
+                write_endpoint(root, name, Some(endpoint))?;
+                eprintln!("stand-in {name}: ready");
+            }
+            Err(e) if in_ci() => return Err(e.context(format!("stand-in {name} could not start"))),
+            Err(e) => {
+                write_endpoint(root, name, None)?;
+                eprintln!("stand-in {name}: NOT started ({e:#}); its tests will be skipped outside CI");
+            }
+        }
+    }
+    Ok(())
+}
+
+pub fn down(root: &Path, args: &[String]) -> Result<()> {
+    for name in names(args)? {
+        if name == "postgres" {
+            postgres_down(root)?;
+        }
+        write_endpoint(root, name, None)?;
+        eprintln!("stand-in {name}: stopped");
+    }
+    Ok(())
+}
+
+pub fn status(root: &Path) -> Result<()> {
+    let text = std::fs::read_to_string(endpoints_file(root)).unwrap_or_else(|_| "{}".into());
+    println!("{text}");
+    Ok(())
+}
+
+fn write_endpoint(root: &Path, name: &str, endpoint: Option<Value>) -> Result<()> {
+    let path = endpoints_file(root);
+    let mut all: Map<String, Value> = std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
+    match endpoint {
+        Some(e) => all.insert(name.into(), e),
+        None => all.remove(name),
+    };
+    std::fs::write(&path, serde_json::to_string_pretty(&Value::Object(all))?)?;
+    Ok(())
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+/// Installs Debian packages when running as root (CI and the dev machines are).
+fn apt_install(packages: &[&str]) -> Result<()> {
+    if !is_root() {
+        bail!("{} missing and not root: install them with apt-get", packages.join(" "));
+    }
+    eprintln!("installing {} from Debian…", packages.join(" "));
+    run(Command::new("apt-get").arg("update").arg("-qq"))?;
+    run(Command::new("apt-get")
+        .args(["install", "-y", "-qq", "--no-install-recommends"])
+        .args(packages)
+        .env("DEBIAN_FRONTEND", "noninteractive"))
+}
+
+fn pg_bin_dir() -> Option<PathBuf> {
+    let mut dirs: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let v: u32 = e.file_name().to_str()?.parse().ok()?;
+            let bin = e.path().join("bin");
+            bin.join("initdb").exists().then_some((v, bin))
+        })
+        .collect();
+    dirs.sort();
+    dirs.pop().map(|(_, p)| p)
+}
+
+/// A command run as the `postgres` user when we are root (initdb refuses root).
+fn as_postgres(program: &Path) -> Command {
+    if is_root() {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--"]).arg(program);
+        c
+    } else {
+        Command::new(program)
+    }
+}
+
+fn postgres_up(root: &Path) -> Result<Value> {
+    let bin = match pg_bin_dir() {
+        Some(b) => b,
+        None => {
+            apt_install(&["postgresql"])?;
+            pg_bin_dir().context("postgresql installed, but no initdb under /usr/lib/postgresql")?
+        }
+    };
+    let dir = base(root).join("postgres");
+    let data = dir.join("data");
+    std::fs::create_dir_all(&dir)?;
+    if is_root() {
+        run(Command::new("chown").args(["-R", "postgres:postgres"]).arg(&dir))?;
+    }
+    if !data.join("PG_VERSION").exists() {
+        let pwfile = dir.join("pwfile");
+        std::fs::write(&pwfile, PG_PASSWORD)?;
+        if is_root() {
+            run(Command::new("chown").args(["postgres:postgres"]).arg(&pwfile))?;
+        }
+        run(as_postgres(&bin.join("initdb"))
+            .arg("-D")
+            .arg(&data)
+            .args(["-U", "postgres", "--auth-local=trust", "--auth-host=scram-sha-256", "--no-sync", "-E", "UTF8"])
+            .arg(format!("--pwfile={}", pwfile.display()))
+            .stdout(std::process::Stdio::null()))
+        .context("initdb failed")?;
+    }
+    let running = as_postgres(&bin.join("pg_ctl"))
+        .arg("-D")
+        .arg(&data)
+        .arg("status")
+        .stdout(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !running {
+        let opts = format!(
+            "-c listen_addresses=127.0.0.1 -c port={PG_PORT} -c unix_socket_directories={} -c fsync=off -c max_connections=200",
+            dir.display()
+        );
+        run(as_postgres(&bin.join("pg_ctl"))
+            .arg("-D")
+            .arg(&data)
+            .arg("-l")
+            .arg(dir.join("log"))
+            .args(["-w", "-t", "60", "-o", &opts, "start"])
+            .stdout(std::process::Stdio::null()))
+        .context("pg_ctl start failed (see target/stand-ins/postgres/log)")?;
+    }
+    Ok(json!({
+        "host": "127.0.0.1",
+        "port": PG_PORT,
+        "user": "postgres",
+        "password": PG_PASSWORD,
+        "database": "postgres",
+        "bin": bin,
+    }))
+}
+
+fn postgres_down(root: &Path) -> Result<()> {
+    let data = base(root).join("postgres/data");
+    let Some(bin) = pg_bin_dir() else { return Ok(()) };
+    if data.join("postmaster.pid").exists() {
+        run(as_postgres(&bin.join("pg_ctl"))
+            .arg("-D")
+            .arg(&data)
+            .args(["-m", "fast", "-w", "stop"])
+            .stdout(std::process::Stdio::null()))?;
+    }
+    Ok(())
+}
