@@ -82,11 +82,14 @@ pub fn from_json_at<T: serde::de::DeserializeOwned>(
             path.clear();
         }
         let message = e.inner().to_string();
-        // serde reports an unknown or missing field at its parent: name the field itself.
+        // A missing field is reported at its parent: name the field itself.
         let field = quoted_field(&message, "unknown field `")
             .or_else(|| quoted_field(&message, "missing field `"));
         if let Some(field) = field {
-            path = join_path(&path, field);
+            // serde_path_to_error already names an unknown field; a missing one it does not.
+            if path.rsplit('.').next() != Some(field) {
+                path = join_path(&path, field);
+            }
         }
         ConfigErrors::one(join_path(prefix, &path), tidy_serde_message(&message))
     })

@@ -314,6 +314,9 @@ fn parse_typed<P: Platform + ?Sized>(
             ),
         ));
     }
+    if !config.is_object() {
+        return Err(ConfigErrors::one("config", "must be an object"));
+    }
     let typed: P::Config = config::from_json_at(config, "config")?;
     platform.validate_config(&typed, auto_bootstrap)?;
     Ok(typed)
