@@ -1,0 +1,400 @@
+//! The HTTP API.
+
+use crate::auth::{self, Role};
+use crate::body::{self, Format, MAX_BODY, Payload};
+use crate::error::{ApiError, BODY, json, json_bytes};
+use crate::host::{Caller, Host};
+use crate::store::IntegrationRow;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Path, Request, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use junction_core::ScriptKind;
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Shared state of the handlers.
+#[derive(Clone)]
+pub struct App {
+    pub host: Arc<Host>,
+    pub metrics: Arc<Metrics>,
+}
+
+#[derive(Default)]
+pub struct Metrics {
+    pub requests: AtomicU64,
+    pub client_errors: AtomicU64,
+    pub server_errors: AtomicU64,
+}
+
+/// The router with every endpoint.
+pub fn router(host: Arc<Host>) -> Router {
+    let app = App {
+        host,
+        metrics: Arc::new(Metrics::default()),
+    };
+    let protected = Router::new()
+        .route("/integrations", get(list).post(create))
+        .route("/integrations/validate", post(validate))
+        .route("/integrations/scripts/create", post(script_create))
+        .route("/integrations/scripts/initial-create", post(script_initial))
+        .route("/integrations/scripts/cleanup", post(script_cleanup))
+        .route(
+            "/integrations/{id}",
+            get(get_one).put(edit).delete(delete),
+        )
+        .route("/integrations/{id}/status", get(status))
+        .route("/integrations/{id}/history", get(history))
+        .route("/integrations/{id}/migrate", post(migrate))
+        .route("/integrations/{id}/scripts/edit", post(script_edit))
+        .route("/integrations/{id}/scripts/delete", post(script_delete))
+        .route("/platforms", get(platforms))
+        .route("/metrics", get(metrics))
+        .route("/openapi.json", get(openapi))
+        .route_layer(middleware::from_fn_with_state(app.clone(), authorize));
+    Router::new()
+        .route("/healthz", get(healthz))
+        .merge(protected)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(middleware::from_fn_with_state(app.clone(), count))
+        .with_state(app)
+}
+
+async fn count(State(app): State<App>, req: Request, next: Next) -> Response {
+    let (method, path) = (req.method().clone(), req.uri().path().to_owned());
+    let resp = next.run(req).await;
+    app.metrics.requests.fetch_add(1, Ordering::Relaxed);
+    let status = resp.status();
+    if status.is_client_error() {
+        app.metrics.client_errors.fetch_add(1, Ordering::Relaxed);
+    } else if status.is_server_error() {
+        app.metrics.server_errors.fetch_add(1, Ordering::Relaxed);
+    }
+    tracing::debug!(%method, %path, status = status.as_u16(), "request");
+    resp
+}
+
+/// 401 without a valid key; 403 for a read key on anything but GET.
+async fn authorize(State(app): State<App>, mut req: Request, next: Next) -> Response {
+    let needed = if matches!(*req.method(), Method::GET | Method::HEAD) {
+        Role::Read
+    } else {
+        Role::Admin
+    };
+    let header = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let Some(secret) = header.and_then(auth::key_from_header) else {
+        return ApiError::unauthorized(
+            "An API key is required: send it as `Authorization: Bearer <key>`.",
+        )
+        .into_response();
+    };
+    let key = match app.host.authenticate(secret).await {
+        Ok(Some(k)) => k,
+        Ok(None) => return ApiError::unauthorized("The API key is not valid.").into_response(),
+        Err(e) => return e.into_response(),
+    };
+    if !key.role.allows(needed) {
+        return ApiError::forbidden(format!(
+            "The API key {} has the {} role; {} {} needs the {} role.",
+            key.id,
+            key.role.as_str(),
+            req.method(),
+            req.uri().path(),
+            needed.as_str()
+        ))
+        .into_response();
+    }
+    req.extensions_mut().insert(Caller { key });
+    next.run(req).await
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "No such endpoint; see /openapi.json.")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "This endpoint does not take that method; see /openapi.json.",
+    )
+}
+
+async fn healthz() -> Response {
+    json_bytes(StatusCode::OK, &b"{\"status\":\"ok\"}"[..])
+}
+
+fn caller(req_ext: Option<axum::Extension<Caller>>) -> Result<Caller, ApiError> {
+    req_ext
+        .map(|axum::Extension(c)| c)
+        .ok_or_else(|| ApiError::unauthorized("An API key is required."))
+}
+
+fn parse_id(raw: Result<Path<String>, axum::extract::rejection::PathRejection>) -> Result<i64, ApiError> {
+    let Ok(Path(raw)) = raw else {
+        return Err(ApiError::field("id", "must be a positive integer"));
+    };
+    match raw.parse::<i64>() {
+        Ok(id) if id > 0 => Ok(id),
+        _ => Err(ApiError::field("id", "must be a positive integer")),
+    }
+}
+
+fn bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+    body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            body::too_large()
+        } else {
+            ApiError::field(BODY, "the body could not be read")
+        }
+    })
+}
+
+fn read_value(headers: &HeaderMap, raw: Result<Bytes, BytesRejection>) -> Result<Option<serde_json::Value>, ApiError> {
+    let raw = bytes(raw)?;
+    let format = if raw.iter().all(u8::is_ascii_whitespace) {
+        Format::Json
+    } else {
+        body::format_of(headers)?
+    };
+    body::parse_value(&raw, format)
+}
+
+fn read_payload(headers: &HeaderMap, raw: Result<Bytes, BytesRejection>) -> Result<Payload, ApiError> {
+    body::payload(read_value(headers, raw)?)
+}
+
+/// An integration as the contract shows it, from stored JSON text.
+pub fn render(row: &IntegrationRow, out: &mut String) {
+    let type_json = serde_json::to_string(&row.type_name).unwrap_or_else(|_| "\"\"".into());
+    let _ = write!(
+        out,
+        "{{\"id\":{},\"status\":\"{}\",\"validationResults\":{},\"type\":{},\"autoBootstrap\":{},\"config\":{}}}",
+        row.id,
+        row.status.as_str(),
+        row.validation_results,
+        type_json,
+        row.auto_bootstrap,
+        row.config
+    );
+}
+
+fn integration_response(status: StatusCode, row: &IntegrationRow) -> Response {
+    let mut s = String::with_capacity(256 + row.config.len() + row.validation_results.len());
+    render(row, &mut s);
+    json_bytes(status, s)
+}
+
+async fn list(State(app): State<App>) -> Result<Response, ApiError> {
+    let rows = app.host.store.list().await.map_err(ApiError::internal)?;
+    let body = tokio::task::spawn_blocking(move || {
+        let mut s = String::with_capacity(rows.len() * 320 + 2);
+        s.push('[');
+        for (i, r) in rows.iter().enumerate() {
+            if i > 0 {
+                s.push(',');
+            }
+            render(r, &mut s);
+        }
+        s.push(']');
+        s
+    })
+    .await
+    .map_err(ApiError::internal)?;
+    Ok(json_bytes(StatusCode::OK, body))
+}
+
+async fn get_one(
+    State(app): State<App>,
+    id: Result<Path<String>, axum::extract::rejection::PathRejection>,
+) -> Result<Response, ApiError> {
+    let id = parse_id(id)?;
+    match app.host.store.get(id).await.map_err(ApiError::internal)? {
+        Some(row) => Ok(integration_response(StatusCode::OK, &row)),
+        None => Err(ApiError::not_found_integration(id)),
+    }
+}
+
+async fn status(
+    State(app): State<App>,
+    id: Result<Path<String>, axum::extract::rejection::PathRejection>,
+) -> Result<Response, ApiError> {
+    let id = parse_id(id)?;
+    match app.host.store.get(id).await.map_err(ApiError::internal)? {
+        Some(row) => Ok(json(
+            StatusCode::OK,
+            &serde_json::json!({"id": row.id, "status": row.status}),
+        )),
+        None => Err(ApiError::not_found_integration(id)),
+    }
+}
+
+async fn history(
+    State(app): State<App>,
+    id: Result<Path<String>, axum::extract::rejection::PathRejection>,
+) -> Result<Response, ApiError> {
+    let id = parse_id(id)?;
+    match app.host.store.history(id).await.map_err(ApiError::internal)? {
+        Some(h) => Ok(json(StatusCode::OK, &h)),
+        None => Err(ApiError::not_found_integration(id)),
+    }
+}
+
+async fn create(
+    State(app): State<App>,
+    ext: Option<axum::Extension<Caller>>,
+    headers: HeaderMap,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let caller = caller(ext)?;
+    let raw = bytes(raw)?;
+    let idempotency = match headers.get("idempotency-key") {
+        Some(v) => {
+            let key = v
+                .to_str()
+                .ok()
+                .map(str::trim)
+                .filter(|k| !k.is_empty() && k.len() <= 255)
+                .ok_or_else(|| ApiError::field("Idempotency-Key", "must be 1 to 255 visible ASCII characters"))?;
+            Some((key.to_owned(), crate::auth::hash_key(&String::from_utf8_lossy(&raw))))
+        }
+        None => None,
+    };
+    let payload = read_payload(&headers, Ok(raw))?;
+    let row = app.host.create(payload, &caller, idempotency).await?;
+    Ok(integration_response(StatusCode::ACCEPTED, &row))
+}
+
+async fn edit(
+    State(app): State<App>,
+    ext: Option<axum::Extension<Caller>>,
+    id: Result<Path<String>, axum::extract::rejection::PathRejection>,
+    headers: HeaderMap,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let caller = caller(ext)?;
+    let id = parse_id(id)?;
+    let payload = read_payload(&headers, raw)?;
+    let row = app.host.edit(id, payload, &caller).await?;
+    Ok(integration_response(StatusCode::ACCEPTED, &row))
+}
+
+async fn delete(
+    State(app): State<App>,
+    ext: Option<axum::Extension<Caller>>,
+    id: Result<Path<String>, axum::extract::rejection::PathRejection>,
+    headers: HeaderMap,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let caller = caller(ext)?;
+    let id = parse_id(id)?;
+    let value = read_value(&headers, raw)?;
+    let row = app.host.delete(id, value, &caller).await?;
+    Ok(integration_response(StatusCode::ACCEPTED, &row))
+}
+
+async fn migrate(
+    State(app): State<App>,
+    ext: Option<axum::Extension<Caller>>,
+    id: Result<Path<String>, axum::extract::rejection::PathRejection>,
+) -> Result<Response, ApiError> {
+    let caller = caller(ext)?;
+    let id = parse_id(id)?;
+    let row = app.host.migrate(id, &caller).await?;
+    Ok(integration_response(StatusCode::ACCEPTED, &row))
+}
+
+async fn validate(
+    State(app): State<App>,
+    headers: HeaderMap,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let payload = read_payload(&headers, raw)?;
+    let results = app.host.validate(payload).await?;
+    Ok(json(StatusCode::OK, &results))
+}
+
+fn script_response(script: junction_core::Script) -> Response {
+    let text = script.text();
+    json(
+        StatusCode::OK,
+        &serde_json::json!({"language": script.language, "statements": script.statements, "script": text}),
+    )
+}
+
+async fn script_new(app: &App, kind: ScriptKind, headers: &HeaderMap, raw: Result<Bytes, BytesRejection>) -> Result<Response, ApiError> {
+    let payload = read_payload(headers, raw)?;
+    Ok(script_response(app.host.script(kind, None, Some(payload)).await?))
+}
+
+async fn script_create(State(app): State<App>, headers: HeaderMap, raw: Result<Bytes, BytesRejection>) -> Result<Response, ApiError> {
+    script_new(&app, ScriptKind::Create, &headers, raw).await
+}
+
+async fn script_initial(State(app): State<App>, headers: HeaderMap, raw: Result<Bytes, BytesRejection>) -> Result<Response, ApiError> {
+    script_new(&app, ScriptKind::InitialCreate, &headers, raw).await
+}
+
+async fn script_cleanup(State(app): State<App>, headers: HeaderMap, raw: Result<Bytes, BytesRejection>) -> Result<Response, ApiError> {
+    script_new(&app, ScriptKind::Cleanup, &headers, raw).await
+}
+
+async fn script_edit(
+    State(app): State<App>,
+    id: Result<Path<String>, axum::extract::rejection::PathRejection>,
+    headers: HeaderMap,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let id = parse_id(id)?;
+    let payload = read_payload(&headers, raw)?;
+    Ok(script_response(app.host.script(ScriptKind::Edit, Some(id), Some(payload)).await?))
+}
+
+async fn script_delete(
+    State(app): State<App>,
+    id: Result<Path<String>, axum::extract::rejection::PathRejection>,
+) -> Result<Response, ApiError> {
+    let id = parse_id(id)?;
+    Ok(script_response(app.host.script(ScriptKind::Delete, Some(id), None).await?))
+}
+
+async fn platforms(State(app): State<App>) -> Response {
+    let mut list: Vec<&junction_core::PlatformDescriptor> =
+        app.host.platforms.values().map(|e| &e.descriptor).collect();
+    list.sort_by(|a, b| a.type_name.cmp(&b.type_name));
+    json(StatusCode::OK, &list)
+}
+
+async fn metrics(State(app): State<App>) -> Result<Response, ApiError> {
+    let counts = app.host.store.count_by_status().await.map_err(ApiError::internal)?;
+    let mut s = String::new();
+    s.push_str("# TYPE junction_integrations gauge\n");
+    for st in junction_core::Status::ALL {
+        let n = counts.iter().find(|(c, _)| *c == st).map_or(0, |(_, n)| *n);
+        let _ = writeln!(s, "junction_integrations{{status=\"{st}\"}} {n}");
+    }
+    let m = &app.metrics;
+    let _ = writeln!(s, "# TYPE junction_operations_running gauge\njunction_operations_running {}", app.host.running());
+    let _ = writeln!(s, "# TYPE junction_http_requests_total counter\njunction_http_requests_total {}", m.requests.load(Ordering::Relaxed));
+    let _ = writeln!(s, "junction_http_responses_total{{class=\"4xx\"}} {}", m.client_errors.load(Ordering::Relaxed));
+    let _ = writeln!(s, "junction_http_responses_total{{class=\"5xx\"}} {}", m.server_errors.load(Ordering::Relaxed));
+    let mut resp = s.into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("text/plain; version=0.0.4"),
+    );
+    Ok(resp)
+}
+
+async fn openapi(State(app): State<App>) -> Response {
+    json(StatusCode::OK, &crate::openapi::document(&app.host))
+}

@@ -1,0 +1,117 @@
+//! Request bodies: JSON or YAML into a JSON value, then the payload
+//! `{type, autoBootstrap, config}`, every error with its path.
+
+use crate::error::{ApiError, BODY};
+use axum::http::{HeaderMap, StatusCode, header};
+use serde::Deserialize;
+use serde_json::Value;
+
+/// The largest body accepted.
+pub const MAX_BODY: usize = 256 * 1024;
+
+/// The request body of create, update, validate and the scripts.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Payload {
+    #[serde(rename = "type")]
+    pub type_name: String,
+    #[serde(rename = "autoBootstrap", default)]
+    pub auto_bootstrap: bool,
+    pub config: Value,
+}
+
+/// The body's format, from `Content-Type` (JSON when absent).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Json,
+    Yaml,
+}
+
+pub fn format_of(headers: &HeaderMap) -> Result<Format, ApiError> {
+    let Some(ct) = headers.get(header::CONTENT_TYPE) else {
+        return Ok(Format::Json);
+    };
+    let ct = ct.to_str().unwrap_or("").to_ascii_lowercase();
+    let mime = ct.split(';').next().unwrap_or("").trim();
+    if mime.contains("yaml") {
+        Ok(Format::Yaml)
+    } else if mime.starts_with("multipart/") {
+        Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!("Content-Type {mime} is not accepted: send application/json or application/yaml."),
+        )
+        .with_details(vec![junction_core::FieldError::new(
+            BODY,
+            "unsupported content type",
+        )]))
+    } else {
+        // JSON, and anything else a client sends by default (curl's form type, text/plain).
+        Ok(Format::Json)
+    }
+}
+
+/// Parses a body in `format` into a JSON value. An empty body is `None`.
+pub fn parse_value(bytes: &[u8], format: Format) -> Result<Option<Value>, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    if bytes.len() > MAX_BODY {
+        return Err(too_large());
+    }
+    let parsed = match format {
+        Format::Json => serde_json::from_slice::<Value>(bytes)
+            .map_err(|e| format!("the body is not valid JSON: {e}")),
+        Format::Yaml => serde_norway::from_slice::<Value>(bytes)
+            .map_err(|e| format!("the body is not valid YAML: {e}")),
+    };
+    match parsed {
+        Ok(v) => Ok(Some(v)),
+        Err(msg) => Err(ApiError::field(BODY, msg)),
+    }
+}
+
+pub fn too_large() -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!("The body is larger than {MAX_BODY} bytes."),
+    )
+    .with_details(vec![junction_core::FieldError::new(BODY, "too large")])
+}
+
+/// A payload from a parsed body.
+pub fn payload(value: Option<Value>) -> Result<Payload, ApiError> {
+    let Some(value) = value else {
+        return Err(ApiError::field(BODY, "a body {type, autoBootstrap, config} is required"));
+    };
+    if !value.is_object() {
+        return Err(ApiError::field(BODY, "must be an object {type, autoBootstrap, config}"));
+    }
+    let p: Payload = junction_core::config::from_json_at(&value, "").map_err(ApiError::invalid)?;
+    if !p.config.is_object() {
+        return Err(ApiError::field("config", "must be an object"));
+    }
+    Ok(p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_of_payload_errors() {
+        let e = payload(Some(serde_json::json!({"type": 1, "config": {}}))).unwrap_err();
+        assert_eq!(e.details[0].path, "type");
+        let e = payload(Some(serde_json::json!({"type": "X"}))).unwrap_err();
+        assert_eq!(e.details[0].path, "config");
+        let e = payload(Some(serde_json::json!({"type": "X", "config": {}, "extra": 1}))).unwrap_err();
+        assert_eq!(e.details[0].path, "extra");
+        let e = payload(Some(serde_json::json!({"type": "X", "config": []}))).unwrap_err();
+        assert_eq!(e.details[0].path, "config");
+        let e = parse_value(b"{", Format::Json).unwrap_err();
+        assert_eq!(e.details[0].path, BODY);
+        let e = parse_value(b"a: [", Format::Yaml).unwrap_err();
+        assert_eq!(e.details[0].path, BODY);
+        let v = parse_value(b"type: X\nconfig: {a: 1}\n", Format::Yaml).unwrap().unwrap();
+        assert_eq!(payload(Some(v)).unwrap().type_name, "X");
+    }
+}

@@ -1,0 +1,36 @@
+//! The `junction` host: HTTP API, embedded store, lifecycle runner and CLI,
+//! composed from the platform plugins its Cargo features enable.
+
+// Each enabled platform crate is named so that its registration is linked.
+#[cfg(feature = "synthetic")]
+#[allow(unused_extern_crates)]
+extern crate junction_testkit;
+
+pub mod api;
+pub mod auth;
+pub mod body;
+pub mod client;
+pub mod crypto;
+pub mod error;
+pub mod host;
+pub mod openapi;
+pub mod serve;
+pub mod store;
+pub mod util;
+
+use junction_core::{Registry, RegistryError};
+
+/// The type names of the platforms this build's features enable.
+pub fn enabled_platforms() -> Vec<&'static str> {
+    #[allow(unused_mut)]
+    let mut v: Vec<&'static str> = Vec::new();
+    #[cfg(feature = "synthetic")]
+    v.push(junction_testkit::synthetic::TYPE_NAME);
+    v.sort_unstable();
+    v
+}
+
+/// Every platform linked into this binary.
+pub fn registry() -> Result<Registry, RegistryError> {
+    Registry::linked()
+}

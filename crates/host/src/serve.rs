@@ -1,0 +1,106 @@
+//! `junction serve`: open the store, recover interrupted operations, serve
+//! until SIGTERM or Ctrl-C, then let running operations finish (up to a grace period).
+
+use crate::crypto::Cipher;
+use crate::host::{Host, Settings};
+use crate::store::sqlite::SqliteStore;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub settings: Settings,
+    pub shutdown_grace: Duration,
+    pub admin_key: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("{0}")]
+    Store(#[from] crate::store::StoreError),
+    #[error("{0}")]
+    Crypto(#[from] crate::crypto::CryptoError),
+    #[error("{0}")]
+    Registry(#[from] junction_core::RegistryError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("the server failed: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Opens everything and returns the host, ready to serve.
+pub async fn open(opts: &ServeOptions) -> Result<(Arc<Host>, Option<String>), ServeError> {
+    let store = SqliteStore::open(&opts.data_dir)?;
+    let cipher = Cipher::load(&opts.data_dir)?;
+    let registry = crate::registry()?;
+    let host = Arc::new(Host::new(
+        Arc::new(store),
+        registry,
+        cipher,
+        opts.settings.clone(),
+    ));
+    let new_key = host.ensure_admin_key(opts.admin_key.as_deref()).await?;
+    let recovered = host.recover_expired().await?;
+    if recovered > 0 {
+        tracing::warn!(recovered, "rolled back operations interrupted by a stopped host");
+    }
+    Ok((host, new_key))
+}
+
+/// Serves until a shutdown signal. `ready` is called with the bound address.
+pub async fn serve(opts: ServeOptions, ready: impl FnOnce(SocketAddr, Option<String>)) -> Result<(), ServeError> {
+    let started = Instant::now();
+    let (host, new_key) = open(&opts).await?;
+    host.spawn_reaper();
+    let listener = tokio::net::TcpListener::bind(opts.listen)
+        .await
+        .map_err(|source| ServeError::Bind {
+            addr: opts.listen,
+            source,
+        })?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, platforms = ?host.registry.names().collect::<Vec<_>>(), ready_ms = started.elapsed().as_millis() as u64, "listening");
+    ready(addr, new_key);
+    let app = crate::api::router(Arc::clone(&host));
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    let deadline = Instant::now() + opts.shutdown_grace;
+    while host.running() > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    if host.running() > 0 {
+        tracing::warn!(running = host.running(), "stopping with operations still running; their leases will expire and be rolled back");
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutdown signal received");
+}
