@@ -5,6 +5,7 @@
 
 use crate::check::{Applicability, Check, CheckContext, CheckOutcome};
 use crate::validation::{ValidationResults, ValidationTest};
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinSet;
@@ -53,52 +54,63 @@ pub async fn run_checks<C: Send + Sync + 'static>(
 ) -> ValidationResults {
     let mut slots: Vec<Slot> = checks.iter().map(|_| Slot::Pending).collect();
     let mut running: JoinSet<(usize, CheckOutcome)> = JoinSet::new();
-    let mut aborts: Vec<Option<tokio::task::AbortHandle>> = checks.iter().map(|_| None).collect();
+    let mut task_index: HashMap<tokio::task::Id, usize> = HashMap::new();
+    // Who waits on whom, resolved once, so a completion re-examines only its dependants.
+    let by_name: HashMap<&str, usize> = checks
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.name.as_str(), i))
+        .collect();
+    let mut dependants: Vec<Vec<usize>> = vec![Vec::new(); checks.len()];
+    for (i, c) in checks.iter().enumerate() {
+        for req in &c.requires {
+            if let Some(&j) = by_name.get(req.as_str()) {
+                dependants[j].push(i);
+            }
+        }
+    }
+    let mut queue: VecDeque<usize> = (0..checks.len()).collect();
 
     loop {
-        // Settle or start every pending check whose prerequisites are known.
-        let mut changed = true;
-        while changed {
-            changed = false;
-            for i in 0..checks.len() {
-                if !matches!(slots[i], Slot::Pending) {
-                    continue;
+        // Settle or start every queued check whose prerequisites are known.
+        while let Some(i) = queue.pop_front() {
+            if !matches!(slots[i], Slot::Pending) {
+                continue;
+            }
+            let check = &checks[i];
+            match decide(check, &slots, &by_name, &config, ctx) {
+                Decision::Wait => {}
+                Decision::Settle(outcome) => {
+                    finish(&mut slots, i, check, outcome, progress);
+                    queue.extend(&dependants[i]);
                 }
-                let check = &checks[i];
-                match decide(check, &slots, checks, &config, ctx) {
-                    Decision::Wait => {}
-                    Decision::Settle(outcome) => {
-                        finish(&mut slots, i, check, outcome, progress);
-                        changed = true;
-                    }
-                    Decision::Start => {
-                        let timeout = options
-                            .timeout_override
-                            .or(check.timeout)
-                            .unwrap_or(options.default_timeout);
-                        let span = tracing::info_span!(
-                            "check",
-                            platform = %options.platform,
-                            integration_id = ?ctx.integration_id,
-                            test = %check.name,
-                        );
-                        let fut = (check.run)(Arc::clone(&config), ctx.clone());
-                        let handle = running.spawn(
-                            async move {
-                                let outcome = match tokio::time::timeout(timeout, fut).await {
-                                    Ok(outcome) => outcome,
-                                    Err(_) => CheckOutcome::failed(format!(
-                                        "The test did not finish within its timeout of {}.",
-                                        human_duration(timeout)
-                                    )),
-                                };
-                                (i, outcome)
-                            }
-                            .instrument(span),
-                        );
-                        aborts[i] = Some(handle);
-                        slots[i] = Slot::Running;
-                    }
+                Decision::Start => {
+                    let timeout = options
+                        .timeout_override
+                        .or(check.timeout)
+                        .unwrap_or(options.default_timeout);
+                    let span = tracing::info_span!(
+                        "check",
+                        platform = %options.platform,
+                        integration_id = ?ctx.integration_id,
+                        test = %check.name,
+                    );
+                    let fut = (check.run)(Arc::clone(&config), ctx.clone());
+                    let handle = running.spawn(
+                        async move {
+                            let outcome = match tokio::time::timeout(timeout, fut).await {
+                                Ok(outcome) => outcome,
+                                Err(_) => CheckOutcome::failed(format!(
+                                    "The test did not finish within its timeout of {}.",
+                                    human_duration(timeout)
+                                )),
+                            };
+                            (i, outcome)
+                        }
+                        .instrument(span),
+                    );
+                    task_index.insert(handle.id(), i);
+                    slots[i] = Slot::Running;
                 }
             }
         }
@@ -109,24 +121,21 @@ pub async fn run_checks<C: Send + Sync + 'static>(
         let (i, outcome) = match joined {
             Ok((_, (i, outcome))) => (i, outcome),
             Err(err) => {
-                let id = err.id();
-                let Some(i) = aborts
-                    .iter()
-                    .position(|h| h.as_ref().is_some_and(|h| h.id() == id))
-                else {
+                let Some(&i) = task_index.get(&err.id()) else {
                     continue;
                 };
                 // The payload of a panic may quote anything: it is not shown.
-                let message = if err.is_panic() {
-                    "The test failed unexpectedly: it panicked. See the host's log for the platform and test."
+                let (message, what) = if err.is_panic() {
+                    ("The test failed unexpectedly: it panicked. See the host's log for the platform and test.", "panic")
                 } else {
-                    "The test was cancelled before it finished."
+                    ("The test was cancelled before it finished.", "cancelled")
                 };
-                tracing::error!(test = %checks[i].name, platform = %options.platform, "check task ended abnormally: {}", if err.is_panic() { "panic" } else { "cancelled" });
+                tracing::error!(test = %checks[i].name, platform = %options.platform, "check task ended abnormally: {what}");
                 (i, CheckOutcome::failed(message))
             }
         };
         finish(&mut slots, i, &checks[i], outcome, progress);
+        queue.extend(&dependants[i]);
     }
 
     // Whatever is still pending waits on a cycle of prerequisites.
@@ -157,7 +166,7 @@ enum Decision {
 fn decide<C>(
     check: &Check<C>,
     slots: &[Slot],
-    checks: &[Check<C>],
+    by_name: &HashMap<&str, usize>,
     config: &C,
     ctx: &CheckContext,
 ) -> Decision {
@@ -168,7 +177,7 @@ fn decide<C>(
     }
     let mut waiting = false;
     for req in &check.requires {
-        let Some(j) = checks.iter().position(|c| &c.name == req) else {
+        let Some(&j) = by_name.get(req.as_str()) else {
             return Decision::Settle(CheckOutcome::skipped(format!(
                 "Skipped: it requires \"{req}\", which this platform does not declare."
             )));
