@@ -1,0 +1,131 @@
+//! The validation tests. Names and failure messages are the response
+//! contract's, character for character; descriptions and every other message
+//! are ours.
+
+use crate::client::{self, Credentials};
+use crate::config::RedshiftConfig;
+use junction_core::{Check, CheckContext, CheckOutcome};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub const CONNECT: &str = "Initial validation: basic connection test";
+pub const DATABASE_ABSENT: &str = "Validate automatic: database does not exist";
+pub const ROLE_ABSENT: &str = "Validate automatic: impersonation role does not exist";
+
+pub const CONNECT_FAILED: &str = "Unable to connect to host.";
+pub const DATABASE_EXISTS: &str = "The database already exists. If this database can be safely dropped, please do so and try again. Alternatively, specify a different database name.";
+pub const ROLE_EXISTS: &str = "Impersonation role already exists. If this role can be safely dropped please do so and try again. Alternatively, specify a different role name.";
+
+/// Longer than the longest connect timeout a config may set, plus a query: the
+/// connect timeout, not the runner's, decides when a connection gives up.
+const CHECK_TIMEOUT: Duration =
+    Duration::from_secs(crate::config::MAX_CONNECT_TIMEOUT_SECONDS + 15);
+
+/// The database the configured credentials log in to: the initial one for an
+/// automatic set-up (the managed one does not exist yet), the managed one for a
+/// manual set-up (the operator created it, and the system user may use it).
+fn login_database(c: &RedshiftConfig, ctx: &CheckContext) -> String {
+    if ctx.auto_bootstrap {
+        c.initial_database.clone()
+    } else {
+        c.database.clone()
+    }
+}
+
+/// The stored (public) configuration of the integration being edited, if any.
+fn own_stored_config(ctx: &CheckContext) -> Option<&serde_json::Value> {
+    let id = ctx.integration_id?;
+    ctx.peers.iter().find(|p| p.id == id).map(|p| &p.config)
+}
+
+pub fn checks() -> Vec<Check<RedshiftConfig>> {
+    vec![
+        Check::new(
+            CONNECT,
+            "Connects to the cluster with the configured credentials and runs a query.",
+            |c: Arc<RedshiftConfig>, ctx| async move {
+                let db = login_database(&c, &ctx);
+                match client::connect(&c, &db, &Credentials::of(&c)).await {
+                    Ok(conn) => match conn.simple_query("SELECT 1").await {
+                        Ok(_) => CheckOutcome::passed(),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "query after connecting failed");
+                            CheckOutcome::failed(CONNECT_FAILED)
+                        }
+                    },
+                    Err(e) => {
+                        // The contract's message is fixed; the cause goes to the log.
+                        tracing::warn!(error = %e, "connection test failed");
+                        CheckOutcome::failed(CONNECT_FAILED)
+                    }
+                }
+            },
+        )
+        .timeout(CHECK_TIMEOUT),
+        Check::new(
+            DATABASE_ABSENT,
+            "Verifies that the database named in the payload does not exist yet, so that the set-up can create it.",
+            |c: Arc<RedshiftConfig>, ctx| async move {
+                let conn = match client::connect(&c, &c.initial_database, &Credentials::of(&c)).await {
+                    Ok(conn) => conn,
+                    Err(e) => return CheckOutcome::failed(format!("Unable to look the database up: {e}")),
+                };
+                match client::database_exists(&conn, &c.database).await {
+                    Ok(false) => CheckOutcome::passed(),
+                    Ok(true) => {
+                        let own = own_stored_config(&ctx)
+                            .and_then(|s| s.get("database"))
+                            .and_then(|d| d.as_str());
+                        if own == Some(c.database.as_str()) {
+                            CheckOutcome::passed_with(format!(
+                                "The database \"{}\" is the one this integration already manages.",
+                                c.database
+                            ))
+                        } else {
+                            CheckOutcome::failed(DATABASE_EXISTS)
+                        }
+                    }
+                    Err(e) => CheckOutcome::failed(format!("Unable to look the database up: {e}")),
+                }
+            },
+        )
+        .requires(CONNECT)
+        .only_auto_bootstrap()
+        .timeout(CHECK_TIMEOUT),
+        Check::new(
+            ROLE_ABSENT,
+            "Verifies that the impersonation role named in the payload does not exist yet, so that the set-up can create it.",
+            |c: Arc<RedshiftConfig>, ctx| async move {
+                let role = c.impersonation.role.clone();
+                let conn = match client::connect(&c, &c.initial_database, &Credentials::of(&c)).await {
+                    Ok(conn) => conn,
+                    Err(e) => return CheckOutcome::failed(format!("Unable to look the role up: {e}")),
+                };
+                match client::role_exists(&conn, &role).await {
+                    Ok(false) => CheckOutcome::passed(),
+                    Ok(true) => {
+                        let own = own_stored_config(&ctx).and_then(|s| {
+                            let imp = s.get("impersonation")?;
+                            let enabled = imp.get("enabled")?.as_bool()?;
+                            enabled.then(|| imp.get("role")?.as_str())?
+                        });
+                        if own == Some(role.as_str()) {
+                            CheckOutcome::passed_with(format!(
+                                "The role \"{role}\" is the one this integration already manages."
+                            ))
+                        } else {
+                            CheckOutcome::failed(ROLE_EXISTS)
+                        }
+                    }
+                    Err(e) => CheckOutcome::failed(format!("Unable to look the role up: {e}")),
+                }
+            },
+        )
+        .requires(CONNECT)
+        .applies_when(
+            "Applies only to automatic set-up (autoBootstrap is true) with impersonation enabled.",
+            |c: &RedshiftConfig, ctx| ctx.auto_bootstrap && c.impersonation.enabled,
+        )
+        .timeout(CHECK_TIMEOUT),
+    ]
+}
