@@ -2,6 +2,9 @@
 //! composed from the platform plugins its Cargo features enable.
 
 // Each enabled platform crate is named so that its registration is linked.
+#[cfg(feature = "redshift")]
+#[allow(unused_extern_crates)]
+extern crate junction_redshift;
 #[cfg(feature = "synthetic")]
 #[allow(unused_extern_crates)]
 extern crate junction_testkit;
@@ -22,8 +25,10 @@ use junction_core::{Registry, RegistryError};
 
 /// The type names of the platforms this build's features enable.
 pub fn enabled_platforms() -> Vec<&'static str> {
-    #[allow(unused_mut)]
+    #[allow(unused_mut, clippy::vec_init_then_push)]
     let mut v: Vec<&'static str> = Vec::new();
+    #[cfg(feature = "redshift")]
+    v.push(junction_redshift::TYPE_NAME);
     #[cfg(feature = "synthetic")]
     v.push(junction_testkit::synthetic::TYPE_NAME);
     v.sort_unstable();

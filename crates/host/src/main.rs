@@ -233,14 +233,11 @@ async fn run(cli: Cli) -> Result<ExitCode> {
 fn read_payload_file(file: &std::path::Path) -> Result<(Vec<u8>, Format), String> {
     let bytes = std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
     let ext = file.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
-    let format = if ext == "yaml" || ext == "yml" {
+    let starts_like_json = bytes.iter().find(|b| !b.is_ascii_whitespace()).is_some_and(|b| *b == b'{');
+    let format = if ext == "yaml" || ext == "yml" || (ext != "json" && !starts_like_json) {
         Format::Yaml
-    } else if ext == "json" {
-        Format::Json
-    } else if bytes.iter().find(|b| !b.is_ascii_whitespace()).is_some_and(|b| *b == b'{') {
-        Format::Json
     } else {
-        Format::Yaml
+        Format::Json
     };
     Ok((bytes, format))
 }
