@@ -400,17 +400,21 @@ struct DoneGuard {
 
 impl Drop for DoneGuard {
     fn drop(&mut self) {
-        if let Some((state, id)) = self.forget.take() {
+        let task = self.forget.take().map(|(state, id)| {
             state
                 .tasks
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .remove(&id);
-        }
-        let (status, bytes) = self
-            .answer
-            .take()
-            .unwrap_or((ffi::STATUS_CANCELLED, Vec::new()));
+            id
+        });
+        let (status, bytes) = self.answer.take().unwrap_or_else(|| {
+            tracing::debug!(
+                task,
+                "a task was abandoned before it finished (cancelled by the host)"
+            );
+            (ffi::STATUS_CANCELLED, Vec::new())
+        });
         let c = &self.completion.0;
         // SAFETY: this guard exists once per start call and drops once, so
         // `done` is called exactly once, as the Completion contract requires.

@@ -18,8 +18,8 @@ use crate::ffi::{self, Buffer, Completion, HostApi, PluginVTable, Slice, Status}
 use crate::wire::{self, WireError};
 use junction_core::{
     CheckContext, ConfigErrors, DynOutput, DynPlatform, OpContext, OpError, ParsedConfig,
-    PlatformDescriptor, RunOptions, Script, ScriptKind, TestStatus, ValidationResults,
-    ValidationTest, async_trait, runner::Progress,
+    PlatformDescriptor, Registry, RegistryError, RunOptions, Script, ScriptKind, TestStatus,
+    ValidationResults, ValidationTest, async_trait, runner::Progress,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -75,6 +75,12 @@ pub enum LoadError {
     Init { path: PathBuf, message: String },
     #[error("plugin {path}: its platform description could not be read: {message}")]
     Descriptor { path: PathBuf, message: String },
+    #[error(
+        "plugin {path}: its platform type \"{type_name}\" is already registered (built in, or by another plugin); it was not loaded"
+    )]
+    Clash { path: PathBuf, type_name: String },
+    #[error("plugin {path}: its platform has an empty type name")]
+    EmptyTypeName { path: PathBuf },
 }
 
 impl LoadError {
@@ -88,7 +94,9 @@ impl LoadError {
             | LoadError::AbiMajor { path, .. }
             | LoadError::TableSize { path, .. }
             | LoadError::Init { path, .. }
-            | LoadError::Descriptor { path, .. } => path,
+            | LoadError::Descriptor { path, .. }
+            | LoadError::Clash { path, .. }
+            | LoadError::EmptyTypeName { path } => path,
         }
     }
 }
@@ -138,6 +146,33 @@ pub fn load_dir(dir: &Path, options: &LoadOptions) -> Vec<Result<Arc<DynamicPlat
         .collect();
     paths.sort();
     paths.iter().map(|p| load(p, options)).collect()
+}
+
+/// Loads every library in `dir` (as [`load_dir`]) and adds each platform to
+/// `registry`; a type name already there (a built-in platform, or an earlier
+/// library) is refused as [`LoadError::Clash`]. Returns every library's fate,
+/// in file-name order, for the log and for `junction plugins`.
+pub fn register_dir(
+    registry: &mut Registry,
+    dir: &Path,
+    options: &LoadOptions,
+) -> Vec<Result<Arc<DynamicPlatform>, LoadError>> {
+    load_dir(dir, options)
+        .into_iter()
+        .map(|loaded| {
+            let platform = loaded?;
+            match registry.add(platform.clone()) {
+                Ok(()) => Ok(platform),
+                Err(RegistryError::Duplicate(type_name)) => Err(LoadError::Clash {
+                    path: platform.path.clone(),
+                    type_name,
+                }),
+                Err(RegistryError::EmptyName) => Err(LoadError::EmptyTypeName {
+                    path: platform.path.clone(),
+                }),
+            }
+        })
+        .collect()
 }
 
 /// Loads one plugin library.

@@ -461,6 +461,43 @@ fn load_dir_loads_the_good_and_refuses_the_rest() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+#[test]
+fn register_dir_refuses_a_type_name_that_is_already_registered() {
+    let dir = scratch("clash");
+    let ext = std::env::consts::DLL_EXTENSION;
+    std::fs::copy(example_library(), dir.join(format!("libexample.{ext}"))).expect("copy");
+    std::fs::copy(
+        artifact("junction_plugin_abi_fixture_wrong_major"),
+        dir.join(format!("libwrong.{ext}")),
+    )
+    .expect("copy");
+
+    // Empty registry: the example registers; the other file is refused for its ABI.
+    let mut registry = junction_core::Registry::new();
+    let report = loader::register_dir(&mut registry, &dir, &LoadOptions::default());
+    assert!(report[0].is_ok());
+    assert!(matches!(report[1], Err(LoadError::AbiMajor { .. })));
+    assert_eq!(registry.names().collect::<Vec<_>>(), [example::TYPE_NAME]);
+
+    // The same platform linked in first: the library is refused, by name.
+    let mut registry = junction_core::Registry::new();
+    registry.add(Arc::new(ExampleDynamic)).expect("built-in");
+    let report = loader::register_dir(&mut registry, &dir, &LoadOptions::default());
+    match &report[0] {
+        Err(e @ LoadError::Clash { type_name, .. }) => {
+            assert_eq!(type_name, example::TYPE_NAME);
+            assert!(
+                e.to_string()
+                    .contains("\"Example Dynamic\" is already registered"),
+                "{e}"
+            );
+        }
+        other => panic!("expected a clash, got {other:?}"),
+    }
+    assert_eq!(registry.len(), 1);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 #[tokio::test]
 async fn secrets_never_appear_in_errors() {
     let p = load_with(LoadOptions {
