@@ -1,5 +1,6 @@
 //! `cargo xtask …`: the project's own commands.
 
+mod features;
 mod stand_ins;
 
 use anyhow::{Context, Result, bail};
@@ -15,6 +16,8 @@ Commands:
   stand-ins up [NAME…]         install (cached under target/) and start stand-ins
   stand-ins down [NAME…]       stop them
   stand-ins status             what runs, and where
+  check-features               the host builds with each platform feature alone and with none
+  dist --platforms a,b         a release binary with only those platforms; prints path and size
   bench-core                   the check runner's overhead (1,000 trivial checks)
 
 Stand-ins: postgres
@@ -32,6 +35,8 @@ fn main() -> Result<()> {
             Some("status") => stand_ins::status(&root),
             _ => bail!("usage: cargo xtask stand-ins up|down|status [NAME…]\n\n{HELP}"),
         },
+        Some("check-features") => features::check_features(&root),
+        Some("dist") => features::dist(&root, &args[1..]),
         Some("bench-core") => run(Command::new(cargo())
             .current_dir(&root)
             .args(["bench", "-p", "junction-core", "--bench", "runner"])),
