@@ -20,7 +20,7 @@ Commands:
   dist --platforms a,b         a release binary with only those platforms; prints path and size
   bench-core                   the check runner's overhead (1,000 trivial checks)
 
-Stand-ins: postgres
+Stand-ins: postgres, moto, fakesnow
 Their endpoints are written to target/stand-ins/endpoints.json (JUNCTION_STAND_INS).
 ";
 

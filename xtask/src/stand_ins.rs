@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Every stand-in xtask knows, in start order.
-pub const ALL: &[&str] = &["postgres"];
+pub const ALL: &[&str] = &["postgres", "moto", "fakesnow"];
 
 const PG_PORT: u16 = 54329;
 /// A throwaway superuser password for a server bound to 127.0.0.1 in tests.
@@ -46,6 +46,8 @@ pub fn up(root: &Path, args: &[String]) -> Result<()> {
     for name in names(args)? {
         let started = match name {
             "postgres" => postgres_up(root),
+            "moto" => python_up(root, &MOTO),
+            "fakesnow" => python_up(root, &FAKESNOW),
             _ => bail!("unknown stand-in {name}"),
         };
         match started {
@@ -65,8 +67,11 @@ pub fn up(root: &Path, args: &[String]) -> Result<()> {
 
 pub fn down(root: &Path, args: &[String]) -> Result<()> {
     for name in names(args)? {
-        if name == "postgres" {
-            postgres_down(root)?;
+        match name {
+            "postgres" => postgres_down(root)?,
+            "moto" => python_down(root, &MOTO)?,
+            "fakesnow" => python_down(root, &FAKESNOW)?,
+            _ => {}
         }
         write_endpoint(root, name, None)?;
         eprintln!("stand-in {name}: stopped");
@@ -209,4 +214,116 @@ fn postgres_down(root: &Path) -> Result<()> {
             .stdout(std::process::Stdio::null()))?;
     }
     Ok(())
+}
+
+/// A stand-in served by a Python package from PyPI, in its own venv (they pin
+/// conflicting versions).
+struct PythonStandIn {
+    name: &'static str,
+    port: u16,
+    /// pip requirements, pinned.
+    packages: &'static [&'static str],
+    /// The server's command line inside the venv; `{port}` is replaced.
+    command: &'static [&'static str],
+    env: &'static [(&'static str, &'static str)],
+}
+
+const MOTO: PythonStandIn = PythonStandIn {
+    name: "moto",
+    port: 54330,
+    packages: &["moto[server]==5.2.5"],
+    command: &["bin/moto_server", "-H", "127.0.0.1", "-p", "{port}"],
+    env: &[],
+};
+
+const FAKESNOW: PythonStandIn = PythonStandIn {
+    name: "fakesnow",
+    port: 54331,
+    // snowflake-connector-python 5.x breaks fakesnow 0.12.
+    packages: &["fakesnow[server]==0.12.1", "snowflake-connector-python==4.8.1"],
+    command: &["bin/fakesnow", "-s", "--host", "127.0.0.1", "-p", "{port}"],
+    env: &[],
+};
+
+fn python_up(root: &Path, s: &PythonStandIn) -> Result<Value> {
+    let dir = base(root).join(s.name);
+    let venv = dir.join("venv");
+    let stamp = venv.join(".junction-installed");
+    let wanted = s.packages.join(" ");
+    if std::fs::read_to_string(&stamp).ok().as_deref() != Some(wanted.as_str()) {
+        std::fs::create_dir_all(&dir)?;
+        if !venv.join("bin/python").exists() {
+            run(Command::new("python3").arg("-m").arg("venv").arg(&venv))
+                .context("python3 -m venv failed (Debian: apt-get install python3-venv)")?;
+        }
+        eprintln!("installing {wanted} from PyPI into {}…", venv.display());
+        run(Command::new(venv.join("bin/pip"))
+            .args(["install", "--quiet", "--disable-pip-version-check"])
+            .args(s.packages))?;
+        std::fs::write(&stamp, &wanted)?;
+    }
+    let endpoint = json!({
+        "host": "127.0.0.1",
+        "port": s.port,
+        "endpoint": format!("http://127.0.0.1:{}", s.port),
+    });
+    if port_open(s.port) {
+        // Ours from an earlier `up` (the pid file says so), or something else in the way.
+        if read_pid(&dir).is_some_and(pid_alive) {
+            return Ok(endpoint);
+        }
+        bail!("port {} is taken by another program", s.port);
+    }
+    let port = s.port.to_string();
+    let args: Vec<String> = s.command[1..].iter().map(|a| a.replace("{port}", &port)).collect();
+    let log = std::fs::File::create(dir.join("log"))?;
+    let child = Command::new(venv.join(s.command[0]))
+        .args(&args)
+        .envs(s.env.iter().copied())
+        .current_dir(&dir)
+        .stdin(std::process::Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .spawn()
+        .with_context(|| format!("starting {}", s.name))?;
+    std::fs::write(dir.join("pid"), child.id().to_string())?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !port_open(s.port) {
+        if std::time::Instant::now() > deadline || !pid_alive(child.id()) {
+            bail!("{} did not start listening on 127.0.0.1:{} (see {})", s.name, s.port, dir.join("log").display());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    Ok(endpoint)
+}
+
+fn python_down(root: &Path, s: &PythonStandIn) -> Result<()> {
+    let dir = base(root).join(s.name);
+    if let Some(pid) = read_pid(&dir) {
+        if pid_alive(pid) {
+            let _ = Command::new("kill").arg(pid.to_string()).status();
+        }
+        let _ = std::fs::remove_file(dir.join("pid"));
+    }
+    Ok(())
+}
+
+fn read_pid(dir: &Path) -> Option<u32> {
+    std::fs::read_to_string(dir.join("pid")).ok()?.trim().parse().ok()
+}
+
+fn pid_alive(pid: u32) -> bool {
+    // A zombie still has /proc/PID: look at its state too.
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| s.rsplit(')').next().map(|r| !r.trim_start().starts_with('Z')))
+        .unwrap_or(false)
+}
+
+fn port_open(port: u16) -> bool {
+    std::net::TcpStream::connect_timeout(
+        &std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+        std::time::Duration::from_millis(200),
+    )
+    .is_ok()
 }
