@@ -73,3 +73,12 @@ impl Postgres {
         )
     }
 }
+
+/// An HTTP stand-in (moto for S3 and STS, fakesnow for Snowflake).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Http {
+    pub host: String,
+    pub port: u16,
+    /// `http://127.0.0.1:PORT`
+    pub endpoint: String,
+}
