@@ -1,6 +1,7 @@
 //! `cargo xtask …`: the project's own commands.
 
 mod features;
+mod scaffold;
 mod stand_ins;
 
 use anyhow::{Context, Result, bail};
@@ -16,6 +17,8 @@ Commands:
   stand-ins up [NAME…]         install (cached under target/) and start stand-ins
   stand-ins down [NAME…]       stop them
   stand-ins status             what runs, and where
+  new-plugin NAME [--dynamic]  scaffold a platform crate (plugins/NAME, wired into the host) or a
+                               shared-library plugin (dynamic-plugins/NAME)
   check-features               the host builds with each platform feature alone and with none
   dist --platforms a,b         a release binary with only those platforms; prints path and size
   bench-core                   the check runner's overhead (1,000 trivial checks)
@@ -35,6 +38,7 @@ fn main() -> Result<()> {
             Some("status") => stand_ins::status(&root),
             _ => bail!("usage: cargo xtask stand-ins up|down|status [NAME…]\n\n{HELP}"),
         },
+        Some("new-plugin") => scaffold::new_plugin(&root, &args[1..]),
         Some("check-features") => features::check_features(&root),
         Some("dist") => features::dist(&root, &args[1..]),
         Some("bench-core") => run(Command::new(cargo())
