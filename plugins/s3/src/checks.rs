@@ -1,0 +1,293 @@
+//! The validation tests. Names and failure messages are the response
+//! contract's, character for character, with every `[]` filled with the real
+//! value (AWS's own status, error code, message and request id); descriptions
+//! and every other message are ours.
+//!
+//! The first three need no network: they read the configuration and the other
+//! S3 integrations (`CheckContext::other_peers`). The other four call AWS and
+//! require the STS test, so that bad credentials give one clear failure
+//! instead of four.
+
+use crate::client::{self, AwsError, Clients};
+use crate::config::{self, S3Config};
+use junction_core::{Check, CheckContext, CheckOutcome};
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub const NO_MATCH: &str = "There is no existing integration matching this configuration";
+pub const NAME_UNIQUE: &str =
+    "The provided integration name is unique across Immuta S3 integrations";
+pub const ROLE_ARN: &str = "The provided access grants location role is a valid ARN format";
+pub const STS: &str =
+    "The provided AWS credentials allow fetching the caller's identity via the AWS STS API";
+pub const INSTANCE: &str =
+    "An AWS Access Grants instance is configured in the provided AWS account and region";
+pub const LIST_PREFIXES: &str = "The provided S3 path exists and Immuta can list prefixes";
+pub const LOCATION_ABSENT: &str =
+    "An AWS Access Grants location does not yet exist for the provided path";
+
+pub const ROLE_ARN_INVALID: &str =
+    "The specified access grants location role is not a valid ARN format.";
+
+/// Longer than the longest per-call timeout a config may set, with room for
+/// an AssumeRole before the call: the config's timeout, not the runner's,
+/// decides when a call gives up.
+const NETWORK_TIMEOUT: Duration = Duration::from_secs(config::MAX_TIMEOUT_SECONDS * 2 + 10);
+/// The static tests read memory only.
+const STATIC_TIMEOUT: Duration = Duration::from_secs(5);
+/// Prefixes asked for: one is enough to show that listing works.
+const LIST_SAMPLE: i32 = 10;
+
+/// `Found user ID [..], ARN [..] using STS.`
+pub fn sts_found(user_id: &str, arn: &str) -> String {
+    format!("Found user ID [{user_id}], ARN [{arn}] using STS.")
+}
+
+/// The contract's failure of the instance test.
+pub fn instance_failed(e: &AwsError) -> String {
+    format!(
+        "{}: Unable to retrieve the access grants instance for account, region: {e}.",
+        e.name()
+    )
+}
+
+/// The contract's failure of the location test.
+pub fn locations_failed(e: &AwsError, account: &str, scope: &str) -> String {
+    format!(
+        "{}: Unable to list S3 access grants locations for account [{account}], location scope [{scope}]: {e}.",
+        e.name()
+    )
+}
+
+/// The contract's warning of the listing test.
+pub fn no_access(path: &str) -> String {
+    format!(
+        "Immuta does not have access to the requested path [{path}]. Without access, Immuta will be unable to assist with S3 path discovery during data source creation."
+    )
+}
+
+/// Ours, for a failed STS call (the contract shows only the passing message).
+pub fn sts_failed(e: &AwsError) -> String {
+    format!(
+        "{}: Unable to fetch the caller's identity via the AWS STS API: {e}.",
+        e.name()
+    )
+}
+
+/// Ours, for a role that could not be assumed.
+pub fn assume_failed(e: &AwsError, role: &str) -> String {
+    format!(
+        "{}: Unable to assume the role [{role}] via the AWS STS API: {e}.",
+        e.name()
+    )
+}
+
+fn peer_str<'a>(config: &'a Value, field: &str) -> Option<&'a str> {
+    config.get(field).and_then(Value::as_str)
+}
+
+/// The stored (public) configuration of the integration being edited, if any.
+fn own_stored_config(ctx: &CheckContext) -> Option<&Value> {
+    let id = ctx.integration_id?;
+    ctx.peers.iter().find(|p| p.id == id).map(|p| &p.config)
+}
+
+/// Clients, or the test's failure when the credentials cannot be set up
+/// (the assumed role refused).
+async fn clients_or_failure(c: &S3Config) -> Result<Clients, CheckOutcome> {
+    client::connect(c).await.map_err(|e| {
+        tracing::warn!(error = %e, "could not set up the AWS credentials");
+        CheckOutcome::failed(assume_failed(
+            &e,
+            c.aws_role_to_assume.as_deref().unwrap_or_default(),
+        ))
+    })
+}
+
+fn no_match(c: &S3Config, ctx: &CheckContext) -> CheckOutcome {
+    let clash = ctx.other_peers().find(|p| {
+        peer_str(&p.config, "awsAccountId") == Some(c.aws_account_id.as_str())
+            && peer_str(&p.config, "awsRegion") == Some(c.aws_region.as_str())
+            && peer_str(&p.config, "awsLocationPath") == Some(c.aws_location_path.as_str())
+    });
+    match clash {
+        None => CheckOutcome::passed(),
+        Some(p) => CheckOutcome::failed(format!(
+            "The S3 integration with ID [{}] already uses account [{}], region [{}] and path [{}]. Edit that integration, or choose another path.",
+            p.id, c.aws_account_id, c.aws_region, c.aws_location_path
+        )),
+    }
+}
+
+fn name_unique(c: &S3Config, ctx: &CheckContext) -> CheckOutcome {
+    let name = c.name.trim();
+    let clash = ctx.other_peers().find(|p| {
+        peer_str(&p.config, "name").is_some_and(|n| n.trim().eq_ignore_ascii_case(name))
+    });
+    match clash {
+        None => CheckOutcome::passed(),
+        Some(p) => CheckOutcome::failed(format!(
+            "The integration name [{}] is already used by the S3 integration with ID [{}]. Choose another name.",
+            c.name, p.id
+        )),
+    }
+}
+
+fn role_arn(c: &S3Config) -> CheckOutcome {
+    if config::is_role_arn(&c.aws_location_role) {
+        CheckOutcome::passed()
+    } else {
+        CheckOutcome::failed(ROLE_ARN_INVALID)
+    }
+}
+
+async fn sts(c: &S3Config) -> CheckOutcome {
+    let clients = match clients_or_failure(c).await {
+        Ok(clients) => clients,
+        Err(outcome) => return outcome,
+    };
+    match clients.caller_identity().await {
+        Ok(id) => {
+            if !id.account.is_empty() && id.account != c.aws_account_id {
+                // Access Grants calls name the configured account; another
+                // account's credentials will be refused there, with their own message.
+                tracing::info!(caller_account = %id.account, "credentials belong to another account than awsAccountId");
+            }
+            CheckOutcome::passed_with(sts_found(&id.user_id, &id.arn))
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "STS GetCallerIdentity failed");
+            CheckOutcome::failed(sts_failed(&e))
+        }
+    }
+}
+
+async fn instance(c: &S3Config) -> CheckOutcome {
+    let clients = match clients_or_failure(c).await {
+        Ok(clients) => clients,
+        Err(outcome) => return outcome,
+    };
+    match clients.access_grants_instance().await {
+        Ok(arn) => CheckOutcome::passed_with(format!(
+            "Found the access grants instance [{arn}] in account [{}], region [{}].",
+            c.aws_account_id, c.aws_region
+        )),
+        Err(e) => {
+            tracing::warn!(error = %e, "GetAccessGrantsInstance failed");
+            CheckOutcome::failed(instance_failed(&e))
+        }
+    }
+}
+
+async fn list_prefixes(c: &S3Config) -> CheckOutcome {
+    let clients = match clients_or_failure(c).await {
+        Ok(clients) => clients,
+        Err(outcome) => return outcome,
+    };
+    match clients.list_prefixes(c.location(), LIST_SAMPLE).await {
+        Ok(found) => CheckOutcome::passed_with(format!(
+            "Listed the path [{}]: {} prefix(es) found at its first level{}.",
+            c.aws_location_path,
+            found.len(),
+            if found.len() as i32 >= LIST_SAMPLE {
+                " (at least)"
+            } else {
+                ""
+            }
+        )),
+        Err(e) => {
+            // Only path discovery suffers: a warning. The contract's message
+            // is fixed; AWS's answer goes to the log.
+            tracing::warn!(error = %e, path = %c.aws_location_path, "listing the S3 path failed");
+            CheckOutcome::warning(no_access(&c.aws_location_path))
+        }
+    }
+}
+
+async fn location_absent(c: &S3Config, ctx: &CheckContext) -> CheckOutcome {
+    let clients = match clients_or_failure(c).await {
+        Ok(clients) => clients,
+        Err(outcome) => return outcome,
+    };
+    match clients.locations_for(&c.aws_location_path).await {
+        Ok(found) => match found.first() {
+            None => CheckOutcome::passed(),
+            Some(l) => {
+                let own = own_stored_config(ctx)
+                    .and_then(|s| peer_str(s, "awsLocationPath"))
+                    .is_some_and(|p| p == c.aws_location_path);
+                if own {
+                    CheckOutcome::passed_with(format!(
+                        "The access grants location [{}] for the path [{}] is the one this integration registered.",
+                        l.id, c.aws_location_path
+                    ))
+                } else {
+                    CheckOutcome::failed(format!(
+                        "An access grants location [{}] already exists for the path [{}] in account [{}], region [{}], with the IAM role [{}]. Remove it, or choose another path.",
+                        l.id, c.aws_location_path, c.aws_account_id, c.aws_region, l.iam_role_arn
+                    ))
+                }
+            }
+        },
+        Err(e) => {
+            tracing::warn!(error = %e, "ListAccessGrantsLocations failed");
+            CheckOutcome::failed(locations_failed(
+                &e,
+                &c.aws_account_id,
+                &c.aws_location_path,
+            ))
+        }
+    }
+}
+
+pub fn checks() -> Vec<Check<S3Config>> {
+    vec![
+        Check::new(
+            NO_MATCH,
+            "Verifies that no other S3 integration uses the same AWS account, region and path.",
+            |c: Arc<S3Config>, ctx| async move { no_match(&c, &ctx) },
+        )
+        .timeout(STATIC_TIMEOUT),
+        Check::new(
+            NAME_UNIQUE,
+            "Verifies that no other S3 integration has the same name (compared without case).",
+            |c: Arc<S3Config>, ctx| async move { name_unique(&c, &ctx) },
+        )
+        .timeout(STATIC_TIMEOUT),
+        Check::new(
+            ROLE_ARN,
+            "Verifies that the access grants location role is an IAM role ARN (arn:aws:iam::<account>:role/<name>).",
+            |c: Arc<S3Config>, _ctx| async move { role_arn(&c) },
+        )
+        .timeout(STATIC_TIMEOUT),
+        Check::new(
+            STS,
+            "Calls STS GetCallerIdentity with the configured credentials (after assuming awsRoleToAssume, when set) and reports the identity found.",
+            |c: Arc<S3Config>, _ctx| async move { sts(&c).await },
+        )
+        .timeout(NETWORK_TIMEOUT),
+        Check::new(
+            INSTANCE,
+            "Calls S3 Control GetAccessGrantsInstance for the configured account and region.",
+            |c: Arc<S3Config>, _ctx| async move { instance(&c).await },
+        )
+        .requires(STS)
+        .timeout(NETWORK_TIMEOUT),
+        Check::new(
+            LIST_PREFIXES,
+            "Lists the first level of prefixes under the configured path (S3 ListObjectsV2 with a delimiter; ListBuckets for s3://). A failure is a warning: only path discovery suffers.",
+            |c: Arc<S3Config>, _ctx| async move { list_prefixes(&c).await },
+        )
+        .requires(STS)
+        .timeout(NETWORK_TIMEOUT),
+        Check::new(
+            LOCATION_ABSENT,
+            "Calls S3 Control ListAccessGrantsLocations for the configured path and verifies that no location is registered for it yet (on an edit, the integration's own location passes).",
+            |c: Arc<S3Config>, ctx| async move { location_absent(&c, &ctx).await },
+        )
+        .requires(STS)
+        .requires(INSTANCE)
+        .timeout(NETWORK_TIMEOUT),
+    ]
+}

@@ -1,0 +1,348 @@
+//! Talking to AWS with the official SDK: credentials (the standard chain or
+//! the configuration's access key, then an optional assumed role), the STS,
+//! S3 and S3 Control clients, and AWS errors turned into the values the
+//! contract's messages quote (HTTP status, error code, message, request id).
+
+use crate::config::{AuthenticationType, S3Config};
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_sdk_s3control::config::endpoint::{Endpoint, EndpointFuture, Params, ResolveEndpoint};
+use aws_sdk_sts::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_sts::operation::RequestId;
+use std::time::Duration;
+
+/// Longest a TCP (and TLS) connection may take to open.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Attempts per call: one retry of a throttled or 5xx answer, no more, so that
+/// a validation run or a rollback ends within the configured timeout.
+const MAX_ATTEMPTS: u32 = 2;
+/// The session name Junction's assumed-role sessions carry (CloudTrail shows it).
+const SESSION_NAME: &str = "junction";
+
+/// Why an AWS call failed. Never holds a secret: AWS's messages don't quote
+/// them, and transport errors name only addresses and causes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AwsError {
+    /// AWS answered with an error.
+    #[error(
+        "AWS responded with code [{status}], name [{code}] and message [{message}] for request ID [{request_id}]"
+    )]
+    Service {
+        status: u16,
+        code: String,
+        message: String,
+        request_id: String,
+    },
+    /// No answer: the endpoint could not be reached, timed out, or the
+    /// credentials could not be loaded.
+    #[error("no answer from AWS: {0}")]
+    Transport(String),
+    /// AWS answered, but not as expected.
+    #[error("{0}")]
+    Unexpected(String),
+}
+
+impl AwsError {
+    /// The AWS error code (`AccessDenied`, …), when AWS answered.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            AwsError::Service { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+
+    /// The error name that leads the contract's messages: the AWS code, or a
+    /// word of ours when AWS did not answer.
+    pub fn name(&self) -> &str {
+        match self {
+            AwsError::Service { code, .. } => code,
+            AwsError::Transport(_) => "ConnectionError",
+            AwsError::Unexpected(_) => "UnexpectedResponse",
+        }
+    }
+}
+
+/// Turns any SDK error into an [`AwsError`] with the real status, code,
+/// message and request id.
+pub fn aws_error<E>(err: SdkError<E>) -> AwsError
+where
+    E: ProvideErrorMetadata + RequestId + std::error::Error + 'static,
+{
+    match &err {
+        SdkError::ServiceError(ctx) => {
+            let e = ctx.err();
+            let status = ctx.raw().status().as_u16();
+            AwsError::Service {
+                status,
+                code: e
+                    .code()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| format!("HTTP{status}")),
+                message: e.message().unwrap_or_default().to_owned(),
+                request_id: e.request_id().unwrap_or_default().to_owned(),
+            }
+        }
+        _ => AwsError::Transport(DisplayErrorContext(&err).to_string()),
+    }
+}
+
+/// S3 Control's endpoint when `endpointUrl` is set. The SDK's own resolver
+/// would put the account id in front of the host (`123456789012.host`), which
+/// names no server behind a private endpoint or a stand-in.
+#[derive(Debug, Clone)]
+struct FixedEndpoint(String);
+
+impl ResolveEndpoint for FixedEndpoint {
+    fn resolve_endpoint<'a>(&'a self, _params: &'a Params) -> EndpointFuture<'a> {
+        EndpointFuture::ready(Ok(Endpoint::builder().url(self.0.clone()).build()))
+    }
+}
+
+/// The three clients, sharing one set of credentials and settings.
+#[derive(Clone, Debug)]
+pub struct Clients {
+    pub sts: aws_sdk_sts::Client,
+    pub s3: aws_sdk_s3::Client,
+    pub control: aws_sdk_s3control::Client,
+    pub account_id: String,
+}
+
+/// The SDK settings for a configuration, with the base credentials (before
+/// any role is assumed).
+async fn base_config(c: &S3Config) -> SdkConfig {
+    let timeouts = aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .operation_timeout(c.timeout())
+        .build();
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(c.aws_region.clone()))
+        .timeout_config(timeouts)
+        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS));
+    if let Some(url) = &c.endpoint_url {
+        loader = loader.endpoint_url(url.trim_end_matches('/'));
+    }
+    if c.authentication_type == AuthenticationType::AccessKey {
+        let secret = c
+            .aws_secret_access_key
+            .as_ref()
+            .map(|s| s.expose().clone())
+            .unwrap_or_default();
+        // The SDK's Credentials redact the secret in Debug.
+        loader = loader.credentials_provider(Credentials::new(
+            c.aws_access_key_id.clone().unwrap_or_default(),
+            secret,
+            None,
+            None,
+            "junction-config",
+        ));
+    }
+    // With `auto`, the loader builds the standard chain (environment, profile,
+    // web identity, ECS, IMDS); nothing is fetched until the first call.
+    loader.load().await
+}
+
+/// STS `AssumeRole`, done here rather than by the SDK's provider so that a
+/// refusal comes back as AWS's own error (code, message, request id) instead
+/// of a generic credentials failure.
+async fn assume_role(base: &SdkConfig, role: &str) -> Result<Credentials, AwsError> {
+    let sts = aws_sdk_sts::Client::new(base);
+    let out = sts
+        .assume_role()
+        .role_arn(role)
+        .role_session_name(SESSION_NAME)
+        .send()
+        .await
+        .map_err(aws_error)?;
+    let creds = out.credentials().ok_or_else(|| {
+        AwsError::Unexpected("STS AssumeRole answered without credentials".into())
+    })?;
+    Ok(Credentials::new(
+        creds.access_key_id(),
+        creds.secret_access_key(),
+        Some(creds.session_token().to_owned()),
+        std::time::SystemTime::try_from(*creds.expiration()).ok(),
+        "junction-assumed-role",
+    ))
+}
+
+/// The clients for a configuration; assumes `awsRoleToAssume` first when set.
+pub async fn connect(c: &S3Config) -> Result<Clients, AwsError> {
+    let mut sdk = base_config(c).await;
+    if let Some(role) = &c.aws_role_to_assume {
+        let creds = assume_role(&sdk, role).await?;
+        sdk = sdk
+            .into_builder()
+            .credentials_provider(SharedCredentialsProvider::new(creds))
+            .build();
+    }
+    let s3 = aws_sdk_s3::config::Builder::from(&sdk)
+        // A custom endpoint serves buckets as paths, not as host names.
+        .force_path_style(c.endpoint_url.is_some())
+        .build();
+    let mut control = aws_sdk_s3control::config::Builder::from(&sdk);
+    if let Some(url) = &c.endpoint_url {
+        control = control.endpoint_resolver(FixedEndpoint(url.trim_end_matches('/').to_owned()));
+    }
+    Ok(Clients {
+        sts: aws_sdk_sts::Client::new(&sdk),
+        s3: aws_sdk_s3::Client::from_conf(s3),
+        control: aws_sdk_s3control::Client::from_conf(control.build()),
+        account_id: c.aws_account_id.clone(),
+    })
+}
+
+/// Who the credentials belong to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub user_id: String,
+    pub arn: String,
+    pub account: String,
+}
+
+impl Clients {
+    /// STS `GetCallerIdentity`.
+    pub async fn caller_identity(&self) -> Result<Identity, AwsError> {
+        let out = self
+            .sts
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(aws_error)?;
+        Ok(Identity {
+            user_id: out.user_id().unwrap_or_default().to_owned(),
+            arn: out.arn().unwrap_or_default().to_owned(),
+            account: out.account().unwrap_or_default().to_owned(),
+        })
+    }
+
+    /// S3 Control `GetAccessGrantsInstance`: the instance's ARN.
+    pub async fn access_grants_instance(&self) -> Result<String, AwsError> {
+        let out = self
+            .control
+            .get_access_grants_instance()
+            .account_id(&self.account_id)
+            .send()
+            .await
+            .map_err(aws_error)?;
+        Ok(out.access_grants_instance_arn().unwrap_or_default().to_owned())
+    }
+
+    /// Up to `max` common prefixes (and, for `s3://`, bucket names) directly
+    /// under the configured path. Errors name a missing bucket or a refusal.
+    pub async fn list_prefixes(
+        &self,
+        location: Option<(&str, &str)>,
+        max: i32,
+    ) -> Result<Vec<String>, AwsError> {
+        let Some((bucket, prefix)) = location else {
+            let out = self.s3.list_buckets().send().await.map_err(aws_error)?;
+            return Ok(out
+                .buckets()
+                .iter()
+                .filter_map(|b| b.name().map(str::to_owned))
+                .collect());
+        };
+        let prefix = if prefix.is_empty() {
+            String::new()
+        } else {
+            format!("{prefix}/")
+        };
+        let out = self
+            .s3
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix(prefix)
+            .delimiter("/")
+            .max_keys(max)
+            .send()
+            .await
+            .map_err(aws_error)?;
+        Ok(out
+            .common_prefixes()
+            .iter()
+            .filter_map(|p| p.prefix().map(str::to_owned))
+            .collect())
+    }
+
+    /// Every Access Grants location whose scope is exactly `scope`.
+    pub async fn locations_for(&self, scope: &str) -> Result<Vec<Location>, AwsError> {
+        let mut found = Vec::new();
+        let mut token: Option<String> = None;
+        // Bounded: a server that keeps returning tokens cannot loop us forever.
+        for _ in 0..100 {
+            let out = self
+                .control
+                .list_access_grants_locations()
+                .account_id(&self.account_id)
+                .location_scope(scope)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(aws_error)?;
+            for l in out.access_grants_locations_list() {
+                if l.location_scope() == Some(scope) {
+                    found.push(Location {
+                        id: l.access_grants_location_id().unwrap_or_default().to_owned(),
+                        scope: scope.to_owned(),
+                        iam_role_arn: l.iam_role_arn().unwrap_or_default().to_owned(),
+                    });
+                }
+            }
+            match out.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+                _ => return Ok(found),
+            }
+        }
+        Err(AwsError::Unexpected(
+            "ListAccessGrantsLocations kept returning more pages".into(),
+        ))
+    }
+
+    /// S3 Control `CreateAccessGrantsLocation`: the new location's id.
+    pub async fn create_location(&self, scope: &str, role: &str) -> Result<String, AwsError> {
+        let out = self
+            .control
+            .create_access_grants_location()
+            .account_id(&self.account_id)
+            .location_scope(scope)
+            .iam_role_arn(role)
+            .send()
+            .await
+            .map_err(aws_error)?;
+        Ok(out.access_grants_location_id().unwrap_or_default().to_owned())
+    }
+
+    /// S3 Control `UpdateAccessGrantsLocation`: a new IAM role.
+    pub async fn update_location_role(&self, id: &str, role: &str) -> Result<(), AwsError> {
+        self.control
+            .update_access_grants_location()
+            .account_id(&self.account_id)
+            .access_grants_location_id(id)
+            .iam_role_arn(role)
+            .send()
+            .await
+            .map_err(aws_error)?;
+        Ok(())
+    }
+
+    /// S3 Control `DeleteAccessGrantsLocation`.
+    pub async fn delete_location(&self, id: &str) -> Result<(), AwsError> {
+        self.control
+            .delete_access_grants_location()
+            .account_id(&self.account_id)
+            .access_grants_location_id(id)
+            .send()
+            .await
+            .map_err(aws_error)?;
+        Ok(())
+    }
+}
+
+/// An Access Grants location.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    pub id: String,
+    pub scope: String,
+    pub iam_role_arn: String,
+}
