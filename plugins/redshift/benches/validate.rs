@@ -1,1 +1,108 @@
-fn main() {}
+//! Validation time against the PostgreSQL stand-in, directly and through a
+//! proxy that adds 100 ms to every round trip, beside the sum of the three
+//! tests run one after another.
+//!
+//! `cargo xtask stand-ins up postgres && cargo bench -p junction-redshift`
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+#[path = "../tests/redshift/proxy.rs"]
+mod proxy;
+
+use junction_core::{CheckContext, DynPlatform, Platform, RunOptions, TestStatus};
+use junction_redshift::{Redshift, RedshiftConfig};
+use junction_testkit::stand_ins::{self, Postgres};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn config(pg: &Postgres, port: u16) -> Value {
+    json!({
+        "host": pg.host, "port": port, "initialDatabase": pg.database,
+        "database": "jt_bench_never_created", "username": pg.user, "password": pg.password,
+        "impersonation": {"enabled": true, "role": "jt_bench_never_created_imp"},
+        "tls": "disable", "connectTimeoutSeconds": 10
+    })
+}
+
+fn ctx() -> CheckContext {
+    CheckContext {
+        auto_bootstrap: true,
+        ..CheckContext::default()
+    }
+}
+
+/// One validation run through the runner (tests concurrent where they can be).
+async fn validate_once(config: &Value) -> Duration {
+    let started = Instant::now();
+    let r = DynPlatform::validate(&Redshift::new(), config, ctx(), &RunOptions::default(), None)
+        .await
+        .expect("valid config");
+    let elapsed = started.elapsed();
+    assert_eq!(r.status, TestStatus::Passed, "{r:?}");
+    elapsed
+}
+
+/// The three tests' own code, one after another: what a runner without
+/// concurrency would take.
+async fn sequential_once(config: &Value) -> Duration {
+    let typed: Arc<RedshiftConfig> =
+        Arc::new(junction_core::config::from_json_at(config, "config").expect("config"));
+    let started = Instant::now();
+    for check in Platform::checks(&Redshift::new()) {
+        let outcome = (check.run)(Arc::clone(&typed), ctx()).await;
+        assert_eq!(outcome.status, TestStatus::Passed, "{}", check.name);
+    }
+    started.elapsed()
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn main() {
+    let Some(pg) = stand_ins::require::<Postgres>("postgres") else {
+        return;
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let direct = config(&pg, pg.port);
+        let upstream = format!("{}:{}", pg.host, pg.port).parse().expect("address");
+        let proxy = proxy::DelayProxy::start(upstream, Duration::from_millis(100))
+            .await
+            .expect("proxy");
+        let slow = config(&pg, proxy.port);
+
+        // Warm-up: first connections pay for process start-up on the server.
+        validate_once(&direct).await;
+        let (n_fast, n_slow) = (30, 7);
+        let mut rows = Vec::new();
+        for (label, cfg, n) in [("stand-in, direct", &direct, n_fast), ("stand-in + 100 ms per round trip", &slow, n_slow)] {
+            let mut concurrent = Vec::new();
+            let mut sequential = Vec::new();
+            for _ in 0..n {
+                concurrent.push(validate_once(cfg).await);
+                sequential.push(sequential_once(cfg).await);
+            }
+            rows.push(format!(
+                "| {label} | {n} | {} | {} |",
+                ms(median(concurrent)),
+                ms(median(sequential))
+            ));
+        }
+        println!("| network | runs | validation (3 tests, runner) median | the 3 tests one after another, median |");
+        println!("|---|---|---|---|");
+        for r in rows {
+            println!("{r}");
+        }
+    });
+}

@@ -242,14 +242,16 @@ pub mod sql {
     /// user exists and says so plainly, where version 1 let `GRANT` fail with
     /// the server's message.
     fn procedure_body(p: Procedure, role: &str, version: u32) -> String {
-        let command = match p {
-            Procedure::Grant => "GRANT %I TO %I",
-            Procedure::Revoke => "REVOKE %I FROM %I",
+        // quote_ident and || rather than format(): Redshift has no format().
+        let (verb, preposition) = match p {
+            Procedure::Grant => ("GRANT ", " TO "),
+            Procedure::Revoke => ("REVOKE ", " FROM "),
         };
         let run = format!(
-            "  EXECUTE pg_catalog.format({}, {}, username);\n",
-            literal(command),
-            literal(role)
+            "  EXECUTE {} || pg_catalog.quote_ident({}) || {} || pg_catalog.quote_ident(username);\n",
+            literal(verb),
+            literal(role),
+            literal(preposition)
         );
         let check = if version >= 2 {
             "  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = username) THEN\n    RAISE EXCEPTION 'no user named %', username;\n  END IF;\n"

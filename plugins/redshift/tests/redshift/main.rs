@@ -9,5 +9,6 @@ mod conformance;
 mod faults;
 mod lifecycle;
 mod manual;
+mod proxy;
 mod support;
 mod validate;

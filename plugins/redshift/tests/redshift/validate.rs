@@ -310,3 +310,17 @@ fn defaults_are_port_5439_and_tls_require() {
     assert_eq!(c.tls, junction_redshift::config::TlsMode::Require);
     assert!(!c.impersonation.enabled);
 }
+
+#[tokio::test]
+async fn validation_passes_through_a_slow_network() {
+    let Some(pg) = support::stand_in() else { return };
+    let upstream = format!("{}:{}", pg.host, pg.port).parse().expect("address");
+    let proxy = crate::proxy::DelayProxy::start(upstream, Duration::from_millis(100))
+        .await
+        .expect("proxy");
+    let names = Names::new("val_slow");
+    let mut config = support::auto_config(&pg, &names, true);
+    config["port"] = json!(proxy.port);
+    let r = validate(&config, true).await;
+    assert_eq!(r.status, TestStatus::Passed, "{r:?}");
+}
