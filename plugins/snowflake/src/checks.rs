@@ -1,0 +1,375 @@
+//! The validation tests. Names and failure messages are the response
+//! contract's, character for character (the role prefix filled in); the
+//! descriptions and every other message are ours.
+
+use crate::client::{self, Credentials, Session, SfError};
+use crate::config::SnowflakeConfig;
+use crate::scripts::ident;
+use junction_core::{Check, CheckContext, CheckOutcome};
+use std::sync::Arc;
+use std::time::Duration;
+use tracing::Instrument;
+
+pub const CONNECT: &str = "Initial validation: basic connection test";
+pub const WAREHOUSE: &str = "Initial validation: default warehouse access test";
+pub const ROLE_PREFIX: &str = "Initial validation: table grants role prefix is unique";
+pub const PRIVILEGED_ROLE: &str = "Initial validation: validate access to privileged role";
+pub const BOOTSTRAP_GRANTS: &str = "Validate automatic bootstrap user grants";
+pub const DATABASE_ABSENT: &str = "Validate automatic: database does not exist";
+pub const ROLE_ABSENT: &str = "Validate automatic: impersonation role does not exist";
+
+pub const CONNECT_FAILED: &str = "Unable to connect to host.";
+pub const WAREHOUSE_FAILED: &str = "Unable to access default warehouse. If this was a manual installation, ensure that the user has been granted usage on the specified warehouse.";
+pub const PRIVILEGED_ROLE_FAILED: &str = "User does not have access to the privileged role.";
+pub const DATABASE_EXISTS: &str = "The database already exists. If this database can be safely dropped, please do so and try again. Alternatively, specify a different database name.";
+pub const ROLE_EXISTS: &str = "Impersonation role already exists. If this role can be safely dropped please do so and try again. Alternatively, specify a different role name.";
+
+/// The contract's message for a role prefix in use, with the configured prefix.
+pub fn role_prefix_in_use(prefix: &str) -> String {
+    format!(
+        "The Snowflake table grants role prefix {prefix} is used by another Immuta instance connected to the same Snowflake host. Please update the table grants role prefix for this Immuta instance and try again."
+    )
+}
+
+/// Account privileges the privileged role needs for an automatic set-up.
+pub const REQUIRED_ACCOUNT_PRIVILEGES: [&str; 4] = [
+    "CREATE DATABASE",
+    "CREATE ROLE",
+    "CREATE USER",
+    "MANAGE GRANTS",
+];
+
+/// Longer than the longest connect timeout a config may set, plus a few
+/// queries: the connect timeout, not the runner's, decides when a log-in gives up.
+const CHECK_TIMEOUT: Duration =
+    Duration::from_secs(crate::config::MAX_CONNECT_TIMEOUT_SECONDS + 20);
+
+/// The stored (public) configuration of the integration being edited, if any.
+fn own_stored_config(ctx: &CheckContext) -> Option<&serde_json::Value> {
+    let id = ctx.integration_id?;
+    ctx.peers.iter().find(|p| p.id == id).map(|p| &p.config)
+}
+
+async fn session(c: &SnowflakeConfig) -> Result<Session, SfError> {
+    Session::open(c, Credentials::of(c)).await
+}
+
+/// Runs `f` with a fresh session, closing it afterwards; a failed log-in
+/// becomes a failed test saying what could not be looked up.
+async fn with_session<F, Fut>(c: Arc<SnowflakeConfig>, what: &str, f: F) -> CheckOutcome
+where
+    F: FnOnce(Session) -> Fut,
+    Fut: std::future::Future<Output = (Session, CheckOutcome)>,
+{
+    match session(&c).await {
+        Ok(s) => {
+            let (s, outcome) = f(s).await;
+            s.close().await;
+            outcome
+        }
+        Err(e) => CheckOutcome::failed(format!("Unable to {what}: {e}")),
+    }
+}
+
+fn span(name: &'static str, ctx: &CheckContext) -> tracing::Span {
+    tracing::info_span!(
+        "check",
+        platform = crate::TYPE_NAME,
+        integration_id = ?ctx.integration_id,
+        test = name,
+    )
+}
+
+/// Privileges on the account held by `role`, directly or through the roles
+/// granted to it (followed up to a small depth).
+pub async fn account_privileges(
+    s: &mut Session,
+    role: &str,
+) -> Result<std::collections::BTreeSet<String>, SfError> {
+    let mut held = std::collections::BTreeSet::new();
+    let mut seen = std::collections::BTreeSet::new();
+    let mut todo = vec![(role.to_owned(), 0usize)];
+    while let Some((r, depth)) = todo.pop() {
+        if !seen.insert(r.clone()) || depth > 8 {
+            continue;
+        }
+        let grants = s.query(&format!("SHOW GRANTS TO ROLE {}", ident(&r))).await?;
+        let (Some(p), Some(on), Some(name)) = (
+            grants.column("privilege"),
+            grants.column("granted_on"),
+            grants.column("name"),
+        ) else {
+            return Err(SfError::Protocol(
+                "SHOW GRANTS answered without privilege, granted_on and name columns".into(),
+            ));
+        };
+        for row in &grants.rows {
+            let get = |i: usize| row.get(i).cloned().flatten().unwrap_or_default();
+            let (privilege, granted_on, object) = (get(p), get(on), get(name));
+            if granted_on.eq_ignore_ascii_case("ACCOUNT") {
+                held.insert(privilege.to_ascii_uppercase());
+            } else if granted_on.eq_ignore_ascii_case("ROLE") && privilege.eq_ignore_ascii_case("USAGE") {
+                todo.push((object, depth + 1));
+            }
+        }
+    }
+    Ok(held)
+}
+
+pub fn checks() -> Vec<Check<SnowflakeConfig>> {
+    vec![
+        Check::new(
+            CONNECT,
+            "Logs in to the account with the configured credentials and runs a query.",
+            |c: Arc<SnowflakeConfig>, ctx| {
+                async move {
+                    match session(&c).await {
+                        Ok(mut s) => {
+                            let outcome = match s.query("SELECT 1").await {
+                                Ok(_) => CheckOutcome::passed(),
+                                Err(e) => {
+                                    tracing::warn!(error = %e, "query after logging in failed");
+                                    CheckOutcome::failed(CONNECT_FAILED)
+                                }
+                            };
+                            s.close().await;
+                            outcome
+                        }
+                        Err(e) => {
+                            // The contract's message is fixed; the cause goes to the log.
+                            tracing::warn!(error = %e, "connection test failed");
+                            CheckOutcome::failed(CONNECT_FAILED)
+                        }
+                    }
+                }
+                .instrument(span(CONNECT, &ctx))
+            },
+        )
+        .timeout(CHECK_TIMEOUT),
+        Check::new(
+            WAREHOUSE,
+            "Verifies that the default warehouse exists and that the configured user (in the configured role) may use it.",
+            |c: Arc<SnowflakeConfig>, ctx| {
+                async move {
+                    with_session(Arc::clone(&c), "look the warehouse up", |mut s| async move {
+                        // In the configured role when it is usable: that role's
+                        // grants are the ones that matter.
+                        if let Err(e) = s.query(&format!("USE ROLE {}", ident(&c.role))).await {
+                            tracing::debug!(error = %e, "the configured role is not usable; checking with the default role");
+                        }
+                        let outcome = match client::warehouse_usable(&mut s, &c.warehouse).await {
+                            Ok(true) => CheckOutcome::passed(),
+                            Ok(false) => CheckOutcome::failed(WAREHOUSE_FAILED),
+                            Err(e) => {
+                                tracing::warn!(error = %e, "warehouse test failed");
+                                CheckOutcome::failed(WAREHOUSE_FAILED)
+                            }
+                        };
+                        (s, outcome)
+                    })
+                    .await
+                }
+                .instrument(span(WAREHOUSE, &ctx))
+            },
+        )
+        .requires(CONNECT)
+        .timeout(CHECK_TIMEOUT),
+        Check::new(
+            ROLE_PREFIX,
+            "Verifies that no role on the account already uses the table grants role prefix (another instance's roles).",
+            |c: Arc<SnowflakeConfig>, ctx: CheckContext| {
+                let span = span(ROLE_PREFIX, &ctx);
+                async move {
+                    let prefix = c.table_grants.role_prefix.clone();
+                    let clash = ctx.other_peers().find(|p| {
+                        let cfg = &p.config;
+                        let host = cfg.get("host").and_then(|h| h.as_str()).unwrap_or("");
+                        let tg = cfg.get("tableGrants");
+                        host.eq_ignore_ascii_case(&c.host)
+                            && tg.and_then(|t| t.get("enabled")).and_then(|e| e.as_bool()) == Some(true)
+                            && tg.and_then(|t| t.get("rolePrefix")).and_then(|e| e.as_str()) == Some(prefix.as_str())
+                    });
+                    if clash.is_some() {
+                        return CheckOutcome::failed(role_prefix_in_use(&prefix));
+                    }
+                    let own_prefix = own_stored_config(&ctx)
+                        .and_then(|s| s.get("tableGrants"))
+                        .filter(|t| t.get("enabled").and_then(|e| e.as_bool()) == Some(true))
+                        .and_then(|t| t.get("rolePrefix"))
+                        .and_then(|p| p.as_str())
+                        .map(str::to_owned);
+                    let ctx_prefix = prefix.clone();
+                    with_session(Arc::clone(&c), "list the roles", |mut s| async move {
+                        let pattern = format!("{ctx_prefix}_%");
+                        let outcome = match client::roles_like(&mut s, &pattern).await {
+                            Ok(roles) => {
+                                let lead = format!("{ctx_prefix}_");
+                                let taken: Vec<&String> = roles
+                                    .iter()
+                                    .filter(|r| r.to_ascii_uppercase().starts_with(&lead.to_ascii_uppercase()))
+                                    .collect();
+                                if taken.is_empty() {
+                                    CheckOutcome::passed()
+                                } else if own_prefix.as_deref() == Some(ctx_prefix.as_str()) {
+                                    CheckOutcome::passed_with(format!(
+                                        "The roles with prefix {ctx_prefix} are this integration's own."
+                                    ))
+                                } else {
+                                    CheckOutcome::failed(role_prefix_in_use(&ctx_prefix))
+                                }
+                            }
+                            Err(e) => CheckOutcome::failed(format!("Unable to list the roles: {e}")),
+                        };
+                        (s, outcome)
+                    })
+                    .await
+                }
+                .instrument(span)
+            },
+        )
+        .requires(CONNECT)
+        .applies_when(
+            "Applies only when table grants are enabled.",
+            |c: &SnowflakeConfig, _| c.table_grants.enabled,
+        )
+        .timeout(CHECK_TIMEOUT),
+        Check::new(
+            PRIVILEGED_ROLE,
+            "Verifies that the configured role exists and has been granted to the configured user (USE ROLE succeeds).",
+            |c: Arc<SnowflakeConfig>, ctx| {
+                async move {
+                    with_session(Arc::clone(&c), "check the role", |mut s| async move {
+                        let outcome = match s.query(&format!("USE ROLE {}", ident(&c.role))).await {
+                            Ok(_) => CheckOutcome::passed(),
+                            Err(e) => {
+                                tracing::warn!(error = %e, "USE ROLE failed");
+                                CheckOutcome::failed(PRIVILEGED_ROLE_FAILED)
+                            }
+                        };
+                        (s, outcome)
+                    })
+                    .await
+                }
+                .instrument(span(PRIVILEGED_ROLE, &ctx))
+            },
+        )
+        .requires(CONNECT)
+        .timeout(CHECK_TIMEOUT),
+        Check::new(
+            BOOTSTRAP_GRANTS,
+            "Verifies that the privileged role holds the account privileges the automatic set-up uses: CREATE DATABASE, CREATE ROLE, CREATE USER and MANAGE GRANTS.",
+            |c: Arc<SnowflakeConfig>, ctx| {
+                async move {
+                    if c.role.eq_ignore_ascii_case("ACCOUNTADMIN") {
+                        return CheckOutcome::passed_with(
+                            "ACCOUNTADMIN holds every account privilege.",
+                        );
+                    }
+                    with_session(Arc::clone(&c), "read the grants of the privileged role", |mut s| async move {
+                        let outcome = match account_privileges(&mut s, &c.role).await {
+                            Ok(held) => {
+                                let missing: Vec<&str> = REQUIRED_ACCOUNT_PRIVILEGES
+                                    .iter()
+                                    .copied()
+                                    .filter(|p| !held.contains(*p))
+                                    .collect();
+                                if missing.is_empty() {
+                                    CheckOutcome::passed()
+                                } else {
+                                    CheckOutcome::failed(format!(
+                                        "The privileged role {} is missing these grants on the account: {}. Grant them, or use a role that holds them (e.g. ACCOUNTADMIN).",
+                                        c.role,
+                                        missing
+                                            .iter()
+                                            .map(|p| format!("{p} ON ACCOUNT"))
+                                            .collect::<Vec<_>>()
+                                            .join(", ")
+                                    ))
+                                }
+                            }
+                            Err(e) => CheckOutcome::failed(format!(
+                                "Unable to read the grants of the privileged role {}: {e}",
+                                c.role
+                            )),
+                        };
+                        (s, outcome)
+                    })
+                    .await
+                }
+                .instrument(span(BOOTSTRAP_GRANTS, &ctx))
+            },
+        )
+        .requires(CONNECT)
+        .requires(PRIVILEGED_ROLE)
+        .only_auto_bootstrap()
+        .timeout(CHECK_TIMEOUT),
+        Check::new(
+            DATABASE_ABSENT,
+            "Verifies that the database named in the payload does not exist yet, so that the set-up can create it.",
+            |c: Arc<SnowflakeConfig>, ctx: CheckContext| {
+                let span = span(DATABASE_ABSENT, &ctx);
+                async move {
+                    let own = own_stored_config(&ctx)
+                        .and_then(|s| s.get("database"))
+                        .and_then(|d| d.as_str())
+                        .map(str::to_owned);
+                    with_session(Arc::clone(&c), "look the database up", |mut s| async move {
+                        let outcome = match client::database_exists(&mut s, &c.database).await {
+                            Ok(false) => CheckOutcome::passed(),
+                            Ok(true) if own.as_deref() == Some(c.database.as_str()) => {
+                                CheckOutcome::passed_with(format!(
+                                    "The database \"{}\" is the one this integration already manages.",
+                                    c.database
+                                ))
+                            }
+                            Ok(true) => CheckOutcome::failed(DATABASE_EXISTS),
+                            Err(e) => CheckOutcome::failed(format!("Unable to look the database up: {e}")),
+                        };
+                        (s, outcome)
+                    })
+                    .await
+                }
+                .instrument(span)
+            },
+        )
+        .requires(CONNECT)
+        .only_auto_bootstrap()
+        .timeout(CHECK_TIMEOUT),
+        Check::new(
+            ROLE_ABSENT,
+            "Verifies that the impersonation role named in the payload does not exist yet, so that the set-up can create it.",
+            |c: Arc<SnowflakeConfig>, ctx: CheckContext| {
+                let span = span(ROLE_ABSENT, &ctx);
+                async move {
+                    let role = c.impersonation.role.clone();
+                    let own = own_stored_config(&ctx).and_then(|s| {
+                        let imp = s.get("impersonation")?;
+                        let enabled = imp.get("enabled")?.as_bool()?;
+                        enabled.then(|| imp.get("role")?.as_str().map(str::to_owned))?
+                    });
+                    with_session(Arc::clone(&c), "look the role up", |mut s| async move {
+                        let outcome = match client::role_exists(&mut s, &role).await {
+                            Ok(false) => CheckOutcome::passed(),
+                            Ok(true) if own.as_deref() == Some(role.as_str()) => {
+                                CheckOutcome::passed_with(format!(
+                                    "The role \"{role}\" is the one this integration already manages."
+                                ))
+                            }
+                            Ok(true) => CheckOutcome::failed(ROLE_EXISTS),
+                            Err(e) => CheckOutcome::failed(format!("Unable to look the role up: {e}")),
+                        };
+                        (s, outcome)
+                    })
+                    .await
+                }
+                .instrument(span)
+            },
+        )
+        .requires(CONNECT)
+        .applies_when(
+            "Applies only to automatic set-up (autoBootstrap is true) with impersonation enabled.",
+            |c: &SnowflakeConfig, ctx| ctx.auto_bootstrap && c.impersonation.enabled,
+        )
+        .timeout(CHECK_TIMEOUT),
+    ]
+}

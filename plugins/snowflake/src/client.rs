@@ -1,0 +1,649 @@
+//! The Snowflake connector protocol, as the official drivers speak it, over
+//! HTTPS (reqwest, rustls on aws-lc-rs):
+//!
+//! - `POST /session/v1/login-request` with the user's password, or with a
+//!   signed JWT and `AUTHENTICATOR: SNOWFLAKE_JWT` (key pair);
+//! - `POST /queries/v1/query-request` with `Authorization: Snowflake Token="…"`,
+//!   one statement per request; results as a JSON `rowset` or as an Arrow IPC
+//!   stream in `rowsetBase64` (both decoded to text values); a query still
+//!   running (`333333`/`333334`) is polled at its `getResultUrl`;
+//! - `POST /queries/v1/abort-request` when a query outlives its timeout;
+//! - `POST /session?delete=true` to end the session.
+//!
+//! An expired or rejected session token (`390112`, `390114`, `390103`,
+//! `390104`, or HTTP 401) is answered by logging in again, once, and retrying
+//! the request: a rejected token means the statement never ran.
+
+use crate::arrow;
+use crate::config::{AuthenticationType, PrivateKey, SnowflakeConfig};
+use crate::keypair;
+use base64::Engine;
+use junction_core::Secret;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long one statement may run before it is aborted.
+pub const QUERY_TIMEOUT: Duration = Duration::from_secs(60);
+/// Codes that mean the session token is no longer good: log in again.
+pub const TOKEN_EXPIRED_CODES: [&str; 4] = ["390112", "390114", "390103", "390104"];
+/// Codes of a query still running: poll its result URL.
+const QUERY_IN_PROGRESS_CODES: [&str; 2] = ["333333", "333334"];
+
+/// Why a log-in or a statement failed. Messages never hold a password, key or
+/// token: the server never repeats them, and a statement that carried a
+/// password is scrubbed ([`SfError::scrubbed`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SfError {
+    #[error("could not reach {url}: {cause}")]
+    Connect { url: String, cause: String },
+    #[error("no answer from {url} within {seconds} s")]
+    Timeout { url: String, seconds: u64 },
+    #[error("log-in refused ({code}): {message}")]
+    Login { code: String, message: String },
+    #[error("{message} ({code})")]
+    Statement { code: String, message: String },
+    #[error("unexpected answer from Snowflake: {0}")]
+    Protocol(String),
+    #[error("{0}")]
+    Key(#[from] keypair::KeyError),
+    #[error("TLS could not be set up: {0}")]
+    Tls(String),
+}
+
+impl SfError {
+    /// The error with every occurrence of `secret` replaced by the redaction.
+    pub fn scrubbed(self, secret: Option<&Secret<String>>) -> SfError {
+        let Some(secret) = secret.map(Secret::expose).filter(|s| !s.is_empty()) else {
+            return self;
+        };
+        let clean = |m: String| {
+            m.replace(secret, junction_core::REDACTED)
+                .replace(&secret.replace('\'', "''"), junction_core::REDACTED)
+        };
+        match self {
+            SfError::Statement { code, message } => SfError::Statement {
+                code,
+                message: clean(message),
+            },
+            SfError::Protocol(m) => SfError::Protocol(clean(m)),
+            other => other,
+        }
+    }
+
+    /// The server's error code, for a failed statement.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            SfError::Statement { code, .. } | SfError::Login { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+}
+
+/// How a set of credentials proves itself.
+#[derive(Debug, Clone)]
+pub enum Auth {
+    Password(Secret<String>),
+    /// A PKCS#8 PEM RSA private key.
+    KeyPair(Secret<String>),
+}
+
+/// Credentials for one session.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub username: String,
+    pub auth: Auth,
+}
+
+impl Credentials {
+    /// The configuration's own credentials.
+    pub fn of(config: &SnowflakeConfig) -> Self {
+        Credentials::from_parts(
+            &config.username,
+            config.authentication_type,
+            config.password.as_ref(),
+            config.private_key.as_ref(),
+        )
+    }
+
+    pub fn from_parts(
+        username: &str,
+        kind: AuthenticationType,
+        password: Option<&Secret<String>>,
+        key: Option<&PrivateKey>,
+    ) -> Self {
+        let auth = match kind {
+            AuthenticationType::UserPassword => {
+                Auth::Password(password.cloned().unwrap_or_default())
+            }
+            AuthenticationType::KeyPair => Auth::KeyPair(
+                key.map(|k| k.content.clone()).unwrap_or_default(),
+            ),
+        };
+        Credentials {
+            username: username.to_owned(),
+            auth,
+        }
+    }
+
+    pub fn password(username: &str, password: Secret<String>) -> Self {
+        Credentials {
+            username: username.to_owned(),
+            auth: Auth::Password(password),
+        }
+    }
+}
+
+/// A statement's result: column names and every row, values as text.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QueryResult {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<Option<String>>>,
+    /// `json` or `arrow`: how the server sent the rows.
+    pub format: String,
+}
+
+impl QueryResult {
+    /// The index of a column, by name, ignoring case.
+    pub fn column(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c.eq_ignore_ascii_case(name))
+    }
+
+    /// Every value of one column (NULLs left out).
+    pub fn values(&self, name: &str) -> Vec<String> {
+        let Some(i) = self.column(name) else {
+            return Vec::new();
+        };
+        self.rows
+            .iter()
+            .filter_map(|r| r.get(i).cloned().flatten())
+            .collect()
+    }
+
+    /// The first value of the first row.
+    pub fn scalar(&self) -> Option<&str> {
+        self.rows.first()?.first()?.as_deref()
+    }
+}
+
+/// The HTTP client: rustls on aws-lc-rs, verifying against the web PKI roots
+/// (Snowflake's certificates chain to them).
+///
+/// The provider is passed explicitly, so this works whatever the host
+/// installed; installing aws-lc-rs as the process default as well (when none
+/// is installed yet) keeps any other rustls user in the process from
+/// panicking on a missing provider.
+fn http_client(config: &SnowflakeConfig) -> Result<reqwest::Client, SfError> {
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let _ = rustls::crypto::CryptoProvider::install_default(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    );
+    let roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| SfError::Tls(e.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .connect_timeout(config.connect_timeout())
+        .user_agent(concat!("Junction/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| SfError::Tls(e.to_string()))
+}
+
+/// A random request id in UUID v4 form, as the drivers send.
+fn request_id() -> String {
+    let mut b = [0u8; 16];
+    // Falls back to a clock-derived id: request ids need not be secret.
+    if aws_lc_rs::rand::fill(&mut b).is_err() {
+        let n = now_nanos();
+        b[..16].copy_from_slice(&n.to_le_bytes());
+    }
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
+fn now_nanos() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0)
+}
+
+/// The cause of a transport error, without the URL's query (request ids only,
+/// but kept short).
+fn transport_cause(e: &reqwest::Error) -> String {
+    let mut cause = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        cause.push_str(": ");
+        cause.push_str(&s.to_string());
+        source = s.source();
+    }
+    cause
+}
+
+/// A logged-in session.
+pub struct Session {
+    http: reqwest::Client,
+    base: String,
+    account: String,
+    creds: Credentials,
+    connect_timeout: Duration,
+    token: Secret<String>,
+    sequence: u64,
+    /// How many times this session logged in (tests look at re-logins).
+    pub logins: u32,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("base", &self.base)
+            .field("account", &self.account)
+            .field("user", &self.creds.username)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Session {
+    /// Logs in, giving up after the configured connect timeout (which covers
+    /// TCP, TLS and the log-in itself).
+    pub async fn open(config: &SnowflakeConfig, creds: Credentials) -> Result<Session, SfError> {
+        let mut session = Session {
+            http: http_client(config)?,
+            base: config.base_url(),
+            account: config.account_name(),
+            creds,
+            connect_timeout: config.connect_timeout(),
+            token: Secret::new(String::new()),
+            sequence: 0,
+            logins: 0,
+        };
+        session.login().await?;
+        Ok(session)
+    }
+
+    async fn login(&mut self) -> Result<(), SfError> {
+        let mut data = json!({
+            "CLIENT_APP_ID": "Junction",
+            "CLIENT_APP_VERSION": env!("CARGO_PKG_VERSION"),
+            "ACCOUNT_NAME": self.account,
+            "LOGIN_NAME": self.creds.username,
+            "SESSION_PARAMETERS": {},
+            "CLIENT_ENVIRONMENT": {"APPLICATION": "Junction"},
+        });
+        match &self.creds.auth {
+            Auth::Password(p) => {
+                data["PASSWORD"] = Value::String(p.expose().clone());
+            }
+            Auth::KeyPair(pem) => {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs())
+                    .unwrap_or(0);
+                let token = keypair::jwt(&self.account, &self.creds.username, pem, now)?;
+                data["AUTHENTICATOR"] = Value::String("SNOWFLAKE_JWT".into());
+                data["TOKEN"] = Value::String(token.expose().clone());
+            }
+        }
+        let url = format!(
+            "{}/session/v1/login-request?requestId={}",
+            self.base,
+            request_id()
+        );
+        let request = self
+            .http
+            .post(&url)
+            .header("Accept", "application/json")
+            .json(&json!({ "data": data }));
+        let seconds = self.connect_timeout.as_secs();
+        let sent = tokio::time::timeout(self.connect_timeout, async {
+            let response = request.send().await?;
+            let status = response.status();
+            let body = response.bytes().await?;
+            Ok::<_, reqwest::Error>((status, body))
+        })
+        .await;
+        let (status, body) = match sent {
+            Err(_) => {
+                return Err(SfError::Timeout {
+                    url: self.base.clone(),
+                    seconds,
+                });
+            }
+            Ok(Err(e)) => {
+                return Err(SfError::Connect {
+                    url: self.base.clone(),
+                    cause: transport_cause(&e),
+                });
+            }
+            Ok(Ok(r)) => r,
+        };
+        let v: Value = serde_json::from_slice(&body).map_err(|_| {
+            SfError::Protocol(format!("the log-in answer (HTTP {status}) is not JSON"))
+        })?;
+        if v.get("success").and_then(Value::as_bool) != Some(true) {
+            return Err(SfError::Login {
+                code: code_of(&v),
+                message: message_of(&v),
+            });
+        }
+        let token = v
+            .pointer("/data/token")
+            .and_then(Value::as_str)
+            .ok_or_else(|| SfError::Protocol("the log-in answer holds no token".into()))?;
+        self.token = Secret::new(token.to_owned());
+        self.logins += 1;
+        tracing::debug!(user = %self.creds.username, "logged in");
+        Ok(())
+    }
+
+    fn authorization(&self) -> String {
+        format!("Snowflake Token=\"{}\"", self.token.expose())
+    }
+
+    /// Runs one statement and reads its result.
+    pub async fn query(&mut self, sql: &str) -> Result<QueryResult, SfError> {
+        match self.query_once(sql).await {
+            Err(SfError::Statement { code, .. }) if TOKEN_EXPIRED_CODES.contains(&code.as_str()) => {
+                tracing::info!(code = %code, "session token expired or rejected; logging in again");
+                self.login().await?;
+                self.query_once(sql).await
+            }
+            other => other,
+        }
+    }
+
+    async fn query_once(&mut self, sql: &str) -> Result<QueryResult, SfError> {
+        self.sequence += 1;
+        let rid = request_id();
+        let url = format!("{}/queries/v1/query-request?requestId={rid}", self.base);
+        let body = json!({
+            "sqlText": sql,
+            "asyncExec": false,
+            "sequenceId": self.sequence,
+            "isInternal": false,
+        });
+        let request = self
+            .http
+            .post(&url)
+            .header("Accept", "application/snowflake")
+            .header("Authorization", self.authorization())
+            .json(&body);
+        let sent = tokio::time::timeout(QUERY_TIMEOUT, self.send(request)).await;
+        let mut v = match sent {
+            Ok(r) => r?,
+            Err(_) => {
+                self.abort(sql, &rid).await;
+                return Err(SfError::Timeout {
+                    url: self.base.clone(),
+                    seconds: QUERY_TIMEOUT.as_secs(),
+                });
+            }
+        };
+        // A query still running: poll its result URL until it is done.
+        let started = std::time::Instant::now();
+        while QUERY_IN_PROGRESS_CODES.contains(&code_of(&v).as_str()) {
+            if started.elapsed() > QUERY_TIMEOUT {
+                self.abort(sql, &rid).await;
+                return Err(SfError::Timeout {
+                    url: self.base.clone(),
+                    seconds: QUERY_TIMEOUT.as_secs(),
+                });
+            }
+            let Some(path) = v.pointer("/data/getResultUrl").and_then(Value::as_str) else {
+                return Err(SfError::Protocol("a running query without a result URL".into()));
+            };
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            let request = self
+                .http
+                .get(format!("{}{path}", self.base))
+                .header("Accept", "application/snowflake")
+                .header("Authorization", self.authorization());
+            v = self.send(request).await?;
+        }
+        if v.get("success").and_then(Value::as_bool) != Some(true) {
+            return Err(SfError::Statement {
+                code: code_of(&v),
+                message: message_of(&v),
+            });
+        }
+        decode_result(v.get("data").unwrap_or(&Value::Null))
+    }
+
+    /// Sends a request; HTTP 401 reads as an expired token, other non-JSON
+    /// answers as protocol errors.
+    async fn send(&self, request: reqwest::RequestBuilder) -> Result<Value, SfError> {
+        let response = request.send().await.map_err(|e| SfError::Connect {
+            url: self.base.clone(),
+            cause: transport_cause(&e),
+        })?;
+        let status = response.status();
+        let body = response.bytes().await.map_err(|e| SfError::Connect {
+            url: self.base.clone(),
+            cause: transport_cause(&e),
+        })?;
+        let parsed: Option<Value> = serde_json::from_slice(&body).ok();
+        if status == reqwest::StatusCode::UNAUTHORIZED {
+            let code = parsed.as_ref().map(code_of).filter(|c| !c.is_empty());
+            return Err(SfError::Statement {
+                code: code.unwrap_or_else(|| "390104".into()),
+                message: "the session token was rejected".into(),
+            });
+        }
+        match parsed {
+            Some(v) if status.is_success() => Ok(v),
+            _ => Err(SfError::Protocol(format!("HTTP {status}"))),
+        }
+    }
+
+    /// Asks the server to stop a statement; best effort.
+    async fn abort(&self, sql: &str, rid: &str) {
+        let url = format!("{}/queries/v1/abort-request?requestId={}", self.base, request_id());
+        let sent = self
+            .http
+            .post(url)
+            .header("Accept", "application/snowflake")
+            .header("Authorization", self.authorization())
+            .json(&json!({"sqlText": sql, "requestId": rid}))
+            .timeout(self.connect_timeout)
+            .send()
+            .await;
+        if let Err(e) = sent {
+            tracing::warn!(error = %transport_cause(&e), "abort request failed");
+        }
+    }
+
+    /// Ends the session on the server; best effort.
+    pub async fn close(self) {
+        let url = format!("{}/session?delete=true&requestId={}", self.base, request_id());
+        let sent = self
+            .http
+            .post(url)
+            .header("Accept", "application/snowflake")
+            .header("Authorization", self.authorization())
+            .timeout(self.connect_timeout)
+            .send()
+            .await;
+        if let Err(e) = sent {
+            tracing::debug!(error = %transport_cause(&e), "closing the session failed");
+        }
+    }
+
+    /// Runs the statements of one action in order; the error names no secret.
+    pub async fn exec(&mut self, action: crate::scripts::SqlAction) -> Result<(), SfError> {
+        for sql in action.executable() {
+            self.query(&sql)
+                .await
+                .map_err(|e| e.scrubbed(action.password.as_ref()))?;
+        }
+        Ok(())
+    }
+}
+
+fn code_of(v: &Value) -> String {
+    match v.get("code") {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => v
+            .pointer("/data/errorCode")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned(),
+    }
+}
+
+fn message_of(v: &Value) -> String {
+    v.get("message")
+        .and_then(Value::as_str)
+        .unwrap_or("no message")
+        .to_owned()
+}
+
+/// The rows of a result's `data`, from `rowset` (JSON) or `rowsetBase64` (Arrow).
+pub fn decode_result(data: &Value) -> Result<QueryResult, SfError> {
+    let rowtype = data
+        .get("rowtype")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let columns: Vec<String> = rowtype
+        .iter()
+        .map(|c| c.get("name").and_then(Value::as_str).unwrap_or_default().to_owned())
+        .collect();
+    if data.get("chunks").and_then(Value::as_array).is_some_and(|c| !c.is_empty()) {
+        return Err(SfError::Protocol(
+            "the result is split into chunks, which Junction's small queries never expect".into(),
+        ));
+    }
+    let format = data
+        .get("queryResultFormat")
+        .and_then(Value::as_str)
+        .unwrap_or("json")
+        .to_owned();
+    let rows = if format == "arrow" {
+        let b64 = data.get("rowsetBase64").and_then(Value::as_str).unwrap_or("");
+        if b64.is_empty() {
+            Vec::new()
+        } else {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(b64)
+                .map_err(|e| SfError::Protocol(format!("rowsetBase64 is not base64: {e}")))?;
+            let decoded = arrow::decode_stream(&bytes).map_err(|e| SfError::Protocol(e.to_string()))?;
+            let mut rows = decoded.rows;
+            // Snowflake sends scaled NUMBERs (and some timestamps) as plain
+            // integers; the scale is in the row type.
+            for (i, field) in decoded.fields.iter().enumerate() {
+                let scale = rowtype
+                    .get(i)
+                    .and_then(|c| c.get("scale"))
+                    .and_then(Value::as_i64)
+                    .unwrap_or(0);
+                let kind = rowtype
+                    .get(i)
+                    .and_then(|c| c.get("type"))
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
+                let scaled = kind == "fixed" || kind.starts_with("timestamp") || kind == "time";
+                if scale > 0 && scaled && matches!(field.data_type, arrow::ArrowType::Int { .. }) {
+                    for row in &mut rows {
+                        if let Some(Some(v)) = row.get_mut(i) {
+                            if let Ok(n) = v.parse::<i128>() {
+                                *v = arrow::with_scale(n, scale as i32);
+                            }
+                        }
+                    }
+                }
+            }
+            rows
+        }
+    } else {
+        let rowset = data.get("rowset").and_then(Value::as_array).cloned().unwrap_or_default();
+        rowset
+            .iter()
+            .map(|r| {
+                r.as_array()
+                    .map(|cells| {
+                        cells
+                            .iter()
+                            .map(|c| match c {
+                                Value::Null => None,
+                                Value::String(s) => Some(s.clone()),
+                                other => Some(other.to_string()),
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            })
+            .collect()
+    };
+    Ok(QueryResult {
+        columns,
+        rows,
+        format,
+    })
+}
+
+/// Whether a database of exactly that name exists. `SHOW DATABASES LIKE`
+/// matches case-insensitively (and fakesnow ignores the pattern): the name is
+/// compared exactly here.
+pub async fn database_exists(s: &mut Session, name: &str) -> Result<bool, SfError> {
+    let r = s
+        .query(&format!(
+            "SHOW DATABASES LIKE {}",
+            crate::scripts::literal(name)
+        ))
+        .await?;
+    Ok(r.values("name").iter().any(|n| n == name))
+}
+
+/// Whether a role of exactly that name exists.
+pub async fn role_exists(s: &mut Session, name: &str) -> Result<bool, SfError> {
+    Ok(roles_like(s, name).await?.iter().any(|n| n == name))
+}
+
+/// Names of roles matching a `LIKE` pattern.
+pub async fn roles_like(s: &mut Session, pattern: &str) -> Result<Vec<String>, SfError> {
+    let r = s
+        .query(&format!("SHOW ROLES LIKE {}", crate::scripts::literal(pattern)))
+        .await?;
+    Ok(r.values("name"))
+}
+
+/// Whether a warehouse of exactly that name exists and the session can use it.
+pub async fn warehouse_usable(s: &mut Session, name: &str) -> Result<bool, SfError> {
+    let r = s
+        .query(&format!(
+            "SHOW WAREHOUSES LIKE {}",
+            crate::scripts::literal(name)
+        ))
+        .await?;
+    if !r.values("name").iter().any(|n| n == name) {
+        return Ok(false);
+    }
+    s.query(&format!("USE WAREHOUSE {}", crate::scripts::ident(name)))
+        .await?;
+    Ok(true)
+}
+
+/// The set-up version recorded in the managed database.
+pub async fn recorded_version(s: &mut Session, database: &str) -> Result<u32, SfError> {
+    let r = s.query(&crate::scripts::sql::select_version(database)).await?;
+    r.scalar()
+        .and_then(|v| v.split('.').next())
+        .and_then(|v| v.parse::<u32>().ok())
+        .ok_or_else(|| SfError::Protocol("the version table holds no version".into()))
+}
