@@ -288,7 +288,12 @@ unsafe extern "C" fn call(
         // SAFETY: the host passes slices valid for the duration of this call.
         let (method, input) = unsafe { (method.as_bytes(), input.as_bytes()) };
         let (status, bytes) = match state_of(handle) {
-            Some(state) => dispatch_sync(&*state.platform, method, input),
+            Some(state) => {
+                // Inside the plugin's runtime context, so that a synchronous method
+                // may use tokio handles as it would when linked into the host.
+                let _context = state.runtime.enter();
+                dispatch_sync(&*state.platform, method, input)
+            }
             None => bad_request("unknown plugin handle"),
         };
         if !output.is_null() {
