@@ -204,7 +204,8 @@ fn failure(code: &str, message: &str) -> Value {
 async fn login(AxState(state): AxState<Arc<Mutex<State>>>, body: Bytes) -> Response {
     let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let d = &v["data"];
-    let name = d["LOGIN_NAME"].as_str().unwrap_or("").to_owned();
+    // Login names are case-insensitive.
+    let name = d["LOGIN_NAME"].as_str().unwrap_or("").to_ascii_uppercase();
     let account = d["ACCOUNT_NAME"].as_str().unwrap_or("").to_owned();
     let authenticator = d["AUTHENTICATOR"].as_str().unwrap_or("SNOWFLAKE").to_owned();
     let mut st = state.lock().unwrap();

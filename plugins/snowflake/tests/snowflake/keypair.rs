@@ -1,0 +1,84 @@
+//! Key-pair authentication against `fake_snowflake`, which verifies the JWT's
+//! RS256 signature against the user's registered public key, and re-login
+//! after an expired or rejected session token.
+
+use crate::fake_snowflake::{ACCOUNT, FakeSnowflake};
+use crate::support::{self, unique};
+use junction_core::TestStatus;
+use junction_snowflake::checks::{CONNECT, CONNECT_FAILED};
+use junction_snowflake::client::{Credentials, Session};
+use junction_testkit::SENTINEL;
+use serde_json::json;
+
+fn keypair_config(server: &FakeSnowflake, user: &str, pem: &str) -> serde_json::Value {
+    let mut c = support::fake_config(server, "unused", &unique("kp"));
+    c.as_object_mut().unwrap().remove("password");
+    c["username"] = user.into();
+    c["authenticationType"] = "keyPair".into();
+    c["privateKey"] = json!({"keyName": "junction", "userFilename": "rsa_key.p8", "content": pem});
+    c
+}
+
+#[tokio::test]
+async fn fake_snowflake_key_pair_login_sends_a_verifiable_jwt() {
+    let server = FakeSnowflake::start("x").await;
+    let (pem, public) = support::generate_key();
+    server.add_user("KEY_USER", SENTINEL, "ACCOUNTADMIN");
+    server.set_public_key("KEY_USER", &public);
+    let config = keypair_config(&server, "key_user", &pem);
+    let c = support::typed(&config);
+    let mut s = Session::open(&c, Credentials::of(&c)).await.expect("key-pair log-in");
+    s.query("SELECT 1").await.unwrap();
+    s.close().await;
+    let login = server.with(|st| st.logins.last().cloned()).unwrap();
+    assert!(login.accepted);
+    assert_eq!(login.authenticator, "SNOWFLAKE_JWT");
+    assert_eq!(login.account, ACCOUNT);
+    let claims = login.claims.unwrap();
+    assert_eq!(claims["sub"], "FAKEACCT.KEY_USER");
+    assert!(claims["iss"].as_str().unwrap().starts_with("FAKEACCT.KEY_USER.SHA256:"));
+    // And through the validation tests.
+    let r = support::validate(&config, false, None, vec![]).await;
+    assert_eq!(support::result(&r, CONNECT).0, TestStatus::Passed, "{r:?}");
+}
+
+#[tokio::test]
+async fn fake_snowflake_key_pair_login_with_another_key_is_refused() {
+    let server = FakeSnowflake::start("x").await;
+    let (pem, _) = support::generate_key();
+    let (_, other_public) = support::generate_key();
+    server.add_user("KEY_USER", "x", "ACCOUNTADMIN");
+    server.set_public_key("KEY_USER", &other_public);
+    let config = keypair_config(&server, "KEY_USER", &pem);
+    let c = support::typed(&config);
+    let err = Session::open(&c, Credentials::of(&c)).await.unwrap_err();
+    assert!(err.to_string().contains("390144"), "{err}");
+    assert!(!err.to_string().contains("PRIVATE KEY"));
+    let r = support::validate(&config, false, None, vec![]).await;
+    assert_eq!(
+        support::result(&r, CONNECT),
+        (TestStatus::Failed, Some(CONNECT_FAILED.to_owned()))
+    );
+}
+
+#[tokio::test]
+async fn fake_snowflake_expired_session_token_logs_in_again() {
+    let server = FakeSnowflake::start("pw").await;
+    let c = support::typed(&support::fake_config(&server, "pw", "DB"));
+    let mut s = Session::open(&c, Credentials::of(&c)).await.unwrap();
+    s.query("SELECT 1").await.unwrap();
+    // 390112: session expired (HTTP 200, success false).
+    server.with(|st| st.expire_next = true);
+    let r = s.query("SELECT 1").await.expect("retried after a new log-in");
+    assert_eq!(r.scalar(), Some("1"));
+    assert_eq!(s.logins, 2);
+    // HTTP 401: token rejected.
+    server.with(|st| st.reject_next = true);
+    s.query("SELECT 1").await.expect("retried after a new log-in");
+    assert_eq!(s.logins, 3);
+    // The statement ran once per accepted request; the header was exactly the protocol's.
+    let auths = server.with(|st| st.authorizations.clone());
+    assert!(auths.iter().all(|a| a.starts_with("Snowflake Token=\"fake-token-") && a.ends_with('"')));
+    s.close().await;
+    assert_eq!(server.with(|st| st.closed_sessions), 1);
+}
