@@ -35,21 +35,32 @@ fn ctx() -> CheckContext {
 /// One validation run through the runner (tests concurrent where they can be).
 async fn validate_once(config: &Value) -> Duration {
     let started = Instant::now();
-    let r = DynPlatform::validate(&Redshift::new(), config, ctx(), &RunOptions::default(), None)
-        .await
-        .expect("valid config");
+    let r = DynPlatform::validate(
+        &Redshift::new(),
+        config,
+        ctx(),
+        &RunOptions::default(),
+        None,
+    )
+    .await
+    .expect("valid config");
     let elapsed = started.elapsed();
     assert_eq!(r.status, TestStatus::Passed, "{r:?}");
     elapsed
 }
 
-/// The three tests' own code, one after another: what a runner without
-/// concurrency would take.
+/// The three tests' own code, one after another, each on its own: the sum of
+/// the tests' times.
 async fn sequential_once(config: &Value) -> Duration {
     let typed: Arc<RedshiftConfig> =
         Arc::new(junction_core::config::from_json_at(config, "config").expect("config"));
     let started = Instant::now();
-    for check in Platform::checks(&Redshift::new()) {
+    let count = Platform::checks(&Redshift::new()).len();
+    for i in 0..count {
+        // Fresh checks for each test: each stands alone, as in a sequential
+        // runner, with no connection handed on from the connection test.
+        let checks = Platform::checks(&Redshift::new());
+        let check = &checks[i];
         let outcome = (check.run)(Arc::clone(&typed), ctx()).await;
         assert_eq!(outcome.status, TestStatus::Passed, "{}", check.name);
     }

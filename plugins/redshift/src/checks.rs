@@ -5,8 +5,9 @@
 use crate::client::{self, Credentials};
 use crate::config::RedshiftConfig;
 use junction_core::{Check, CheckContext, CheckOutcome};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio_postgres::Client;
 
 pub const CONNECT: &str = "Initial validation: basic connection test";
 pub const DATABASE_ABSENT: &str = "Validate automatic: database does not exist";
@@ -38,16 +39,61 @@ fn own_stored_config(ctx: &CheckContext) -> Option<&serde_json::Value> {
     ctx.peers.iter().find(|p| p.id == id).map(|p| &p.config)
 }
 
+/// The connection test's connection, handed on to the tests that require it
+/// in the same run: a log-in is several round trips, most of a test's time
+/// over a long network path. A run gets fresh checks (and so a fresh hand-off)
+/// from `checks()`; the connection is only reused for the very configuration
+/// it was opened with (the same `Arc`, kept alive here so its address cannot
+/// be reused by another).
+#[derive(Default)]
+struct Handoff(Mutex<Option<(Arc<RedshiftConfig>, Arc<Client>)>>);
+
+impl Handoff {
+    fn put(&self, config: &Arc<RedshiftConfig>, client: Arc<Client>) {
+        if let Ok(mut slot) = self.0.lock() {
+            *slot = Some((Arc::clone(config), client));
+        }
+    }
+
+    /// A connection to the initial database for `config`: the handed-on one, or a new one.
+    async fn initial(&self, config: &Arc<RedshiftConfig>) -> Result<Arc<Client>, client::DbError> {
+        let handed = self.0.lock().ok().and_then(|slot| {
+            slot.as_ref()
+                .filter(|(c, client)| Arc::ptr_eq(c, config) && !client.is_closed())
+                .map(|(_, client)| Arc::clone(client))
+        });
+        match handed {
+            Some(client) => Ok(client),
+            None => {
+                let conn =
+                    client::connect(config, &config.initial_database, &Credentials::of(config))
+                        .await?;
+                Ok(Arc::new(conn))
+            }
+        }
+    }
+}
+
 pub fn checks() -> Vec<Check<RedshiftConfig>> {
+    let handoff = Arc::new(Handoff::default());
+    let (h1, h2, h3) = (Arc::clone(&handoff), Arc::clone(&handoff), handoff);
     vec![
         Check::new(
             CONNECT,
             "Connects to the cluster with the configured credentials and runs a query.",
-            |c: Arc<RedshiftConfig>, ctx| async move {
+            move |c: Arc<RedshiftConfig>, ctx| {
+                let handoff = Arc::clone(&h1);
+                async move {
                 let db = login_database(&c, &ctx);
                 match client::connect(&c, &db, &Credentials::of(&c)).await {
                     Ok(conn) => match conn.simple_query("SELECT 1").await {
-                        Ok(_) => CheckOutcome::passed(),
+                        Ok(_) => {
+                            if ctx.auto_bootstrap {
+                                // Logged in to the initial database: what the others use.
+                                handoff.put(&c, Arc::new(conn));
+                            }
+                            CheckOutcome::passed()
+                        }
                         Err(e) => {
                             tracing::warn!(error = %e, "query after connecting failed");
                             CheckOutcome::failed(CONNECT_FAILED)
@@ -59,14 +105,17 @@ pub fn checks() -> Vec<Check<RedshiftConfig>> {
                         CheckOutcome::failed(CONNECT_FAILED)
                     }
                 }
+                }
             },
         )
         .timeout(CHECK_TIMEOUT),
         Check::new(
             DATABASE_ABSENT,
             "Verifies that the database named in the payload does not exist yet, so that the set-up can create it.",
-            |c: Arc<RedshiftConfig>, ctx| async move {
-                let conn = match client::connect(&c, &c.initial_database, &Credentials::of(&c)).await {
+            move |c: Arc<RedshiftConfig>, ctx| {
+                let handoff = Arc::clone(&h2);
+                async move {
+                let conn = match handoff.initial(&c).await {
                     Ok(conn) => conn,
                     Err(e) => return CheckOutcome::failed(format!("Unable to look the database up: {e}")),
                 };
@@ -87,6 +136,7 @@ pub fn checks() -> Vec<Check<RedshiftConfig>> {
                     }
                     Err(e) => CheckOutcome::failed(format!("Unable to look the database up: {e}")),
                 }
+                }
             },
         )
         .requires(CONNECT)
@@ -95,9 +145,11 @@ pub fn checks() -> Vec<Check<RedshiftConfig>> {
         Check::new(
             ROLE_ABSENT,
             "Verifies that the impersonation role named in the payload does not exist yet, so that the set-up can create it.",
-            |c: Arc<RedshiftConfig>, ctx| async move {
+            move |c: Arc<RedshiftConfig>, ctx| {
+                let handoff = Arc::clone(&h3);
+                async move {
                 let role = c.impersonation.role.clone();
-                let conn = match client::connect(&c, &c.initial_database, &Credentials::of(&c)).await {
+                let conn = match handoff.initial(&c).await {
                     Ok(conn) => conn,
                     Err(e) => return CheckOutcome::failed(format!("Unable to look the role up: {e}")),
                 };
@@ -118,6 +170,7 @@ pub fn checks() -> Vec<Check<RedshiftConfig>> {
                         }
                     }
                     Err(e) => CheckOutcome::failed(format!("Unable to look the role up: {e}")),
+                }
                 }
             },
         )

@@ -313,7 +313,9 @@ fn defaults_are_port_5439_and_tls_require() {
 
 #[tokio::test]
 async fn validation_passes_through_a_slow_network() {
-    let Some(pg) = support::stand_in() else { return };
+    let Some(pg) = support::stand_in() else {
+        return;
+    };
     let upstream = format!("{}:{}", pg.host, pg.port).parse().expect("address");
     let proxy = crate::proxy::DelayProxy::start(upstream, Duration::from_millis(100))
         .await
