@@ -270,6 +270,40 @@ async fn the_full_lifecycle_runs_through_the_abi() {
     assert_eq!(abi[9], "Ok(())");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_calls_each_get_their_own_answer() {
+    let p = plugin();
+    let behaviors = [
+        ("pass", TestStatus::Passed),
+        ("fail", TestStatus::Failed),
+        ("warn", TestStatus::Warning),
+    ];
+    let mut tasks = Vec::new();
+    for i in 0..60usize {
+        let p = Arc::clone(&p);
+        let (behavior, expected) = behaviors[i % 3];
+        tasks.push(tokio::spawn(async move {
+            let account = format!("concurrent-{i}");
+            let delay = (i % 4) as u64;
+            let c = config(
+                &account,
+                json!({"checks": {example::CHECK_CONNECT: {"behavior": behavior, "delayMs": delay}}}),
+            );
+            let results = p
+                .validate(&c, CheckContext::default(), &RunOptions::default(), None)
+                .await
+                .expect("results");
+            assert_eq!(results.validation_tests[0].status, expected, "{account}");
+            let out = p.create(&OpContext::default(), &c).await.expect("create");
+            assert_eq!(out.config["account"], json!(account));
+            p.delete(&OpContext::default(), &c, None).await.expect("delete");
+        }));
+    }
+    for t in tasks {
+        t.await.expect("a concurrent caller");
+    }
+}
+
 #[tokio::test]
 async fn a_panicking_check_is_a_failed_test_and_the_host_goes_on() {
     let p = plugin();
