@@ -122,9 +122,9 @@ fn no_match(c: &S3Config, ctx: &CheckContext) -> CheckOutcome {
 
 fn name_unique(c: &S3Config, ctx: &CheckContext) -> CheckOutcome {
     let name = c.name.trim();
-    let clash = ctx.other_peers().find(|p| {
-        peer_str(&p.config, "name").is_some_and(|n| n.trim().eq_ignore_ascii_case(name))
-    });
+    let clash = ctx
+        .other_peers()
+        .find(|p| peer_str(&p.config, "name").is_some_and(|n| n.trim().eq_ignore_ascii_case(name)));
     match clash {
         None => CheckOutcome::passed(),
         Some(p) => CheckOutcome::failed(format!(

@@ -73,18 +73,45 @@ where
         SdkError::ServiceError(ctx) => {
             let e = ctx.err();
             let status = ctx.raw().status().as_u16();
+            // Some servers (moto's auth layer, for one) wrap errors in a shape
+            // the SDK's parser for the service does not read: the code and
+            // message are then taken from the body's first <Code>/<Message>.
+            let body = ctx.raw().body().bytes().map(String::from_utf8_lossy);
+            let from_body = |tag: &str| body.as_deref().and_then(|b| xml_text(b, tag));
+            let code = e
+                .code()
+                .map(str::to_owned)
+                .or_else(|| from_body("Code"))
+                .unwrap_or_else(|| format!("HTTP{status}"));
+            let message = e
+                .message()
+                .map(str::to_owned)
+                .or_else(|| from_body("Message"))
+                .unwrap_or_default();
             AwsError::Service {
                 status,
-                code: e
-                    .code()
-                    .map(str::to_owned)
-                    .unwrap_or_else(|| format!("HTTP{status}")),
-                message: e.message().unwrap_or_default().to_owned(),
+                code,
+                message,
                 request_id: e.request_id().unwrap_or_default().to_owned(),
             }
         }
         _ => AwsError::Transport(DisplayErrorContext(&err).to_string()),
     }
+}
+
+/// The text of the first `<tag>…</tag>` in an XML body, entities decoded.
+fn xml_text(body: &str, tag: &str) -> Option<String> {
+    let open = format!("<{tag}>");
+    let start = body.find(&open)? + open.len();
+    let end = body[start..].find(&format!("</{tag}>"))? + start;
+    Some(
+        body[start..end]
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", "\"")
+            .replace("&apos;", "'")
+            .replace("&amp;", "&"),
+    )
 }
 
 /// S3 Control's endpoint when `endpointUrl` is set. The SDK's own resolver
@@ -225,7 +252,10 @@ impl Clients {
             .send()
             .await
             .map_err(aws_error)?;
-        Ok(out.access_grants_instance_arn().unwrap_or_default().to_owned())
+        Ok(out
+            .access_grants_instance_arn()
+            .unwrap_or_default()
+            .to_owned())
     }
 
     /// Up to `max` common prefixes (and, for `s3://`, bucket names) directly
@@ -310,7 +340,10 @@ impl Clients {
             .send()
             .await
             .map_err(aws_error)?;
-        Ok(out.access_grants_location_id().unwrap_or_default().to_owned())
+        Ok(out
+            .access_grants_location_id()
+            .unwrap_or_default()
+            .to_owned())
     }
 
     /// S3 Control `UpdateAccessGrantsLocation`: a new IAM role.

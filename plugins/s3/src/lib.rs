@@ -140,7 +140,11 @@ impl Platform for S3 {
         })
     }
 
-    fn validate_config(&self, config: &S3Config, _auto_bootstrap: bool) -> Result<(), ConfigErrors> {
+    fn validate_config(
+        &self,
+        config: &S3Config,
+        _auto_bootstrap: bool,
+    ) -> Result<(), ConfigErrors> {
         config::validate(config)
     }
 
