@@ -342,8 +342,10 @@ pub fn needs_privilege(plan: &Plan<SqlAction>) -> bool {
 }
 
 /// From `from` to `to`, one version at a time. Runs as the system user, whose
-/// role may create tables in the managed schemas.
-pub fn migration_plan(database: &str, from: u32, to: u32) -> Plan<SqlAction> {
+/// role may create tables in the managed schemas. Each version's steps are the
+/// ones a fresh set-up at that version has, so a migrated set-up and a fresh
+/// one are the same (and delete, the create plan reversed, fits both).
+pub fn migration_plan(database: &str, system_role: &str, from: u32, to: u32) -> Plan<SqlAction> {
     let mut plan = Plan::new();
     for v in from..to {
         let next = v + 1;
@@ -352,6 +354,15 @@ pub fn migration_plan(database: &str, from: u32, to: u32) -> Plan<SqlAction> {
                 step::CREATE_TABLE_GRANT_ROLES,
                 SqlAction::one(sql::create_table_grant_roles(database)),
                 Some(SqlAction::one(sql::drop_table(database, TABLE_GRANT_ROLES_TABLE))),
+            );
+            plan.push(
+                step::GRANT_TABLE_GRANT_ROLES,
+                SqlAction::one(sql::grant_table(database, TABLE_GRANT_ROLES_TABLE, system_role)),
+                Some(SqlAction::one(sql::revoke_table(
+                    database,
+                    TABLE_GRANT_ROLES_TABLE,
+                    system_role,
+                ))),
             );
         }
         plan.push(
@@ -408,8 +419,11 @@ mod tests {
 
     #[test]
     fn migration_two_creates_the_table_and_moves_the_version() {
-        let plan = migration_plan("DB", 1, 2);
+        let plan = migration_plan("DB", "R", 1, 2);
         let ids: Vec<&str> = plan.steps.iter().map(|s| s.id.as_str()).collect();
-        assert_eq!(ids, ["create-table-grant-roles", "record-version-2"]);
+        assert_eq!(
+            ids,
+            ["create-table-grant-roles", "grant-table-grant-roles", "record-version-2"]
+        );
     }
 }

@@ -473,7 +473,8 @@ impl Platform for Snowflake {
                     "the set-up is at version {from}, the newest is {CURRENT_VERSION}: nothing to migrate"
                 )));
             }
-            let plan = bootstrap::migration_plan(&config.database, from, CURRENT_VERSION);
+            let (_, role) = system_names(&config, op.auto_bootstrap);
+            let plan = bootstrap::migration_plan(&config.database, &role, from, CURRENT_VERSION);
             // The system role may create tables in the managed schemas.
             run_plan(
                 &config,

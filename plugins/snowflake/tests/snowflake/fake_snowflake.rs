@@ -377,7 +377,12 @@ async fn query(
     st.statements.push(sql.clone());
     if let Some(f) = st.fail_on.clone() {
         if sql.contains(&f) {
-            return js(failure("003001", "SQL access control error: Insufficient privileges to operate on the object.")).into_response();
+            // Echoes the statement, as some real errors do: the client must scrub it.
+            return js(failure(
+                "003001",
+                &format!("SQL access control error: Insufficient privileges to run '{sql}'."),
+            ))
+            .into_response();
         }
     }
     let answer = match run(&mut st, &token, &sql) {
