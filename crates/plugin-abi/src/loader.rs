@@ -12,7 +12,10 @@
 //! ```
 //!
 //! Libraries are never unloaded: the plugin's runtime threads and any code
-//! they run live as long as the process.
+//! they run live as long as the process. The asynchronous methods must be
+//! awaited inside a tokio runtime with timers enabled (the host's). Load
+//! plugins after the host's `tracing` subscriber is installed: a plugin
+//! forwards events up to the level in force when it is loaded.
 
 use crate::ffi::{self, Buffer, Completion, HostApi, PluginVTable, Slice, Status};
 use crate::wire::{self, WireError};
@@ -387,7 +390,11 @@ impl DynamicPlatform {
             task,
             armed: true,
         };
-        let deadline = tokio::time::Instant::now() + timeout;
+        let now = tokio::time::Instant::now();
+        // An absurd timeout (Duration::MAX) means "a year": `+` would overflow.
+        let deadline = now
+            .checked_add(timeout)
+            .unwrap_or_else(|| now + Duration::from_secs(365 * 24 * 3600));
         loop {
             match tokio::time::timeout_at(deadline, rx.recv()).await {
                 Ok(Some(Event::Progress(bytes))) => {
