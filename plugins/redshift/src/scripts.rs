@@ -262,12 +262,14 @@ pub mod sql {
     }
 
     /// `CREATE OR REPLACE` keeps the owner and the privileges of an existing
-    /// procedure, so the same statements create it and replace its body.
+    /// procedure, so the same statements create it and replace its body. A
+    /// fixed `search_path`, as for every `SECURITY DEFINER` routine: nothing a
+    /// caller puts on its path can stand in for what the body calls.
     pub fn create_procedure(p: Procedure, role: &str, sys: &str, version: u32) -> Vec<String> {
         let name = qualified(SCHEMA_PROCEDURES, p.name());
         vec![
             format!(
-                "CREATE OR REPLACE PROCEDURE {name}(username text)\nLANGUAGE plpgsql SECURITY DEFINER\nAS {}",
+                "CREATE OR REPLACE PROCEDURE {name}(username text)\nLANGUAGE plpgsql SECURITY DEFINER\nSET search_path = pg_catalog, pg_temp\nAS {}",
                 dollar_quote(&procedure_body(p, role, version))
             ),
             format!("ALTER PROCEDURE {name}(text) OWNER TO {}", ident(sys)),
@@ -279,7 +281,7 @@ pub mod sql {
     pub fn replace_procedure(p: Procedure, role: &str, version: u32) -> Vec<String> {
         let name = qualified(SCHEMA_PROCEDURES, p.name());
         vec![format!(
-            "CREATE OR REPLACE PROCEDURE {name}(username text)\nLANGUAGE plpgsql SECURITY DEFINER\nAS {}",
+            "CREATE OR REPLACE PROCEDURE {name}(username text)\nLANGUAGE plpgsql SECURITY DEFINER\nSET search_path = pg_catalog, pg_temp\nAS {}",
             dollar_quote(&procedure_body(p, role, version))
         )]
     }
