@@ -307,12 +307,25 @@ fn kill_9_during_slow_operations_then_restart_recovers() {
 }
 
 #[test]
-fn sigterm_stops_gracefully() {
-    let mut s = Server::start("sigterm", &[]);
+fn sigterm_stops_gracefully_and_json_logs_carry_the_operation_span() {
+    let mut s = Server::start("sigterm", &["--log-format", "json"]);
     let id = create(&s, &payload("acct-t", json!({})));
     s.settle(id);
     let status = s.terminate();
     assert!(status.success(), "{status}");
+    let logs = s.logs();
+    let mut with_span = 0;
+    for line in logs.lines().filter(|l| l.starts_with('{')) {
+        let v: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        if v["span"]["name"] == "operation" {
+            assert_eq!(v["span"]["integration_id"], id);
+            assert_eq!(v["span"]["platform"], "Synthetic");
+            assert_eq!(v["span"]["operation"], "create");
+            with_span += 1;
+        }
+    }
+    assert!(with_span >= 2, "{logs}");
+    assert!(logs.contains("shutdown signal received"));
 }
 
 #[test]
