@@ -117,7 +117,11 @@ impl<'a> Table<'a> {
 
     fn u8_or(&self, index: usize, default: u8) -> Result<u8, ArrowError> {
         match self.field(index)? {
-            Some(at) => self.buf.get(at).copied().ok_or_else(|| ArrowError("out of bounds".into())),
+            Some(at) => self
+                .buf
+                .get(at)
+                .copied()
+                .ok_or_else(|| ArrowError("out of bounds".into())),
             None => Ok(default),
         }
     }
@@ -250,7 +254,11 @@ fn parse_field(t: Table<'_>, depth: usize) -> Result<Field, ArrowError> {
         13 => ArrowType::Struct,
         19 => ArrowType::Binary { large: true },
         20 => ArrowType::Utf8 { large: true },
-        other => return err(format!("column {name} has Arrow type {other}, which is not supported")),
+        other => {
+            return err(format!(
+                "column {name} has Arrow type {other}, which is not supported"
+            ));
+        }
     };
     match &data_type {
         ArrowType::Int { bits, .. } if ![8, 16, 32, 64].contains(bits) => {
@@ -402,7 +410,9 @@ fn read_column(field: &Field, batch: &mut Batch<'_>) -> Result<Vec<Option<String
                 if !valid(i)? {
                     out.push(None);
                 } else {
-                    out.push(Some(if bit(data, i)? { "true" } else { "false" }.to_owned()));
+                    out.push(Some(
+                        if bit(data, i)? { "true" } else { "false" }.to_owned(),
+                    ));
                 }
             }
         }
@@ -541,7 +551,8 @@ pub fn decode_stream(bytes: &[u8]) -> Result<Decoded, ArrowError> {
         let message = Table::root(meta)?;
         let header_type = message.u8_or(1, 0)?;
         let body_len = message.i64_or(3, 0)?;
-        let body_len = usize::try_from(body_len).map_err(|_| ArrowError("negative body length".into()))?;
+        let body_len =
+            usize::try_from(body_len).map_err(|_| ArrowError("negative body length".into()))?;
         let Some(body) = bytes.get(pos..pos + body_len) else {
             return err("message body out of bounds");
         };
@@ -566,7 +577,8 @@ pub fn decode_stream(bytes: &[u8]) -> Result<Decoded, ArrowError> {
                     return err("compressed record batches are not supported");
                 }
                 let length = header.i64_or(0, 0)?;
-                let length = usize::try_from(length).map_err(|_| ArrowError("negative length".into()))?;
+                let length =
+                    usize::try_from(length).map_err(|_| ArrowError("negative length".into()))?;
                 let (first, n) = header.vector(1)?;
                 let mut nodes = Vec::with_capacity(n);
                 for i in 0..n {
@@ -574,16 +586,20 @@ pub fn decode_stream(bytes: &[u8]) -> Result<Decoded, ArrowError> {
                     let l = read_i64(meta, at)?;
                     let nc = read_i64(meta, at + 8)?;
                     nodes.push((
-                        usize::try_from(l).map_err(|_| ArrowError("negative node length".into()))?,
-                        usize::try_from(nc).map_err(|_| ArrowError("negative null count".into()))?,
+                        usize::try_from(l)
+                            .map_err(|_| ArrowError("negative node length".into()))?,
+                        usize::try_from(nc)
+                            .map_err(|_| ArrowError("negative null count".into()))?,
                     ));
                 }
                 let (first, n) = header.vector(2)?;
                 let mut buffers = Vec::with_capacity(n);
                 for i in 0..n {
                     let at = first + 16 * i;
-                    let off = usize::try_from(read_i64(meta, at)?).map_err(|_| ArrowError("negative offset".into()))?;
-                    let l = usize::try_from(read_i64(meta, at + 8)?).map_err(|_| ArrowError("negative buffer length".into()))?;
+                    let off = usize::try_from(read_i64(meta, at)?)
+                        .map_err(|_| ArrowError("negative offset".into()))?;
+                    let l = usize::try_from(read_i64(meta, at + 8)?)
+                        .map_err(|_| ArrowError("negative buffer length".into()))?;
                     match body.get(off..off + l) {
                         Some(b) => buffers.push(b),
                         None => return err("buffer out of bounds"),
@@ -632,7 +648,11 @@ mod tests {
 
     #[test]
     fn garbage_is_an_error_not_a_panic() {
-        for input in [&b""[..], b"\xff\xff\xff\xff\x10\x00\x00\x00abc", b"\x08\x00\x00\x00\xff\xff\xff\x7f\x00\x00\x00\x00"] {
+        for input in [
+            &b""[..],
+            b"\xff\xff\xff\xff\x10\x00\x00\x00abc",
+            b"\x08\x00\x00\x00\xff\xff\xff\x7f\x00\x00\x00\x00",
+        ] {
             let _ = decode_stream(input);
         }
         assert!(decode_stream(b"\xff\xff\xff\xff\x40\x00\x00\x00").is_err());

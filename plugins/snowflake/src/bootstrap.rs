@@ -118,7 +118,10 @@ fn create_role_grant(plan: &mut Plan<SqlAction>, sys_role: &str) {
     plan.push(
         step::GRANT_CREATE_ROLE,
         SqlAction::one(sql::grant_on_account("CREATE ROLE", sys_role)),
-        Some(SqlAction::one(sql::revoke_on_account("CREATE ROLE", sys_role))),
+        Some(SqlAction::one(sql::revoke_on_account(
+            "CREATE ROLE",
+            sys_role,
+        ))),
     );
 }
 
@@ -225,7 +228,11 @@ pub fn create_plan(
         plan.push(
             step::GRANT_TABLE_GRANT_ROLES,
             SqlAction::one(sql::grant_table(db, TABLE_GRANT_ROLES_TABLE, role)),
-            Some(SqlAction::one(sql::revoke_table(db, TABLE_GRANT_ROLES_TABLE, role))),
+            Some(SqlAction::one(sql::revoke_table(
+                db,
+                TABLE_GRANT_ROLES_TABLE,
+                role,
+            ))),
         );
     }
     plan.push(
@@ -293,7 +300,10 @@ pub fn edit_plan(
         plan.push(
             step::SET_DEFAULT_WAREHOUSE,
             SqlAction::one(sql::set_default_warehouse(user, new.warehouse)),
-            Some(SqlAction::one(sql::set_default_warehouse(user, old.warehouse))),
+            Some(SqlAction::one(sql::set_default_warehouse(
+                user,
+                old.warehouse,
+            ))),
         );
         plan.push(
             step::REVOKE_OLD_WAREHOUSE,
@@ -353,11 +363,18 @@ pub fn migration_plan(database: &str, system_role: &str, from: u32, to: u32) -> 
             plan.push(
                 step::CREATE_TABLE_GRANT_ROLES,
                 SqlAction::one(sql::create_table_grant_roles(database)),
-                Some(SqlAction::one(sql::drop_table(database, TABLE_GRANT_ROLES_TABLE))),
+                Some(SqlAction::one(sql::drop_table(
+                    database,
+                    TABLE_GRANT_ROLES_TABLE,
+                ))),
             );
             plan.push(
                 step::GRANT_TABLE_GRANT_ROLES,
-                SqlAction::one(sql::grant_table(database, TABLE_GRANT_ROLES_TABLE, system_role)),
+                SqlAction::one(sql::grant_table(
+                    database,
+                    TABLE_GRANT_ROLES_TABLE,
+                    system_role,
+                )),
                 Some(SqlAction::one(sql::revoke_table(
                     database,
                     TABLE_GRANT_ROLES_TABLE,
@@ -423,7 +440,11 @@ mod tests {
         let ids: Vec<&str> = plan.steps.iter().map(|s| s.id.as_str()).collect();
         assert_eq!(
             ids,
-            ["create-table-grant-roles", "grant-table-grant-roles", "record-version-2"]
+            [
+                "create-table-grant-roles",
+                "grant-table-grant-roles",
+                "record-version-2"
+            ]
         );
     }
 }

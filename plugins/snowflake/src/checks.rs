@@ -93,7 +93,9 @@ pub async fn account_privileges(
         if !seen.insert(r.clone()) || depth > 8 {
             continue;
         }
-        let grants = s.query(&format!("SHOW GRANTS TO ROLE {}", ident(&r))).await?;
+        let grants = s
+            .query(&format!("SHOW GRANTS TO ROLE {}", ident(&r)))
+            .await?;
         let (Some(p), Some(on), Some(name)) = (
             grants.column("privilege"),
             grants.column("granted_on"),
@@ -108,7 +110,9 @@ pub async fn account_privileges(
             let (privilege, granted_on, object) = (get(p), get(on), get(name));
             if granted_on.eq_ignore_ascii_case("ACCOUNT") {
                 held.insert(privilege.to_ascii_uppercase());
-            } else if granted_on.eq_ignore_ascii_case("ROLE") && privilege.eq_ignore_ascii_case("USAGE") {
+            } else if granted_on.eq_ignore_ascii_case("ROLE")
+                && privilege.eq_ignore_ascii_case("USAGE")
+            {
                 todo.push((object, depth + 1));
             }
         }

@@ -116,9 +116,9 @@ impl Credentials {
             AuthenticationType::UserPassword => {
                 Auth::Password(password.cloned().unwrap_or_default())
             }
-            AuthenticationType::KeyPair => Auth::KeyPair(
-                key.map(|k| k.content.clone()).unwrap_or_default(),
-            ),
+            AuthenticationType::KeyPair => {
+                Auth::KeyPair(key.map(|k| k.content.clone()).unwrap_or_default())
+            }
         };
         Credentials {
             username: username.to_owned(),
@@ -146,7 +146,9 @@ pub struct QueryResult {
 impl QueryResult {
     /// The index of a column, by name, ignoring case.
     pub fn column(&self, name: &str) -> Option<usize> {
-        self.columns.iter().position(|c| c.eq_ignore_ascii_case(name))
+        self.columns
+            .iter()
+            .position(|c| c.eq_ignore_ascii_case(name))
     }
 
     /// Every value of one column (NULLs left out).
@@ -358,7 +360,9 @@ impl Session {
     /// Runs one statement and reads its result.
     pub async fn query(&mut self, sql: &str) -> Result<QueryResult, SfError> {
         match self.query_once(sql).await {
-            Err(SfError::Statement { code, .. }) if TOKEN_EXPIRED_CODES.contains(&code.as_str()) => {
+            Err(SfError::Statement { code, .. })
+                if TOKEN_EXPIRED_CODES.contains(&code.as_str()) =>
+            {
                 tracing::info!(code = %code, "session token expired or rejected; logging in again");
                 self.login().await?;
                 self.query_once(sql).await
@@ -405,7 +409,9 @@ impl Session {
                 });
             }
             let Some(path) = v.pointer("/data/getResultUrl").and_then(Value::as_str) else {
-                return Err(SfError::Protocol("a running query without a result URL".into()));
+                return Err(SfError::Protocol(
+                    "a running query without a result URL".into(),
+                ));
             };
             tokio::time::sleep(Duration::from_millis(250)).await;
             let request = self
@@ -452,7 +458,11 @@ impl Session {
 
     /// Asks the server to stop a statement; best effort.
     async fn abort(&self, sql: &str, rid: &str) {
-        let url = format!("{}/queries/v1/abort-request?requestId={}", self.base, request_id());
+        let url = format!(
+            "{}/queries/v1/abort-request?requestId={}",
+            self.base,
+            request_id()
+        );
         let sent = self
             .http
             .post(url)
@@ -469,7 +479,11 @@ impl Session {
 
     /// Ends the session on the server; best effort.
     pub async fn close(self) {
-        let url = format!("{}/session?delete=true&requestId={}", self.base, request_id());
+        let url = format!(
+            "{}/session?delete=true&requestId={}",
+            self.base,
+            request_id()
+        );
         let sent = self
             .http
             .post(url)
@@ -522,9 +536,18 @@ pub fn decode_result(data: &Value) -> Result<QueryResult, SfError> {
         .unwrap_or_default();
     let columns: Vec<String> = rowtype
         .iter()
-        .map(|c| c.get("name").and_then(Value::as_str).unwrap_or_default().to_owned())
+        .map(|c| {
+            c.get("name")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        })
         .collect();
-    if data.get("chunks").and_then(Value::as_array).is_some_and(|c| !c.is_empty()) {
+    if data
+        .get("chunks")
+        .and_then(Value::as_array)
+        .is_some_and(|c| !c.is_empty())
+    {
         return Err(SfError::Protocol(
             "the result is split into chunks, which Junction's small queries never expect".into(),
         ));
@@ -535,14 +558,18 @@ pub fn decode_result(data: &Value) -> Result<QueryResult, SfError> {
         .unwrap_or("json")
         .to_owned();
     let rows = if format == "arrow" {
-        let b64 = data.get("rowsetBase64").and_then(Value::as_str).unwrap_or("");
+        let b64 = data
+            .get("rowsetBase64")
+            .and_then(Value::as_str)
+            .unwrap_or("");
         if b64.is_empty() {
             Vec::new()
         } else {
             let bytes = base64::engine::general_purpose::STANDARD
                 .decode(b64)
                 .map_err(|e| SfError::Protocol(format!("rowsetBase64 is not base64: {e}")))?;
-            let decoded = arrow::decode_stream(&bytes).map_err(|e| SfError::Protocol(e.to_string()))?;
+            let decoded =
+                arrow::decode_stream(&bytes).map_err(|e| SfError::Protocol(e.to_string()))?;
             let mut rows = decoded.rows;
             // Snowflake sends scaled NUMBERs (and some timestamps) as plain
             // integers; the scale is in the row type.
@@ -571,7 +598,11 @@ pub fn decode_result(data: &Value) -> Result<QueryResult, SfError> {
             rows
         }
     } else {
-        let rowset = data.get("rowset").and_then(Value::as_array).cloned().unwrap_or_default();
+        let rowset = data
+            .get("rowset")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
         rowset
             .iter()
             .map(|r| {
@@ -618,7 +649,10 @@ pub async fn role_exists(s: &mut Session, name: &str) -> Result<bool, SfError> {
 /// Names of roles matching a `LIKE` pattern.
 pub async fn roles_like(s: &mut Session, pattern: &str) -> Result<Vec<String>, SfError> {
     let r = s
-        .query(&format!("SHOW ROLES LIKE {}", crate::scripts::literal(pattern)))
+        .query(&format!(
+            "SHOW ROLES LIKE {}",
+            crate::scripts::literal(pattern)
+        ))
         .await?;
     Ok(r.values("name"))
 }
@@ -641,7 +675,9 @@ pub async fn warehouse_usable(s: &mut Session, name: &str) -> Result<bool, SfErr
 
 /// The set-up version recorded in the managed database.
 pub async fn recorded_version(s: &mut Session, database: &str) -> Result<u32, SfError> {
-    let r = s.query(&crate::scripts::sql::select_version(database)).await?;
+    let r = s
+        .query(&crate::scripts::sql::select_version(database))
+        .await?;
     r.scalar()
         .and_then(|v| v.split('.').next())
         .and_then(|v| v.parse::<u32>().ok())

@@ -248,10 +248,25 @@ pub fn validate(c: &SnowflakeConfig, auto_bootstrap: bool) -> Result<(), ConfigE
     if c.port == 0 {
         errors.push("config.port", "must be between 1 and 65535");
     }
-    identifier(&mut errors, "config.warehouse", &c.warehouse, MAX_IDENTIFIER_CHARS);
-    identifier(&mut errors, "config.database", &c.database, MAX_DATABASE_CHARS);
+    identifier(
+        &mut errors,
+        "config.warehouse",
+        &c.warehouse,
+        MAX_IDENTIFIER_CHARS,
+    );
+    identifier(
+        &mut errors,
+        "config.database",
+        &c.database,
+        MAX_DATABASE_CHARS,
+    );
     identifier(&mut errors, "config.role", &c.role, MAX_IDENTIFIER_CHARS);
-    identifier(&mut errors, "config.username", &c.username, MAX_IDENTIFIER_CHARS);
+    identifier(
+        &mut errors,
+        "config.username",
+        &c.username,
+        MAX_IDENTIFIER_CHARS,
+    );
     credentials(
         &mut errors,
         "config",
@@ -313,12 +328,20 @@ pub fn credentials(
     match kind {
         AuthenticationType::UserPassword => {
             match password {
-                None => errors.push(at("password"), "is required with authenticationType userPassword"),
-                Some(p) if p.expose().is_empty() => errors.push(at("password"), "must not be empty"),
+                None => errors.push(
+                    at("password"),
+                    "is required with authenticationType userPassword",
+                ),
+                Some(p) if p.expose().is_empty() => {
+                    errors.push(at("password"), "must not be empty")
+                }
                 Some(_) => {}
             }
             if private_key.is_some() {
-                errors.push(at("privateKey"), "is only used with authenticationType keyPair");
+                errors.push(
+                    at("privateKey"),
+                    "is only used with authenticationType keyPair",
+                );
             }
         }
         AuthenticationType::KeyPair => {
@@ -329,7 +352,8 @@ pub fn credentials(
                 ),
                 Some(k) => {
                     let pem = k.content.expose();
-                    if pem.contains("BEGIN ENCRYPTED PRIVATE KEY") || private_key_password.is_some() {
+                    if pem.contains("BEGIN ENCRYPTED PRIVATE KEY") || private_key_password.is_some()
+                    {
                         errors.push(
                             at("privateKeyPassword"),
                             "encrypted private keys are not supported yet: give an unencrypted PKCS#8 key (openssl pkcs8 -topk8 -nocrypt) and leave privateKeyPassword out",
@@ -343,7 +367,10 @@ pub fn credentials(
                 }
             }
             if password.is_some() {
-                errors.push(at("password"), "is only used with authenticationType userPassword");
+                errors.push(
+                    at("password"),
+                    "is only used with authenticationType userPassword",
+                );
             }
         }
     }

@@ -43,8 +43,8 @@ pub mod scripts;
 
 use bootstrap::{CURRENT_VERSION, Names};
 use client::{Credentials, Session};
-pub use config::{PrivilegedCredentials, SnowflakeConfig};
 use config::AuthenticationType;
+pub use config::{PrivilegedCredentials, SnowflakeConfig};
 use junction_core::{
     Check, ConfigErrors, FaultInjection, OpContext, OpError, OpOutput, Plan, Platform, Script,
     ScriptKind, Secret, async_trait, plan,
@@ -223,7 +223,8 @@ impl Snowflake {
         let found = async {
             let mut s = Session::open(&config, Credentials::of(&config)).await?;
             let r = async {
-                s.query(&format!("USE ROLE {}", ident(&config.role))).await?;
+                s.query(&format!("USE ROLE {}", ident(&config.role)))
+                    .await?;
                 s.query(&format!("USE WAREHOUSE {}", ident(&config.warehouse)))
                     .await?;
                 client::recorded_version(&mut s, &config.database).await
@@ -551,7 +552,8 @@ impl Platform for Snowflake {
             }
             ScriptKind::InitialCreate => {
                 return Err(OpError::Unsupported(
-                    "Snowflake integrations have no initial-create script: run the create script".into(),
+                    "Snowflake integrations have no initial-create script: run the create script"
+                        .into(),
                 ));
             }
         };

@@ -28,7 +28,11 @@ fn descriptor_declares_the_contract_tests_and_the_secrets() {
         ]
     );
     for p in ["/password", "/privateKey/content", "/privateKeyPassword"] {
-        assert!(d.secret_paths.contains(&p.to_owned()), "{:?}", d.secret_paths);
+        assert!(
+            d.secret_paths.contains(&p.to_owned()),
+            "{:?}",
+            d.secret_paths
+        );
     }
 }
 
@@ -89,22 +93,50 @@ fn scripts_render_the_plans_with_quoted_names_and_no_password() {
     c["username"] = "MY_SYSTEM".into();
     c["role"] = "MY_ROLE".into();
     c["password"] = SENTINEL.into();
-    let create = DynPlatform::script(&p, ScriptKind::Create, &c, None).unwrap().text();
+    let create = DynPlatform::script(&p, ScriptKind::Create, &c, None)
+        .unwrap()
+        .text();
     assert!(create.contains("CREATE DATABASE \"MY\"\"DB\";"), "{create}");
-    assert!(create.contains("CREATE USER \"MY_SYSTEM\" PASSWORD = <SYSTEM_USER_PASSWORD>"), "{create}");
-    assert!(create.contains("GRANT ROLE \"MY_ROLE\" TO USER \"MY_SYSTEM\";"), "{create}");
-    assert!(create.contains("INSERT INTO \"MY\"\"DB\".\"IMMUTA_SYSTEM\".\"BOOTSTRAP_VERSION\" (VERSION) VALUES (2);"), "{create}");
+    assert!(
+        create.contains("CREATE USER \"MY_SYSTEM\" PASSWORD = <SYSTEM_USER_PASSWORD>"),
+        "{create}"
+    );
+    assert!(
+        create.contains("GRANT ROLE \"MY_ROLE\" TO USER \"MY_SYSTEM\";"),
+        "{create}"
+    );
+    assert!(
+        create.contains(
+            "INSERT INTO \"MY\"\"DB\".\"IMMUTA_SYSTEM\".\"BOOTSTRAP_VERSION\" (VERSION) VALUES (2);"
+        ),
+        "{create}"
+    );
     assert!(!create.contains(SENTINEL));
-    let delete = DynPlatform::script(&p, ScriptKind::Delete, &c, None).unwrap().text();
+    let delete = DynPlatform::script(&p, ScriptKind::Delete, &c, None)
+        .unwrap()
+        .text();
     assert!(delete.contains("DROP DATABASE \"MY\"\"DB\";"), "{delete}");
     assert!(delete.contains("DROP USER \"MY_SYSTEM\";"), "{delete}");
-    let cleanup = DynPlatform::script(&p, ScriptKind::Cleanup, &c, None).unwrap().text();
-    assert!(cleanup.contains("DROP DATABASE IF EXISTS \"MY\"\"DB\";"), "{cleanup}");
+    let cleanup = DynPlatform::script(&p, ScriptKind::Cleanup, &c, None)
+        .unwrap()
+        .text();
+    assert!(
+        cleanup.contains("DROP DATABASE IF EXISTS \"MY\"\"DB\";"),
+        "{cleanup}"
+    );
     let mut new = c.clone();
     new["impersonation"]["role"] = "NEW_IMP".into();
     new["audit"]["enabled"] = true.into();
-    let edit = DynPlatform::script(&p, ScriptKind::Edit, &new, Some(&c)).unwrap().text();
-    assert!(edit.contains("ALTER ROLE \"IMMUTA_IMPERSONATION\" RENAME TO \"NEW_IMP\";"), "{edit}");
-    assert!(edit.contains("GRANT IMPORTED PRIVILEGES ON DATABASE \"SNOWFLAKE\" TO ROLE \"MY_ROLE\";"), "{edit}");
+    let edit = DynPlatform::script(&p, ScriptKind::Edit, &new, Some(&c))
+        .unwrap()
+        .text();
+    assert!(
+        edit.contains("ALTER ROLE \"IMMUTA_IMPERSONATION\" RENAME TO \"NEW_IMP\";"),
+        "{edit}"
+    );
+    assert!(
+        edit.contains("GRANT IMPORTED PRIVILEGES ON DATABASE \"SNOWFLAKE\" TO ROLE \"MY_ROLE\";"),
+        "{edit}"
+    );
     assert!(DynPlatform::script(&p, ScriptKind::InitialCreate, &c, None).is_err());
 }

@@ -90,9 +90,14 @@ impl FakeSnowflake {
         st.objects.insert(format!("database {}", q("SNOWFLAKE")));
         st.users.insert(
             ADMIN.to_owned(),
-            (admin_password.to_owned(), "ACCOUNTADMIN".into(), WAREHOUSE.into()),
+            (
+                admin_password.to_owned(),
+                "ACCOUNTADMIN".into(),
+                WAREHOUSE.into(),
+            ),
         );
-        st.grants.insert(format!("ROLE {} TO USER {}", q("ACCOUNTADMIN"), q(ADMIN)));
+        st.grants
+            .insert(format!("ROLE {} TO USER {}", q("ACCOUNTADMIN"), q(ADMIN)));
         let state = Arc::new(Mutex::new(st));
         let app = axum::Router::new()
             .route("/session/v1/login-request", axum::routing::post(login))
@@ -120,9 +125,12 @@ impl FakeSnowflake {
     pub fn add_user(&self, user: &str, password: &str, role: &str) {
         self.with(|s| {
             s.objects.insert(format!("role {}", q(role)));
-            s.users
-                .insert(user.to_owned(), (password.to_owned(), role.to_owned(), WAREHOUSE.into()));
-            s.grants.insert(format!("ROLE {} TO USER {}", q(role), q(user)));
+            s.users.insert(
+                user.to_owned(),
+                (password.to_owned(), role.to_owned(), WAREHOUSE.into()),
+            );
+            s.grants
+                .insert(format!("ROLE {} TO USER {}", q(role), q(user)));
         });
     }
 
@@ -157,8 +165,9 @@ impl FakeSnowflake {
 }
 
 fn fnv(s: &str) -> u64 {
-    s.bytes()
-        .fold(0xcbf29ce484222325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100000001b3))
+    s.bytes().fold(0xcbf29ce484222325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
+    })
 }
 
 fn ok_rows(columns: &[&str], rows: Vec<Vec<Value>>) -> Value {
@@ -207,14 +216,19 @@ async fn login(AxState(state): AxState<Arc<Mutex<State>>>, body: Bytes) -> Respo
     // Login names are case-insensitive.
     let name = d["LOGIN_NAME"].as_str().unwrap_or("").to_ascii_uppercase();
     let account = d["ACCOUNT_NAME"].as_str().unwrap_or("").to_owned();
-    let authenticator = d["AUTHENTICATOR"].as_str().unwrap_or("SNOWFLAKE").to_owned();
+    let authenticator = d["AUTHENTICATOR"]
+        .as_str()
+        .unwrap_or("SNOWFLAKE")
+        .to_owned();
     let mut st = state.lock().unwrap();
     let (accepted, claims) = if authenticator == "SNOWFLAKE_JWT" {
         match st.public_keys.get(&name) {
-            Some(key) => match verify_jwt(d["TOKEN"].as_str().unwrap_or(""), key, &account, &name) {
-                Ok(claims) => (true, Some(claims)),
-                Err(_) => (false, None),
-            },
+            Some(key) => {
+                match verify_jwt(d["TOKEN"].as_str().unwrap_or(""), key, &account, &name) {
+                    Ok(claims) => (true, Some(claims)),
+                    Err(_) => (false, None),
+                }
+            }
             None => (false, None),
         }
     } else {
@@ -256,18 +270,32 @@ pub fn verify_jwt(token: &str, pkcs1: &[u8], account: &str, user: &str) -> Resul
     if parts.len() != 3 {
         return Err("not a JWT".into());
     }
-    let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).map_err(|e| e.to_string())?)
-        .map_err(|e| e.to_string())?;
+    let header: Value = serde_json::from_slice(
+        &URL_SAFE_NO_PAD
+            .decode(parts[0])
+            .map_err(|e| e.to_string())?,
+    )
+    .map_err(|e| e.to_string())?;
     if header["alg"] != "RS256" {
         return Err("alg is not RS256".into());
     }
-    let signature = URL_SAFE_NO_PAD.decode(parts[2]).map_err(|e| e.to_string())?;
+    let signature = URL_SAFE_NO_PAD
+        .decode(parts[2])
+        .map_err(|e| e.to_string())?;
     UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, pkcs1)
         .verify(format!("{}.{}", parts[0], parts[1]).as_bytes(), &signature)
         .map_err(|_| "bad signature".to_owned())?;
-    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).map_err(|e| e.to_string())?)
-        .map_err(|e| e.to_string())?;
-    let qualified = format!("{}.{}", account.to_ascii_uppercase(), user.to_ascii_uppercase());
+    let claims: Value = serde_json::from_slice(
+        &URL_SAFE_NO_PAD
+            .decode(parts[1])
+            .map_err(|e| e.to_string())?,
+    )
+    .map_err(|e| e.to_string())?;
+    let qualified = format!(
+        "{}.{}",
+        account.to_ascii_uppercase(),
+        user.to_ascii_uppercase()
+    );
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &spki_of_pkcs1(pkcs1));
     let expected_iss = format!("{qualified}.SHA256:{}", STANDARD.encode(digest.as_ref()));
     if claims["iss"] != expected_iss.as_str() {
@@ -280,7 +308,10 @@ pub fn verify_jwt(token: &str, pkcs1: &[u8], account: &str, user: &str) -> Resul
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs();
-    let (iat, exp) = (claims["iat"].as_u64().unwrap_or(0), claims["exp"].as_u64().unwrap_or(0));
+    let (iat, exp) = (
+        claims["iat"].as_u64().unwrap_or(0),
+        claims["exp"].as_u64().unwrap_or(0),
+    );
     if iat > now + 60 || exp <= now || exp > iat + 3600 {
         return Err("iat/exp".into());
     }
@@ -297,7 +328,12 @@ pub fn spki_of_pkcs1(pkcs1: &[u8]) -> Vec<u8> {
         if n < 128 {
             out.push(n as u8);
         } else {
-            let bytes: Vec<u8> = n.to_be_bytes().iter().copied().skip_while(|b| *b == 0).collect();
+            let bytes: Vec<u8> = n
+                .to_be_bytes()
+                .iter()
+                .copied()
+                .skip_while(|b| *b == 0)
+                .collect();
             out.push(0x80 | bytes.len() as u8);
             out.extend(bytes);
         }
@@ -533,7 +569,10 @@ fn missing(what: &str) -> (&'static str, String) {
     )
 }
 fn exists(what: &str) -> (&'static str, String) {
-    ("002002", format!("SQL compilation error: Object {what} already exists."))
+    (
+        "002002",
+        format!("SQL compilation error: Object {what} already exists."),
+    )
 }
 
 fn like(pattern: &str, s: &str) -> bool {
@@ -564,25 +603,41 @@ fn objects_of(st: &State, kind: &str) -> Vec<String> {
 fn drop_object(st: &mut State, kind: &str, full: &str) {
     st.objects.remove(&format!("{kind} {full}"));
     let inner = format!("{full}.");
-    st.objects.retain(|o| !o.split_once(' ').is_some_and(|(_, n)| n.starts_with(&inner)));
+    st.objects.retain(|o| {
+        !o.split_once(' ')
+            .is_some_and(|(_, n)| n.starts_with(&inner))
+    });
     st.rows.retain(|t, _| !t.starts_with(&inner) && t != full);
     let on = format!(" {} {full}", kind.to_ascii_uppercase());
     let on_inner = format!(" {inner}");
-    st.grants.retain(|g| !(g.contains(&format!("{on} ")) || g.ends_with(&on) || g.contains(&on_inner)));
+    st.grants
+        .retain(|g| !(g.contains(&format!("{on} ")) || g.ends_with(&on) || g.contains(&on_inner)));
 }
 
 fn run(st: &mut State, token: &str, sql: &str) -> Res {
     let toks = tokenize(sql).map_err(compile)?;
     let w = words(&toks, 4);
     let w: Vec<&str> = w.iter().map(String::as_str).collect();
-    let user = st.tokens.get(token).map(|(u, _)| u.clone()).unwrap_or_default();
+    let user = st
+        .tokens
+        .get(token)
+        .map(|(u, _)| u.clone())
+        .unwrap_or_default();
     match w.as_slice() {
         ["SELECT", "1", ..] => Ok(ok_rows(&["1"], vec![vec![json!("1")]])),
         ["USE", "ROLE", ..] => {
             let (n, _) = name(&toks[2..]).ok_or_else(|| compile("role name"))?;
-            let granted = st.grants.contains(&format!("ROLE {} TO USER {}", q(&n[0]), q(&user)));
+            let granted = st
+                .grants
+                .contains(&format!("ROLE {} TO USER {}", q(&n[0]), q(&user)));
             if !granted {
-                return Err(("003013", format!("Requested role '{}' is not assigned to the executing user. Specify another role to activate.", n[0])));
+                return Err((
+                    "003013",
+                    format!(
+                        "Requested role '{}' is not assigned to the executing user. Specify another role to activate.",
+                        n[0]
+                    ),
+                ));
             }
             if let Some(t) = st.tokens.get_mut(token) {
                 t.1 = Some(n[0].clone());
@@ -596,7 +651,12 @@ fn run(st: &mut State, token: &str, sql: &str) -> Res {
             }
             Ok(status("Statement executed successfully."))
         }
-        ["SHOW", kind @ ("DATABASES" | "ROLES" | "WAREHOUSES"), "LIKE", ..] => {
+        [
+            "SHOW",
+            kind @ ("DATABASES" | "ROLES" | "WAREHOUSES"),
+            "LIKE",
+            ..,
+        ] => {
             let Some(Tok::Str(p)) = toks.get(3) else {
                 return Err(compile("LIKE needs a string"));
             };
@@ -630,12 +690,18 @@ fn run(st: &mut State, token: &str, sql: &str) -> Res {
             }
             Ok(ok_rows(&["privilege", "granted_on", "name"], rows))
         }
-        ["CREATE", kind @ ("DATABASE" | "SCHEMA" | "ROLE" | "TABLE"), ..] => {
+        [
+            "CREATE",
+            kind @ ("DATABASE" | "SCHEMA" | "ROLE" | "TABLE"),
+            ..,
+        ] => {
             let (n, _) = name(&toks[2..]).ok_or_else(|| compile("object name"))?;
             let k = kind.to_ascii_lowercase();
             let full = qn(&n);
             let parent_ok = match *kind {
-                "SCHEMA" => n.len() == 2 && st.objects.contains(&format!("database {}", qn(&n[..1]))),
+                "SCHEMA" => {
+                    n.len() == 2 && st.objects.contains(&format!("database {}", qn(&n[..1])))
+                }
                 "TABLE" => n.len() == 3 && st.objects.contains(&format!("schema {}", qn(&n[..2]))),
                 _ => n.len() == 1,
             };
@@ -648,10 +714,19 @@ fn run(st: &mut State, token: &str, sql: &str) -> Res {
             if *kind == "TABLE" {
                 st.rows.insert(full.clone(), Vec::new());
             }
-            Ok(status(&format!("{} {} successfully created.", kind, n.last().unwrap())))
+            Ok(status(&format!(
+                "{} {} successfully created.",
+                kind,
+                n.last().unwrap()
+            )))
         }
-        ["DROP", kind @ ("DATABASE" | "SCHEMA" | "ROLE" | "TABLE" | "USER"), ..] => {
-            let if_exists = matches!(w.get(2), Some(&"IF")) && matches!(toks.get(3), Some(Tok::Word(x)) if x == "EXISTS");
+        [
+            "DROP",
+            kind @ ("DATABASE" | "SCHEMA" | "ROLE" | "TABLE" | "USER"),
+            ..,
+        ] => {
+            let if_exists = matches!(w.get(2), Some(&"IF"))
+                && matches!(toks.get(3), Some(Tok::Word(x)) if x == "EXISTS");
             let at = if if_exists { 4 } else { 2 };
             let (n, _) = name(&toks[at..]).ok_or_else(|| compile("object name"))?;
             let full = qn(&n);
@@ -674,11 +749,15 @@ fn run(st: &mut State, token: &str, sql: &str) -> Res {
                 st.objects.remove(&format!("role {full}"));
                 let to = format!(" TO ROLE {full}");
                 let of = format!("ROLE {full} TO ");
-                st.grants.retain(|g| !g.ends_with(&to) && !g.starts_with(&of));
+                st.grants
+                    .retain(|g| !g.ends_with(&to) && !g.starts_with(&of));
             } else {
                 drop_object(st, &k, &full);
             }
-            Ok(status(&format!("{} successfully dropped.", n.last().unwrap())))
+            Ok(status(&format!(
+                "{} successfully dropped.",
+                n.last().unwrap()
+            )))
         }
         ["ALTER", "ROLE", ..] => {
             let (from, rest) = name(&toks[2..]).ok_or_else(|| compile("role name"))?;
@@ -726,7 +805,10 @@ fn run(st: &mut State, token: &str, sql: &str) -> Res {
             let current = st.tokens.get(token).and_then(|t| t.1.clone());
             let own_password = n[0] == user && props.keys().all(|k| k == "PASSWORD");
             if !own_password && current.as_deref() != Some("ACCOUNTADMIN") {
-                return Err(("003001", "SQL access control error: Insufficient privileges to operate on user.".into()));
+                return Err((
+                    "003001",
+                    "SQL access control error: Insufficient privileges to operate on user.".into(),
+                ));
             }
             let Some(u) = st.users.get_mut(&n[0]) else {
                 return Err(missing(&format!("User {}", q(&n[0]))));
@@ -799,14 +881,18 @@ fn run(st: &mut State, token: &str, sql: &str) -> Res {
             });
             let rows = st.rows.get_mut(&qn(&n)).ok_or_else(|| missing(&qn(&n)))?;
             rows.push(v.ok_or_else(|| compile("value"))?);
-            Ok(json!({"data": {"rowtype": [{"name": "number of rows inserted", "type": "fixed"}], "rowset": [["1"]], "total": 1, "queryResultFormat": "json"}, "success": true}))
+            Ok(
+                json!({"data": {"rowtype": [{"name": "number of rows inserted", "type": "fixed"}], "rowset": [["1"]], "total": 1, "queryResultFormat": "json"}, "success": true}),
+            )
         }
         ["DELETE", "FROM", ..] => {
             let (n, rest) = name(&toks[2..]).ok_or_else(|| compile("table"))?;
             let v = last_number(rest).ok_or_else(|| compile("value"))?;
             let rows = st.rows.get_mut(&qn(&n)).ok_or_else(|| missing(&qn(&n)))?;
             rows.retain(|x| *x != v);
-            Ok(json!({"data": {"rowtype": [{"name": "number of rows deleted", "type": "fixed"}], "rowset": [["1"]], "total": 1, "queryResultFormat": "json"}, "success": true}))
+            Ok(
+                json!({"data": {"rowtype": [{"name": "number of rows deleted", "type": "fixed"}], "rowset": [["1"]], "total": 1, "queryResultFormat": "json"}, "success": true}),
+            )
         }
         ["UPDATE", ..] => {
             let (n, rest) = name(&toks[1..]).ok_or_else(|| compile("table"))?;
@@ -824,7 +910,9 @@ fn run(st: &mut State, token: &str, sql: &str) -> Res {
             for r in rows.iter_mut().filter(|r| **r == *from) {
                 *r = *to;
             }
-            Ok(json!({"data": {"rowtype": [{"name": "number of rows updated", "type": "fixed"}], "rowset": [["1"]], "total": 1, "queryResultFormat": "json"}, "success": true}))
+            Ok(
+                json!({"data": {"rowtype": [{"name": "number of rows updated", "type": "fixed"}], "rowset": [["1"]], "total": 1, "queryResultFormat": "json"}, "success": true}),
+            )
         }
         ["SELECT", "MAX", ..] => {
             let from = toks
@@ -833,10 +921,17 @@ fn run(st: &mut State, token: &str, sql: &str) -> Res {
                 .ok_or_else(|| compile("FROM"))?;
             let (n, _) = name(&toks[from + 1..]).ok_or_else(|| compile("table"))?;
             let rows = st.rows.get(&qn(&n)).ok_or_else(|| missing(&qn(&n)))?;
-            let max = rows.iter().max().map(|v| json!(v.to_string())).unwrap_or(Value::Null);
+            let max = rows
+                .iter()
+                .max()
+                .map(|v| json!(v.to_string()))
+                .unwrap_or(Value::Null);
             Ok(ok_rows(&["MAX(VERSION)"], vec![vec![max]]))
         }
-        _ => Err(compile(format!("the fake server does not understand: {}", canon(&toks)))),
+        _ => Err(compile(format!(
+            "the fake server does not understand: {}",
+            canon(&toks)
+        ))),
     }
 }
 
@@ -852,7 +947,9 @@ fn props(toks: &[Tok]) -> Result<BTreeMap<String, String>, (&'static str, String
     let mut out = BTreeMap::new();
     let mut i = 0;
     while i < toks.len() {
-        let (Some(Tok::Word(k)), Some(Tok::Punct('=')), Some(v)) = (toks.get(i), toks.get(i + 1), toks.get(i + 2)) else {
+        let (Some(Tok::Word(k)), Some(Tok::Punct('=')), Some(v)) =
+            (toks.get(i), toks.get(i + 1), toks.get(i + 2))
+        else {
             return Err(compile(format!("property list near {:?}", toks.get(i))));
         };
         let v = match v {

@@ -13,7 +13,9 @@ use std::time::{Duration, Instant};
 
 async fn session(fs: &junction_testkit::stand_ins::Http) -> Session {
     let c = support::typed(&support::fakesnow_config(fs, "UNUSED"));
-    Session::open(&c, Credentials::of(&c)).await.expect("fakesnow log-in")
+    Session::open(&c, Credentials::of(&c))
+        .await
+        .expect("fakesnow log-in")
 }
 
 #[tokio::test]
@@ -45,7 +47,10 @@ async fn fakesnow_password_login_and_arrow_decoding() {
     assert_eq!(r.format, "arrow");
     assert_eq!(r.values("name"), ["FAKESNOW_WAREHOUSE"]);
     let created = &r.rows[0][r.column("created_on").unwrap()];
-    assert!(created.as_deref().is_some_and(|c| c.contains('.')), "{created:?}");
+    assert!(
+        created.as_deref().is_some_and(|c| c.contains('.')),
+        "{created:?}"
+    );
     s.close().await;
 }
 
@@ -56,9 +61,13 @@ async fn fakesnow_json_rowsets_and_multi_row_arrow() {
     let mut s = session(&fs).await;
     s.query(&format!("CREATE DATABASE {db}")).await.unwrap();
     s.query(&format!("CREATE SCHEMA {db}.S")).await.unwrap();
-    s.query(&format!("CREATE TABLE {db}.S.T (A INTEGER, B VARCHAR)")).await.unwrap();
+    s.query(&format!("CREATE TABLE {db}.S.T (A INTEGER, B VARCHAR)"))
+        .await
+        .unwrap();
     let r = s
-        .query(&format!("INSERT INTO {db}.S.T VALUES (1, 'one'), (2, NULL), (300000, 'three')"))
+        .query(&format!(
+            "INSERT INTO {db}.S.T VALUES (1, 'one'), (2, NULL), (300000, 'three')"
+        ))
         .await
         .unwrap();
     // DML comes back as a JSON rowset.
@@ -86,7 +95,13 @@ async fn fakesnow_json_rowsets_and_multi_row_arrow() {
 #[tokio::test]
 async fn fakesnow_connection_test_passes() {
     let Some(fs) = fakesnow() else { return };
-    let r = support::validate(&support::fakesnow_config(&fs, &unique("conn")), false, None, vec![]).await;
+    let r = support::validate(
+        &support::fakesnow_config(&fs, &unique("conn")),
+        false,
+        None,
+        vec![],
+    )
+    .await;
     assert_eq!(result_status(&r, CONNECT), TestStatus::Passed, "{r:?}");
 }
 
@@ -101,16 +116,14 @@ async fn closed_port_fails_the_connection_test_within_the_connect_timeout() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let config = support::config(
-        &format!("http://127.0.0.1:{port}"),
-        "U",
-        "p",
-        "W",
-        "D",
-    );
+    let config = support::config(&format!("http://127.0.0.1:{port}"), "U", "p", "W", "D");
     let started = Instant::now();
     let r = support::validate(&config, true, None, vec![]).await;
-    assert!(started.elapsed() < Duration::from_secs(4), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
     assert_eq!(
         support::result(&r, CONNECT),
         (TestStatus::Failed, Some(CONNECT_FAILED.to_owned()))
@@ -136,7 +149,11 @@ async fn unanswering_host_fails_the_connection_test_within_the_connect_timeout()
     config["connectTimeoutSeconds"] = 1.into();
     let started = Instant::now();
     let r = support::validate(&config, false, None, vec![]).await;
-    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
     assert_eq!(
         support::result(&r, CONNECT),
         (TestStatus::Failed, Some(CONNECT_FAILED.to_owned()))
@@ -149,7 +166,11 @@ async fn fakesnow_warehouse_test_both_ways() {
     let Some(fs) = fakesnow() else { return };
     let good = support::fakesnow_config(&fs, &unique("wh"));
     let r = support::validate(&good, false, None, vec![]).await;
-    assert_eq!(support::result(&r, WAREHOUSE), (TestStatus::Passed, None), "{r:?}");
+    assert_eq!(
+        support::result(&r, WAREHOUSE),
+        (TestStatus::Passed, None),
+        "{r:?}"
+    );
     let mut bad = good.clone();
     bad["warehouse"] = "NO_SUCH_WAREHOUSE".into();
     let r = support::validate(&bad, false, None, vec![]).await;
@@ -165,7 +186,11 @@ async fn fakesnow_database_test_both_ways() {
     let db = unique("dbtest");
     let config = support::fakesnow_config(&fs, &db);
     let r = support::validate(&config, true, None, vec![]).await;
-    assert_eq!(support::result(&r, DATABASE_ABSENT), (TestStatus::Passed, None), "{r:?}");
+    assert_eq!(
+        support::result(&r, DATABASE_ABSENT),
+        (TestStatus::Passed, None),
+        "{r:?}"
+    );
     let mut s = session(&fs).await;
     s.query(&format!("CREATE DATABASE \"{db}\"")).await.unwrap();
     s.close().await;
@@ -211,7 +236,10 @@ async fn fakesnow_create_fails_at_the_system_role_and_rolls_back() {
     // (lifecycle::fake_snowflake_create_failing_at_a_real_error_drops_the_database).
     let dropped = !support_database_exists(&mut s, &db).await;
     if dropped {
-        assert!(msg.contains("every step before it was rolled back"), "{msg}");
+        assert!(
+            msg.contains("every step before it was rolled back"),
+            "{msg}"
+        );
     } else {
         assert!(
             msg.contains(&format!("rollback left {}", step::CREATE_DATABASE)),

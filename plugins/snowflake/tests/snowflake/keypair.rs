@@ -27,7 +27,9 @@ async fn fake_snowflake_key_pair_login_sends_a_verifiable_jwt() {
     server.set_public_key("KEY_USER", &public);
     let config = keypair_config(&server, "key_user", &pem);
     let c = support::typed(&config);
-    let mut s = Session::open(&c, Credentials::of(&c)).await.expect("key-pair log-in");
+    let mut s = Session::open(&c, Credentials::of(&c))
+        .await
+        .expect("key-pair log-in");
     s.query("SELECT 1").await.unwrap();
     s.close().await;
     let login = server.with(|st| st.logins.last().cloned()).unwrap();
@@ -36,7 +38,12 @@ async fn fake_snowflake_key_pair_login_sends_a_verifiable_jwt() {
     assert_eq!(login.account, ACCOUNT);
     let claims = login.claims.unwrap();
     assert_eq!(claims["sub"], "FAKEACCT.KEY_USER");
-    assert!(claims["iss"].as_str().unwrap().starts_with("FAKEACCT.KEY_USER.SHA256:"));
+    assert!(
+        claims["iss"]
+            .as_str()
+            .unwrap()
+            .starts_with("FAKEACCT.KEY_USER.SHA256:")
+    );
     // And through the validation tests.
     let r = support::validate(&config, false, None, vec![]).await;
     assert_eq!(support::result(&r, CONNECT).0, TestStatus::Passed, "{r:?}");
@@ -69,16 +76,25 @@ async fn fake_snowflake_expired_session_token_logs_in_again() {
     s.query("SELECT 1").await.unwrap();
     // 390112: session expired (HTTP 200, success false).
     server.with(|st| st.expire_next = true);
-    let r = s.query("SELECT 1").await.expect("retried after a new log-in");
+    let r = s
+        .query("SELECT 1")
+        .await
+        .expect("retried after a new log-in");
     assert_eq!(r.scalar(), Some("1"));
     assert_eq!(s.logins, 2);
     // HTTP 401: token rejected.
     server.with(|st| st.reject_next = true);
-    s.query("SELECT 1").await.expect("retried after a new log-in");
+    s.query("SELECT 1")
+        .await
+        .expect("retried after a new log-in");
     assert_eq!(s.logins, 3);
     // The statement ran once per accepted request; the header was exactly the protocol's.
     let auths = server.with(|st| st.authorizations.clone());
-    assert!(auths.iter().all(|a| a.starts_with("Snowflake Token=\"fake-token-") && a.ends_with('"')));
+    assert!(
+        auths
+            .iter()
+            .all(|a| a.starts_with("Snowflake Token=\"fake-token-") && a.ends_with('"'))
+    );
     s.close().await;
     assert_eq!(server.with(|st| st.closed_sessions), 1);
 }

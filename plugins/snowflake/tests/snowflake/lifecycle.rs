@@ -20,7 +20,10 @@ fn privileged() -> PrivilegedCredentials {
 fn assert_failed_at(err: &OpError, step: &str) {
     match err {
         OpError::Failed(m) => {
-            assert!(m.contains(&format!("step {step} failed: injected fault")), "{m}");
+            assert!(
+                m.contains(&format!("step {step} failed: injected fault")),
+                "{m}"
+            );
             assert!(m.contains("every step before it was rolled back"), "{m}");
         }
         other => panic!("expected a failure at {step}, got {other:?}"),
@@ -34,7 +37,9 @@ fn full_config(server: &FakeSnowflake, db: &str) -> serde_json::Value {
     c
 }
 
-async fn system_session(c: &SnowflakeConfig) -> Result<Session, junction_snowflake::client::SfError> {
+async fn system_session(
+    c: &SnowflakeConfig,
+) -> Result<Session, junction_snowflake::client::SfError> {
     Session::open(c, Credentials::of(c)).await
 }
 
@@ -43,9 +48,13 @@ async fn fake_snowflake_create_makes_every_object_and_the_system_user_logs_in() 
     let server = FakeSnowflake::start(PW).await;
     // Quotes and a semicolon in the name: they must end up as a name, never as SQL.
     let db = format!("{}_Q\"; DROP USER ADMIN; --", unique("create"));
-    let out = Platform::create(&Snowflake::new(), &op(true, 0), support::typed(&full_config(&server, &db)))
-        .await
-        .expect("create");
+    let out = Platform::create(
+        &Snowflake::new(),
+        &op(true, 0),
+        support::typed(&full_config(&server, &db)),
+    )
+    .await
+    .expect("create");
     assert_eq!(out.bootstrap_version, CURRENT_VERSION);
     let stored = out.config;
     let (sys, role) = (format!("{db}_SYSTEM"), format!("{db}_SYSTEM_ROLE"));
@@ -57,28 +66,74 @@ async fn fake_snowflake_create_makes_every_object_and_the_system_user_logs_in() 
     let snap = server.snapshot();
     let has = |line: &str| snap.iter().any(|l| l == line);
     assert!(has(&format!("database {}", q(&db))), "{snap:#?}");
-    for s in ["IMMUTA_SYSTEM", "IMMUTA_PROCEDURES", "IMMUTA_FUNCTIONS", "IMMUTA_POLICIES"] {
+    for s in [
+        "IMMUTA_SYSTEM",
+        "IMMUTA_PROCEDURES",
+        "IMMUTA_FUNCTIONS",
+        "IMMUTA_POLICIES",
+    ] {
         assert!(has(&format!("schema {}.{}", q(&db), q(s))), "{snap:#?}");
-        assert!(has(&format!("grant ALL PRIVILEGES ON SCHEMA {}.{} TO ROLE {}", q(&db), q(s), q(&role))), "{snap:#?}");
+        assert!(
+            has(&format!(
+                "grant ALL PRIVILEGES ON SCHEMA {}.{} TO ROLE {}",
+                q(&db),
+                q(s),
+                q(&role)
+            )),
+            "{snap:#?}"
+        );
     }
     assert!(has(&format!("role {}", q(&role))));
     assert!(has(&format!("role {}", q(&format!("{db}_IMP")))));
     assert!(has(&format!("grant ROLE {} TO USER {}", q(&role), q(&sys))));
-    assert!(has(&format!("grant ROLE {} TO ROLE {}", q(&role), q("ACCOUNTADMIN"))));
-    assert!(has(&format!("grant USAGE ON WAREHOUSE {} TO ROLE {}", q(WAREHOUSE), q(&role))));
-    assert!(has(&format!("grant APPLY MASKING POLICY ON ACCOUNT TO ROLE {}", q(&role))));
-    assert!(has(&format!("grant APPLY ROW ACCESS POLICY ON ACCOUNT TO ROLE {}", q(&role))));
-    assert!(has(&format!("grant CREATE ROLE ON ACCOUNT TO ROLE {}", q(&role))));
-    assert!(has(&format!("grant ROLE {} TO ROLE {}", q(&format!("{db}_IMP")), q(&role))));
-    assert!(!snap.iter().any(|l| l.contains("IMPORTED PRIVILEGES")), "audit is off");
-    assert!(snap.iter().any(|l| l.starts_with(&format!("rows {}.", q(&db))) && l.ends_with("[2]")), "{snap:#?}");
-    assert!(server.with(|s| s.users.contains_key("ADMIN")), "the name did not run as SQL");
+    assert!(has(&format!(
+        "grant ROLE {} TO ROLE {}",
+        q(&role),
+        q("ACCOUNTADMIN")
+    )));
+    assert!(has(&format!(
+        "grant USAGE ON WAREHOUSE {} TO ROLE {}",
+        q(WAREHOUSE),
+        q(&role)
+    )));
+    assert!(has(&format!(
+        "grant APPLY MASKING POLICY ON ACCOUNT TO ROLE {}",
+        q(&role)
+    )));
+    assert!(has(&format!(
+        "grant APPLY ROW ACCESS POLICY ON ACCOUNT TO ROLE {}",
+        q(&role)
+    )));
+    assert!(has(&format!(
+        "grant CREATE ROLE ON ACCOUNT TO ROLE {}",
+        q(&role)
+    )));
+    assert!(has(&format!(
+        "grant ROLE {} TO ROLE {}",
+        q(&format!("{db}_IMP")),
+        q(&role)
+    )));
+    assert!(
+        !snap.iter().any(|l| l.contains("IMPORTED PRIVILEGES")),
+        "audit is off"
+    );
+    assert!(
+        snap.iter()
+            .any(|l| l.starts_with(&format!("rows {}.", q(&db))) && l.ends_with("[2]")),
+        "{snap:#?}"
+    );
+    assert!(
+        server.with(|s| s.users.contains_key("ADMIN")),
+        "the name did not run as SQL"
+    );
 
     // The system user logs in with the generated password, in its role.
     let mut s = system_session(&stored).await.expect("system user logs in");
     s.query(&format!("USE ROLE {}", q(&role))).await.unwrap();
     assert_eq!(
-        junction_snowflake::client::recorded_version(&mut s, &db).await.unwrap(),
+        junction_snowflake::client::recorded_version(&mut s, &db)
+            .await
+            .unwrap(),
         CURRENT_VERSION
     );
     s.close().await;
@@ -100,9 +155,13 @@ async fn fake_snowflake_lifecycle_with_faults_leaves_objects_as_they_were() {
     let config = full_config(&server, &db);
 
     // Create, failing at a middle step, then for real.
-    let err = Platform::create(&v1, &op_fault(true, 0, step::GRANT_WAREHOUSE), support::typed(&config))
-        .await
-        .unwrap_err();
+    let err = Platform::create(
+        &v1,
+        &op_fault(true, 0, step::GRANT_WAREHOUSE),
+        support::typed(&config),
+    )
+    .await
+    .unwrap_err();
     assert_failed_at(&err, step::GRANT_WAREHOUSE);
     assert_eq!(server.snapshot(), initial);
     let stored = Platform::create(&v1, &op(true, 0), support::typed(&config))
@@ -118,21 +177,42 @@ async fn fake_snowflake_lifecycle_with_faults_leaves_objects_as_they_were() {
     new.warehouse = "OTHER_WH".into();
     new.audit.enabled = true;
     new.impersonation.role = format!("{db}_IMP2");
-    let err = Platform::edit(&v1, &op_fault(true, 1, step::REVOKE_OLD_WAREHOUSE), stored.clone(), new.clone())
-        .await
-        .unwrap_err();
+    let err = Platform::edit(
+        &v1,
+        &op_fault(true, 1, step::REVOKE_OLD_WAREHOUSE),
+        stored.clone(),
+        new.clone(),
+    )
+    .await
+    .unwrap_err();
     assert_failed_at(&err, step::REVOKE_OLD_WAREHOUSE);
     assert_eq!(server.snapshot(), created);
     let stored = Platform::edit(&v1, &op(true, 1), stored, new)
         .await
         .expect("edit")
         .config;
-    assert_eq!(stored.username, format!("{db}_SYSTEM"), "the system user stays stored");
+    assert_eq!(
+        stored.username,
+        format!("{db}_SYSTEM"),
+        "the system user stays stored"
+    );
     let edited = server.snapshot();
     let role = format!("{db}_SYSTEM_ROLE");
-    assert!(edited.contains(&format!("grant USAGE ON WAREHOUSE {} TO ROLE {}", q("OTHER_WH"), q(&role))));
-    assert!(!edited.contains(&format!("grant USAGE ON WAREHOUSE {} TO ROLE {}", q(WAREHOUSE), q(&role))));
-    assert!(edited.contains(&format!("grant IMPORTED PRIVILEGES ON DATABASE {} TO ROLE {}", q("SNOWFLAKE"), q(&role))));
+    assert!(edited.contains(&format!(
+        "grant USAGE ON WAREHOUSE {} TO ROLE {}",
+        q("OTHER_WH"),
+        q(&role)
+    )));
+    assert!(!edited.contains(&format!(
+        "grant USAGE ON WAREHOUSE {} TO ROLE {}",
+        q(WAREHOUSE),
+        q(&role)
+    )));
+    assert!(edited.contains(&format!(
+        "grant IMPORTED PRIVILEGES ON DATABASE {} TO ROLE {}",
+        q("SNOWFLAKE"),
+        q(&role)
+    )));
     assert!(edited.contains(&format!("role {}", q(&format!("{db}_IMP2")))));
 
     // A password rotation as the system user itself.
@@ -142,19 +222,34 @@ async fn fake_snowflake_lifecycle_with_faults_leaves_objects_as_they_were() {
         .await
         .expect("rotation")
         .config;
-    assert_eq!(stored.password.as_ref().unwrap().expose(), "Rotated-Password-42");
-    system_session(&stored).await.expect("the new password works").close().await;
+    assert_eq!(
+        stored.password.as_ref().unwrap().expose(),
+        "Rotated-Password-42"
+    );
+    system_session(&stored)
+        .await
+        .expect("the new password works")
+        .close()
+        .await;
     let rotated = server.snapshot();
 
     // Migrate 1 → 2, failing at its middle step, then for real.
-    let err = Platform::migrate(&Snowflake::new(), &op_fault(true, 1, step::GRANT_TABLE_GRANT_ROLES), stored.clone())
-        .await
-        .unwrap_err();
+    let err = Platform::migrate(
+        &Snowflake::new(),
+        &op_fault(true, 1, step::GRANT_TABLE_GRANT_ROLES),
+        stored.clone(),
+    )
+    .await
+    .unwrap_err();
     assert_failed_at(&err, step::GRANT_TABLE_GRANT_ROLES);
     assert_eq!(server.snapshot(), rotated);
-    let err = Platform::migrate(&Snowflake::new(), &op_fault(true, 1, "record-version-2"), stored.clone())
-        .await
-        .unwrap_err();
+    let err = Platform::migrate(
+        &Snowflake::new(),
+        &op_fault(true, 1, "record-version-2"),
+        stored.clone(),
+    )
+    .await
+    .unwrap_err();
     assert_failed_at(&err, "record-version-2");
     assert_eq!(server.snapshot(), rotated);
     let out = Platform::migrate(&Snowflake::new(), &op(true, 1), stored)
@@ -163,16 +258,35 @@ async fn fake_snowflake_lifecycle_with_faults_leaves_objects_as_they_were() {
     assert_eq!(out.bootstrap_version, 2);
     let stored = out.config;
     let migrated = server.snapshot();
-    assert!(migrated.iter().any(|l| l == &format!("table {}.{}.{}", q(&db), q("IMMUTA_SYSTEM"), q("TABLE_GRANT_ROLES"))));
-    assert!(migrated.iter().any(|l| l.starts_with(&format!("rows {}.", q(&db))) && l.ends_with("[2]")));
+    assert!(migrated.iter().any(|l| l
+        == &format!(
+            "table {}.{}.{}",
+            q(&db),
+            q("IMMUTA_SYSTEM"),
+            q("TABLE_GRANT_ROLES")
+        )));
+    assert!(
+        migrated
+            .iter()
+            .any(|l| l.starts_with(&format!("rows {}.", q(&db))) && l.ends_with("[2]"))
+    );
 
     // Delete with privileged credentials, failing at a middle step, then for real.
-    let err = Platform::delete(&Snowflake::new(), &op_fault(true, 2, "undo-create-system-user"), stored.clone(), Some(privileged()))
-        .await
-        .unwrap_err();
+    let err = Platform::delete(
+        &Snowflake::new(),
+        &op_fault(true, 2, "undo-create-system-user"),
+        stored.clone(),
+        Some(privileged()),
+    )
+    .await
+    .unwrap_err();
     assert_failed_at(&err, "undo-create-system-user");
     assert_eq!(server.snapshot(), migrated);
-    system_session(&stored).await.expect("the rollback re-created the user with its password").close().await;
+    system_session(&stored)
+        .await
+        .expect("the rollback re-created the user with its password")
+        .close()
+        .await;
     Platform::delete(&Snowflake::new(), &op(true, 2), stored, Some(privileged()))
         .await
         .expect("delete");
@@ -186,15 +300,28 @@ async fn fake_snowflake_create_failing_at_a_real_error_drops_the_database() {
     let before = server.snapshot();
     // As on fakesnow: CREATE ROLE fails (here: insufficient privileges).
     server.with(|s| s.fail_on = Some("CREATE ROLE".into()));
-    let err = Platform::create(&Snowflake::new(), &op(true, 0), support::typed(&full_config(&server, &db)))
-        .await
-        .unwrap_err();
+    let err = Platform::create(
+        &Snowflake::new(),
+        &op(true, 0),
+        support::typed(&full_config(&server, &db)),
+    )
+    .await
+    .unwrap_err();
     let msg = err.to_string();
-    assert!(msg.contains("step create-system-role failed") && msg.contains("Insufficient privileges"), "{msg}");
-    assert!(msg.contains("every step before it was rolled back"), "{msg}");
+    assert!(
+        msg.contains("step create-system-role failed") && msg.contains("Insufficient privileges"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("every step before it was rolled back"),
+        "{msg}"
+    );
     assert_eq!(server.snapshot(), before);
     let statements = server.statements();
-    assert_eq!(statements.last().map(String::as_str), Some(format!("DROP DATABASE {}", q(&db)).as_str()));
+    assert_eq!(
+        statements.last().map(String::as_str),
+        Some(format!("DROP DATABASE {}", q(&db)).as_str())
+    );
 }
 
 #[tokio::test]
@@ -209,15 +336,23 @@ async fn fake_snowflake_delete_needs_privileged_credentials_and_cleans_up_a_fail
     // A create that stopped with objects left: cleanup drops whatever exists.
     server.with(|s| {
         s.objects.insert(format!("database {}", q(&db)));
-        s.objects.insert(format!("role {}", q(&format!("{db}_SYSTEM_ROLE"))));
+        s.objects
+            .insert(format!("role {}", q(&format!("{db}_SYSTEM_ROLE"))));
     });
-    Platform::delete(&Snowflake::new(), &op(true, 0), config.clone(), Some(privileged()))
-        .await
-        .expect("cleanup");
+    Platform::delete(
+        &Snowflake::new(),
+        &op(true, 0),
+        config.clone(),
+        Some(privileged()),
+    )
+    .await
+    .expect("cleanup");
     let snap = server.snapshot();
     assert!(!snap.iter().any(|l| l.contains(&db)), "{snap:#?}");
     // Manual set-up: Junction touches nothing.
     let n = server.statements().len();
-    Platform::delete(&Snowflake::new(), &op(false, 1), config, None).await.expect("manual delete");
+    Platform::delete(&Snowflake::new(), &op(false, 1), config, None)
+        .await
+        .expect("manual delete");
     assert_eq!(server.statements().len(), n);
 }

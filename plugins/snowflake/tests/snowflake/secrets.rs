@@ -36,9 +36,15 @@ fn capture_logs() -> Arc<Mutex<Vec<u8>>> {
 }
 
 fn assert_clean(what: &str, text: &str, extra: &[&str]) {
-    assert!(!text.contains(SENTINEL), "{what} shows the sentinel: {text}");
+    assert!(
+        !text.contains(SENTINEL),
+        "{what} shows the sentinel: {text}"
+    );
     for e in extra {
-        assert!(!e.is_empty() && !text.contains(e), "{what} shows a secret: {text}");
+        assert!(
+            !e.is_empty() && !text.contains(e),
+            "{what} shows a secret: {text}"
+        );
     }
 }
 
@@ -52,11 +58,19 @@ async fn fake_snowflake_no_secret_in_results_errors_logs_or_debug() {
 
     // Results, with the right and with a wrong password.
     let r = support::validate(&config, true, None, vec![]).await;
-    assert_clean("validation results", &serde_json::to_string(&r).unwrap(), &[]);
+    assert_clean(
+        "validation results",
+        &serde_json::to_string(&r).unwrap(),
+        &[],
+    );
     let mut wrong = config.clone();
     wrong["password"] = format!("{SENTINEL}-wrong").into();
     let r = support::validate(&wrong, true, None, vec![]).await;
-    assert_clean("validation results", &serde_json::to_string(&r).unwrap(), &[]);
+    assert_clean(
+        "validation results",
+        &serde_json::to_string(&r).unwrap(),
+        &[],
+    );
 
     // A set-up whose CREATE USER fails with an error that echoes the statement.
     server.with(|s| s.fail_on = Some("CREATE USER".into()));
@@ -76,7 +90,11 @@ async fn fake_snowflake_no_secret_in_results_errors_logs_or_debug() {
         .config;
     let generated = stored.password.clone().unwrap().expose().clone();
     assert_clean("stored config Debug", &format!("{stored:?}"), &[&generated]);
-    assert_clean("stored config JSON", &serde_json::to_string(&stored).unwrap(), &[&generated]);
+    assert_clean(
+        "stored config JSON",
+        &serde_json::to_string(&stored).unwrap(),
+        &[&generated],
+    );
 
     // A rotation to the sentinel whose statement fails, echoing it.
     server.with(|s| s.fail_on = Some("ALTER USER".into()));
@@ -92,10 +110,19 @@ async fn fake_snowflake_no_secret_in_results_errors_logs_or_debug() {
     // A delete that fails at its last step and rolls back (re-creating the user).
     let privileged: PrivilegedCredentials =
         serde_json::from_value(json!({"username": "ADMIN", "password": SENTINEL})).unwrap();
-    assert_clean("privileged credentials Debug", &format!("{privileged:?}"), &[]);
-    let err = Platform::delete(&Snowflake::new(), &op(true, 2), stored.clone(), Some(privileged))
-        .await
-        .unwrap_err();
+    assert_clean(
+        "privileged credentials Debug",
+        &format!("{privileged:?}"),
+        &[],
+    );
+    let err = Platform::delete(
+        &Snowflake::new(),
+        &op(true, 2),
+        stored.clone(),
+        Some(privileged),
+    )
+    .await
+    .unwrap_err();
     assert_clean("delete error", &err.to_string(), &[&generated]);
 
     // A session's Debug shows no token.
@@ -113,7 +140,9 @@ async fn fake_snowflake_no_secret_in_results_errors_logs_or_debug() {
     let key_body = pem.lines().nth(1).unwrap().to_owned();
     let typed = support::typed(&kp);
     assert_clean("key-pair config Debug", &format!("{typed:?}"), &[&key_body]);
-    let err = Session::open(&typed, Credentials::of(&typed)).await.unwrap_err();
+    let err = Session::open(&typed, Credentials::of(&typed))
+        .await
+        .unwrap_err();
     assert_clean("key-pair log-in error", &err.to_string(), &[&key_body]);
 
     let logs = String::from_utf8(logs.lock().unwrap().clone()).unwrap();

@@ -23,11 +23,21 @@ pub fn unique(tag: &str) -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.subsec_nanos() % 100_000)
         .unwrap_or(0);
-    format!("JT_{}_{}_{n}_{salt}", tag.to_ascii_uppercase(), std::process::id())
+    format!(
+        "JT_{}_{}_{n}_{salt}",
+        tag.to_ascii_uppercase(),
+        std::process::id()
+    )
 }
 
 /// A userPassword config pointed at `endpoint` (never a real Snowflake host).
-pub fn config(endpoint: &str, user: &str, password: &str, warehouse: &str, database: &str) -> Value {
+pub fn config(
+    endpoint: &str,
+    user: &str,
+    password: &str,
+    warehouse: &str,
+    database: &str,
+) -> Value {
     json!({
         "host": "fakeacct.snowflakecomputing.com",
         "port": 443,
@@ -44,12 +54,24 @@ pub fn config(endpoint: &str, user: &str, password: &str, warehouse: &str, datab
 
 /// A config for the fakesnow stand-in (any credentials are accepted there).
 pub fn fakesnow_config(fs: &Http, database: &str) -> Value {
-    config(&fs.endpoint, "JUNCTION", "fakesnow-password", "FAKESNOW_WAREHOUSE", database)
+    config(
+        &fs.endpoint,
+        "JUNCTION",
+        "fakesnow-password",
+        "FAKESNOW_WAREHOUSE",
+        database,
+    )
 }
 
 /// A config for a `fake_snowflake` server, as its admin.
 pub fn fake_config(server: &FakeSnowflake, password: &str, database: &str) -> Value {
-    config(&server.endpoint, fake_snowflake::ADMIN, password, fake_snowflake::WAREHOUSE, database)
+    config(
+        &server.endpoint,
+        fake_snowflake::ADMIN,
+        password,
+        fake_snowflake::WAREHOUSE,
+        database,
+    )
 }
 
 pub fn typed(config: &Value) -> SnowflakeConfig {
@@ -120,7 +142,10 @@ pub async fn validate(
 }
 
 /// The named test's (status, message).
-pub fn result(r: &junction_core::ValidationResults, name: &str) -> (junction_core::TestStatus, Option<String>) {
+pub fn result(
+    r: &junction_core::ValidationResults,
+    name: &str,
+) -> (junction_core::TestStatus, Option<String>) {
     let t = r
         .validation_tests
         .iter()

@@ -53,15 +53,29 @@ async fn fake_snowflake_bootstrap_grants_name_what_is_missing() {
     server.add_user("SETUP", "setup-pw", "SETUP_ADMIN");
     server.with(|s| {
         s.objects.insert(format!("role {}", q("USERS_ADMIN")));
-        s.grants.insert(format!("CREATE DATABASE ON ACCOUNT TO ROLE {}", q("SETUP_ADMIN")));
-        s.grants.insert(format!("ROLE {} TO ROLE {}", q("USERS_ADMIN"), q("SETUP_ADMIN")));
-        s.grants.insert(format!("CREATE USER ON ACCOUNT TO ROLE {}", q("USERS_ADMIN")));
+        s.grants.insert(format!(
+            "CREATE DATABASE ON ACCOUNT TO ROLE {}",
+            q("SETUP_ADMIN")
+        ));
+        s.grants.insert(format!(
+            "ROLE {} TO ROLE {}",
+            q("USERS_ADMIN"),
+            q("SETUP_ADMIN")
+        ));
+        s.grants.insert(format!(
+            "CREATE USER ON ACCOUNT TO ROLE {}",
+            q("USERS_ADMIN")
+        ));
     });
     let mut config = support::fake_config(&server, "setup-pw", &unique("grants"));
     config["username"] = "SETUP".into();
     config["role"] = "SETUP_ADMIN".into();
     let r = support::validate(&config, true, None, vec![]).await;
-    assert_eq!(support::result(&r, PRIVILEGED_ROLE).0, TestStatus::Passed, "{r:?}");
+    assert_eq!(
+        support::result(&r, PRIVILEGED_ROLE).0,
+        TestStatus::Passed,
+        "{r:?}"
+    );
     assert_eq!(
         support::result(&r, BOOTSTRAP_GRANTS),
         (
@@ -69,13 +83,24 @@ async fn fake_snowflake_bootstrap_grants_name_what_is_missing() {
             Some("The privileged role SETUP_ADMIN is missing these grants on the account: CREATE ROLE ON ACCOUNT, MANAGE GRANTS ON ACCOUNT. Grant them, or use a role that holds them (e.g. ACCOUNTADMIN).".to_owned())
         )
     );
-    assert!(server.statements().iter().any(|s| s == "SHOW GRANTS TO ROLE \"USERS_ADMIN\""));
+    assert!(
+        server
+            .statements()
+            .iter()
+            .any(|s| s == "SHOW GRANTS TO ROLE \"USERS_ADMIN\"")
+    );
     // Granting the rest makes it pass.
     server.with(|s| {
-        s.grants.insert(format!("CREATE ROLE, MANAGE GRANTS ON ACCOUNT TO ROLE {}", q("USERS_ADMIN")));
+        s.grants.insert(format!(
+            "CREATE ROLE, MANAGE GRANTS ON ACCOUNT TO ROLE {}",
+            q("USERS_ADMIN")
+        ));
     });
     let r = support::validate(&config, true, None, vec![]).await;
-    assert_eq!(support::result(&r, BOOTSTRAP_GRANTS), (TestStatus::Passed, None));
+    assert_eq!(
+        support::result(&r, BOOTSTRAP_GRANTS),
+        (TestStatus::Passed, None)
+    );
     // Manual set-up: the test does not apply.
     let r = support::validate(&config, false, None, vec![]).await;
     assert_eq!(support::result(&r, BOOTSTRAP_GRANTS).0, TestStatus::Skipped);
