@@ -74,6 +74,8 @@ impl Handoff {
     }
 }
 
+/// The tests, declared as data: name, description, prerequisites, when they
+/// apply, and the code that runs them (the functions below).
 pub fn checks() -> Vec<Check<RedshiftConfig>> {
     let handoff = Arc::new(Handoff::default());
     let (h1, h2, h3) = (Arc::clone(&handoff), Arc::clone(&handoff), handoff);
@@ -81,98 +83,23 @@ pub fn checks() -> Vec<Check<RedshiftConfig>> {
         Check::new(
             CONNECT,
             "Connects to the cluster with the configured credentials and runs a query.",
-            move |c: Arc<RedshiftConfig>, ctx| {
-                let handoff = Arc::clone(&h1);
-                async move {
-                let db = login_database(&c, &ctx);
-                match client::connect(&c, &db, &Credentials::of(&c)).await {
-                    Ok(conn) => match conn.simple_query("SELECT 1").await {
-                        Ok(_) => {
-                            if ctx.auto_bootstrap {
-                                // Logged in to the initial database: what the others use.
-                                handoff.put(&c, Arc::new(conn));
-                            }
-                            CheckOutcome::passed()
-                        }
-                        Err(e) => {
-                            tracing::warn!(error = %e, "query after connecting failed");
-                            CheckOutcome::failed(CONNECT_FAILED)
-                        }
-                    },
-                    Err(e) => {
-                        // The contract's message is fixed; the cause goes to the log.
-                        tracing::warn!(error = %e, "connection test failed");
-                        CheckOutcome::failed(CONNECT_FAILED)
-                    }
-                }
-                }
-            },
+            move |c, ctx| connection_test(c, ctx, Arc::clone(&h1)),
         )
         .timeout(CHECK_TIMEOUT),
         Check::new(
             DATABASE_ABSENT,
-            "Verifies that the database named in the payload does not exist yet, so that the set-up can create it.",
-            move |c: Arc<RedshiftConfig>, ctx| {
-                let handoff = Arc::clone(&h2);
-                async move {
-                let conn = match handoff.initial(&c).await {
-                    Ok(conn) => conn,
-                    Err(e) => return CheckOutcome::failed(format!("Unable to look the database up: {e}")),
-                };
-                match client::database_exists(&conn, &c.database).await {
-                    Ok(false) => CheckOutcome::passed(),
-                    Ok(true) => {
-                        let own = own_stored_config(&ctx)
-                            .and_then(|s| s.get("database"))
-                            .and_then(|d| d.as_str());
-                        if own == Some(c.database.as_str()) {
-                            CheckOutcome::passed_with(format!(
-                                "The database \"{}\" is the one this integration already manages.",
-                                c.database
-                            ))
-                        } else {
-                            CheckOutcome::failed(DATABASE_EXISTS)
-                        }
-                    }
-                    Err(e) => CheckOutcome::failed(format!("Unable to look the database up: {e}")),
-                }
-                }
-            },
+            "Verifies that the database named in the payload does not exist yet, \
+             so that the set-up can create it.",
+            move |c, ctx| database_absent(c, ctx, Arc::clone(&h2)),
         )
         .requires(CONNECT)
         .only_auto_bootstrap()
         .timeout(CHECK_TIMEOUT),
         Check::new(
             ROLE_ABSENT,
-            "Verifies that the impersonation role named in the payload does not exist yet, so that the set-up can create it.",
-            move |c: Arc<RedshiftConfig>, ctx| {
-                let handoff = Arc::clone(&h3);
-                async move {
-                let role = c.impersonation.role.clone();
-                let conn = match handoff.initial(&c).await {
-                    Ok(conn) => conn,
-                    Err(e) => return CheckOutcome::failed(format!("Unable to look the role up: {e}")),
-                };
-                match client::role_exists(&conn, &role).await {
-                    Ok(false) => CheckOutcome::passed(),
-                    Ok(true) => {
-                        let own = own_stored_config(&ctx).and_then(|s| {
-                            let imp = s.get("impersonation")?;
-                            let enabled = imp.get("enabled")?.as_bool()?;
-                            enabled.then(|| imp.get("role")?.as_str())?
-                        });
-                        if own == Some(role.as_str()) {
-                            CheckOutcome::passed_with(format!(
-                                "The role \"{role}\" is the one this integration already manages."
-                            ))
-                        } else {
-                            CheckOutcome::failed(ROLE_EXISTS)
-                        }
-                    }
-                    Err(e) => CheckOutcome::failed(format!("Unable to look the role up: {e}")),
-                }
-                }
-            },
+            "Verifies that the impersonation role named in the payload does not exist yet, \
+             so that the set-up can create it.",
+            move |c, ctx| role_absent(c, ctx, Arc::clone(&h3)),
         )
         .requires(CONNECT)
         .applies_when(
@@ -181,4 +108,87 @@ pub fn checks() -> Vec<Check<RedshiftConfig>> {
         )
         .timeout(CHECK_TIMEOUT),
     ]
+}
+
+async fn connection_test(
+    c: Arc<RedshiftConfig>,
+    ctx: CheckContext,
+    handoff: Arc<Handoff>,
+) -> CheckOutcome {
+    let db = login_database(&c, &ctx);
+    let conn = match client::connect(&c, &db, &Credentials::of(&c)).await {
+        Ok(conn) => conn,
+        Err(e) => {
+            // The contract's message is fixed; the cause goes to the log.
+            tracing::warn!(error = %e, "connection test failed");
+            return CheckOutcome::failed(CONNECT_FAILED);
+        }
+    };
+    if let Err(e) = conn.simple_query("SELECT 1").await {
+        tracing::warn!(error = %e, "query after connecting failed");
+        return CheckOutcome::failed(CONNECT_FAILED);
+    }
+    if ctx.auto_bootstrap {
+        // Logged in to the initial database: what the other two tests use.
+        handoff.put(&c, Arc::new(conn));
+    }
+    CheckOutcome::passed()
+}
+
+async fn database_absent(
+    c: Arc<RedshiftConfig>,
+    ctx: CheckContext,
+    handoff: Arc<Handoff>,
+) -> CheckOutcome {
+    let exists = match handoff.initial(&c).await {
+        Ok(conn) => client::database_exists(&conn, &c.database).await,
+        Err(e) => Err(e),
+    };
+    match exists {
+        Ok(false) => CheckOutcome::passed(),
+        Ok(true) => {
+            let own = own_stored_config(&ctx)
+                .and_then(|s| s.get("database"))
+                .and_then(|d| d.as_str());
+            if own == Some(c.database.as_str()) {
+                CheckOutcome::passed_with(format!(
+                    "The database \"{}\" is the one this integration already manages.",
+                    c.database
+                ))
+            } else {
+                CheckOutcome::failed(DATABASE_EXISTS)
+            }
+        }
+        Err(e) => CheckOutcome::failed(format!("Unable to look the database up: {e}")),
+    }
+}
+
+async fn role_absent(
+    c: Arc<RedshiftConfig>,
+    ctx: CheckContext,
+    handoff: Arc<Handoff>,
+) -> CheckOutcome {
+    let role = &c.impersonation.role;
+    let exists = match handoff.initial(&c).await {
+        Ok(conn) => client::role_exists(&conn, role).await,
+        Err(e) => Err(e),
+    };
+    match exists {
+        Ok(false) => CheckOutcome::passed(),
+        Ok(true) => {
+            let own = own_stored_config(&ctx).and_then(|s| {
+                let imp = s.get("impersonation")?;
+                let enabled = imp.get("enabled")?.as_bool()?;
+                enabled.then(|| imp.get("role")?.as_str())?
+            });
+            if own == Some(role.as_str()) {
+                CheckOutcome::passed_with(format!(
+                    "The role \"{role}\" is the one this integration already manages."
+                ))
+            } else {
+                CheckOutcome::failed(ROLE_EXISTS)
+            }
+        }
+        Err(e) => CheckOutcome::failed(format!("Unable to look the role up: {e}")),
+    }
 }
