@@ -92,7 +92,18 @@ where
                 status,
                 code,
                 message,
-                request_id: e.request_id().unwrap_or_default().to_owned(),
+                request_id: e
+                    .request_id()
+                    .map(str::to_owned)
+                    .or_else(|| {
+                        let headers = ctx.raw().headers();
+                        headers
+                            .get("x-amzn-requestid")
+                            .or_else(|| headers.get("x-amz-request-id"))
+                            .map(str::to_owned)
+                    })
+                    .or_else(|| from_body("RequestId"))
+                    .unwrap_or_default(),
             }
         }
         _ => AwsError::Transport(DisplayErrorContext(&err).to_string()),

@@ -127,6 +127,22 @@ async fn enforced_iam_answers_become_contract_messages() {
     }
     assert!(!serde_json::to_string(&r).unwrap().contains(SENTINEL));
 
+    // A role the user may not assume: AssumeRole's real AccessDenied.
+    let mut c = config(&moto.endpoint, "no-assume", &path);
+    c["awsAccessKeyId"] = json!(reader.key_id);
+    c["awsSecretAccessKey"] = json!(reader.secret);
+    let role = "arn:aws:iam::123456789012:role/junction-not-allowed";
+    c["awsRoleToAssume"] = json!(role);
+    let r = validate(&c).await;
+    let t = result(&r, checks::STS);
+    assert_eq!(t.status, TestStatus::Failed, "{r:?}");
+    assert_aws_message(
+        t.message.as_deref().unwrap(),
+        &format!("AccessDenied: Unable to assume the role [{role}] via the AWS STS API: "),
+        403,
+        "AccessDenied",
+    );
+
     // A key moto never issued: InvalidClientTokenId.
     let c = config(&moto.endpoint, "unknown-key", &path);
     let r = validate(&c).await;

@@ -11,6 +11,7 @@ mod auth;
 mod conformance;
 mod fake_s3control;
 mod lifecycle;
+mod logs;
 mod moto;
 mod static_checks;
 mod support;

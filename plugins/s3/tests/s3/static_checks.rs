@@ -276,3 +276,32 @@ fn role_arns() {
         assert!(!is_role_arn(bad), "{bad}");
     }
 }
+
+#[tokio::test]
+async fn a_silent_endpoint_fails_within_the_configured_timeout() {
+    // Accepts connections and never answers.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    let hold = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            open.push(socket);
+        }
+    });
+    let mut c = config(&endpoint, "silent", "s3://bucket-one/prefix");
+    c["timeoutSeconds"] = json!(1);
+    let started = std::time::Instant::now();
+    let r = validate(&c, CheckContext::default()).await;
+    let elapsed = started.elapsed();
+    hold.abort();
+    let t = result(&r, checks::STS);
+    assert_eq!(t.status, TestStatus::Failed, "{r:?}");
+    assert!(
+        t.message
+            .as_deref()
+            .unwrap()
+            .starts_with("ConnectionError: Unable to fetch the caller's identity via the AWS STS API: no answer from AWS: "),
+        "{t:?}"
+    );
+    assert!(elapsed < std::time::Duration::from_secs(5), "{elapsed:?}");
+}
