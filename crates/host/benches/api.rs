@@ -77,6 +77,7 @@ impl Drop for Proc {
     }
 }
 
+#[allow(clippy::zombie_processes)] // killed and waited for in Proc::drop
 fn spawn_and_wait(mut cmd: Command, out: &Path, prefix: &str) -> Proc {
     let f = std::fs::File::create(out).unwrap();
     let started = Instant::now();

@@ -25,12 +25,12 @@ use junction_core::{Registry, RegistryError};
 
 /// The type names of the platforms this build's features enable.
 pub fn enabled_platforms() -> Vec<&'static str> {
-    #[allow(unused_mut, clippy::vec_init_then_push)]
-    let mut v: Vec<&'static str> = Vec::new();
-    #[cfg(feature = "redshift")]
-    v.push(junction_redshift::TYPE_NAME);
-    #[cfg(feature = "synthetic")]
-    v.push(junction_testkit::synthetic::TYPE_NAME);
+    let mut v: Vec<&'static str> = vec![
+        #[cfg(feature = "redshift")]
+        junction_redshift::TYPE_NAME,
+        #[cfg(feature = "synthetic")]
+        junction_testkit::synthetic::TYPE_NAME,
+    ];
     v.sort_unstable();
     v
 }
