@@ -5,6 +5,12 @@
 #[cfg(feature = "redshift")]
 #[allow(unused_extern_crates)]
 extern crate junction_redshift;
+#[cfg(feature = "s3")]
+#[allow(unused_extern_crates)]
+extern crate junction_s3;
+#[cfg(feature = "snowflake")]
+#[allow(unused_extern_crates)]
+extern crate junction_snowflake;
 #[cfg(feature = "synthetic")]
 #[allow(unused_extern_crates)]
 extern crate junction_testkit;
@@ -28,6 +34,10 @@ pub fn enabled_platforms() -> Vec<&'static str> {
     let mut v: Vec<&'static str> = vec![
         #[cfg(feature = "redshift")]
         junction_redshift::TYPE_NAME,
+        #[cfg(feature = "s3")]
+        junction_s3::TYPE_NAME,
+        #[cfg(feature = "snowflake")]
+        junction_snowflake::TYPE_NAME,
         #[cfg(feature = "synthetic")]
         junction_testkit::synthetic::TYPE_NAME,
     ];
