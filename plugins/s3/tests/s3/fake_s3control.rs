@@ -575,14 +575,20 @@ async fn handle(State(app): State<App>, req: Request) -> Response {
                     "AuthorizationHeaderMalformed",
                     format!("the credential scope's service is {}, not s3", a.service),
                 ))
-            } else if !["host", "x-amz-date", "x-amz-account-id"]
-                .iter()
-                .all(|h| a.signed_headers.iter().any(|s| s == h))
+            } else if ![
+                "host",
+                "x-amz-date",
+                "x-amz-account-id",
+                "x-amz-content-sha256",
+            ]
+            .iter()
+            .all(|h| a.signed_headers.iter().any(|s| s == h))
             {
                 Err((
                     403,
                     "AccessDenied",
-                    "host, x-amz-date and x-amz-account-id must be signed".into(),
+                    "host, x-amz-date, x-amz-account-id and x-amz-content-sha256 must be signed"
+                        .into(),
                 ))
             } else {
                 match secret {

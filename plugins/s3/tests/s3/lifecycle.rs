@@ -343,3 +343,25 @@ fn scripts_are_aws_cli_commands_without_credentials() {
         assert!(!s.text().contains(support::TEST_KEY_ID));
     }
 }
+
+#[tokio::test]
+async fn an_edit_after_a_failed_create_is_a_retried_create() {
+    let fake = fake().await;
+    let p = path("retry");
+    let c = config(&fake.endpoint, "retry", &p);
+    DynPlatform::create(
+        &support::platform(),
+        &op_fault(0, step::CREATE_LOCATION),
+        &c,
+    )
+    .await
+    .expect_err("fault");
+    assert!(fake.locations().is_empty());
+    let mut new = c.clone();
+    new["awsLocationRole"] = json!(NEW_ROLE);
+    let out = DynPlatform::edit(&support::platform(), &op(0), &c, &new)
+        .await
+        .expect("retried create");
+    assert_eq!(out.bootstrap_version, 1);
+    assert_eq!(scopes(&fake), [(p, NEW_ROLE.to_owned())]);
+}
