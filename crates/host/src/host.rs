@@ -85,6 +85,9 @@ pub struct Host {
     pub owner: String,
     pub settings: Settings,
     running: AtomicUsize,
+    /// Operations this process is running: recovery never takes them over,
+    /// even when a starved renewal let their lease lapse.
+    running_ops: std::sync::Mutex<std::collections::HashSet<String>>,
     keys: RwLock<HashMap<String, ApiKey>>,
 }
 
@@ -165,6 +168,7 @@ impl Host {
             owner: random_id("host_"),
             settings,
             running: AtomicUsize::new(0),
+            running_ops: std::sync::Mutex::new(std::collections::HashSet::new()),
             keys: RwLock::new(HashMap::new()),
         }
     }
@@ -630,13 +634,19 @@ impl Host {
             op_id = %job.op_id,
         );
         self.running.fetch_add(1, Ordering::SeqCst);
+        if let Ok(mut ops) = self.running_ops.lock() {
+            ops.insert(job.op_id.clone());
+        }
         tokio::spawn(
             async move {
                 tracing::info!("operation started");
                 let (id, op_id) = (job.id, job.op_id.clone());
-                let renew = tokio::spawn(renew_lease(Arc::clone(&host), id, op_id));
+                let renew = tokio::spawn(renew_lease(Arc::clone(&host), id, op_id.clone()));
                 host.run_job(job).await;
                 renew.abort();
+                if let Ok(mut ops) = host.running_ops.lock() {
+                    ops.remove(&op_id);
+                }
                 host.running.fetch_sub(1, Ordering::SeqCst);
             }
             .instrument(span),
@@ -806,6 +816,17 @@ impl Host {
         let expired = self.store.expired_operations(now_ms()).await?;
         let mut n = 0;
         for e in expired {
+            let ours = self
+                .running_ops
+                .lock()
+                .map(|ops| ops.contains(&e.lease.op_id))
+                .unwrap_or(false);
+            if ours {
+                // Still running here: renew instead of rolling back.
+                let until = now_ms() + i64::try_from(self.settings.lease_ttl.as_millis()).unwrap_or(i64::MAX / 2);
+                let _ = self.store.renew_lease(e.id, &e.lease.op_id, until).await;
+                continue;
+            }
             let message = format!(
                 "The host running this {} (lease holder {}) stopped before it finished; the lease expired at {}. \
                  The operation was rolled back: the integration keeps its previous configuration. \
