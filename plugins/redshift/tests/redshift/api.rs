@@ -1,0 +1,227 @@
+//! Through the real `junction` binary: `junction validate`, and the HTTP API's
+//! create and delete. Needs the binary (built by `cargo xtask test`, or
+//! `cargo build -p junction-host`), with the `redshift` feature; without it,
+//! outside CI, these tests say so and return.
+
+use crate::support::{self, Cleanup, Names, has};
+use junction_e2e::Server;
+use junction_testkit::SENTINEL;
+use serde_json::{Value, json};
+use std::path::PathBuf;
+
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// Whether the binary is there and knows Redshift; `false` (and a message)
+/// means the test returns early.
+fn binary_ready() -> bool {
+    let bin = std::env::var_os("JUNCTION_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let exe = std::env::current_exe().expect("current_exe");
+            let dir = exe.parent().and_then(|p| p.parent()).expect("target dir");
+            dir.join("junction")
+        });
+    let ready = bin.exists()
+        && std::process::Command::new(&bin)
+            .args(["plugins", "--output", "json"])
+            .output()
+            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("\"Redshift\""));
+    if !ready {
+        let msg = format!(
+            "the junction binary at {} is missing or lacks Redshift: build it with `cargo build -p junction-host`",
+            bin.display()
+        );
+        assert!(!in_ci(), "{msg}");
+        eprintln!("SKIPPING: {msg}");
+    }
+    ready
+}
+
+fn payload(config: &Value) -> String {
+    json!({"type": "Redshift", "autoBootstrap": true, "config": config}).to_string()
+}
+
+fn cli_validate(server_less: &Server, config: &Value) -> (i32, Value) {
+    let file = server_less.dir.join("payload.json");
+    std::fs::write(&file, payload(config)).expect("write payload");
+    let out = server_less.cli(&["validate", file.to_str().expect("path"), "--output", "json"]);
+    let v: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stderr)));
+    (out.status.code().unwrap_or(-1), v)
+}
+
+fn statuses(v: &Value) -> Vec<(String, String)> {
+    v["validationTests"]
+        .as_array()
+        .expect("tests")
+        .iter()
+        .map(|t| {
+            (
+                t["status"].as_str().unwrap_or("").to_owned(),
+                t["message"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn junction_validate_on_the_stand_in() {
+    let Some(pg) = support::stand_in() else {
+        return;
+    };
+    if !binary_ready() {
+        return;
+    }
+    let server = Server::start("redshift-validate", &[]);
+    let names = Names::new("api_val");
+    let _cleanup = Cleanup::new(&pg, &names);
+    let good = support::auto_config(&pg, &names, true);
+
+    let (code, v) = cli_validate(&server, &good);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["status"], "passed", "{v}");
+
+    let mut closed = good.clone();
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    closed["port"] = json!(l.local_addr().expect("addr").port());
+    drop(l);
+    let (code, v) = cli_validate(&server, &closed);
+    assert_eq!(code, 1, "{v}");
+    let s = statuses(&v);
+    assert_eq!(s[0], ("failed".into(), "Unable to connect to host.".into()));
+    assert_eq!(s[1].0, "skipped");
+    assert!(
+        s[1].1.contains("Initial validation: basic connection test"),
+        "{v}"
+    );
+    assert_eq!(s[2].0, "skipped");
+
+    // The database and the role exist: the contract's messages.
+    let admin = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("rt");
+    admin.block_on(async {
+        let c = support::superuser(&pg, &pg.database).await;
+        c.batch_execute(&format!("CREATE DATABASE \"{}\"", names.database))
+            .await
+            .expect("db");
+        c.batch_execute(&format!("CREATE ROLE \"{}\"", names.role()))
+            .await
+            .expect("role");
+    });
+    let (code, v) = cli_validate(&server, &good);
+    assert_eq!(code, 1, "{v}");
+    let s = statuses(&v);
+    assert_eq!(
+        s[1],
+        (
+            "failed".into(),
+            junction_redshift::checks::DATABASE_EXISTS.into()
+        )
+    );
+    assert_eq!(
+        s[2],
+        (
+            "failed".into(),
+            junction_redshift::checks::ROLE_EXISTS.into()
+        )
+    );
+}
+
+/// Reads every file under the data directory as bytes.
+fn data_dir_holds(server: &Server, needle: &str) -> bool {
+    fn walk(dir: &std::path::Path, needle: &[u8]) -> bool {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return false;
+        };
+        entries.flatten().any(|e| {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, needle)
+            } else {
+                std::fs::read(&p).is_ok_and(|b| b.windows(needle.len()).any(|w| w == needle))
+            }
+        })
+    }
+    walk(&server.data_dir, needle.as_bytes())
+}
+
+#[test]
+fn create_and_delete_through_the_api() {
+    let Some(pg) = support::stand_in() else {
+        return;
+    };
+    if !binary_ready() {
+        return;
+    }
+    let names = Names::new("api_life");
+    let mut cleanup = Cleanup::new(&pg, &names);
+    // A privileged user whose password is the sentinel, to search the store for it.
+    let admin_name = format!("{}_admin", names.database);
+    cleanup.track_role(&admin_name);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("rt");
+    rt.block_on(async {
+        support::superuser(&pg, &pg.database)
+            .await
+            .batch_execute(&format!(
+                "CREATE ROLE \"{admin_name}\" SUPERUSER LOGIN PASSWORD '{SENTINEL}'"
+            ))
+            .await
+            .expect("sentinel superuser");
+    });
+    let mut config = support::auto_config(&pg, &names, true);
+    config["username"] = json!(admin_name);
+    config["password"] = json!(SENTINEL);
+
+    let server = Server::start("redshift-life", &[]);
+    let r = server.admin("POST", "/integrations", Some(&payload(&config)));
+    assert_eq!(r.status, 202, "{}", r.body);
+    let id = r.json()["id"].as_i64().expect("id");
+    let v = server.settle(id);
+    assert_eq!(v["status"], "enabled", "{v}\n{}", server.logs());
+    assert_eq!(v["config"]["username"], json!(names.system_user), "{v}");
+    assert!(v["config"].get("password").is_none(), "{v}");
+    assert!(!r.body.contains(SENTINEL) && !v.to_string().contains(SENTINEL));
+
+    let snap = rt.block_on(support::snapshot(&pg, &names));
+    for object in [
+        format!("database {}", names.database),
+        format!("role {} ", names.system_user),
+        format!("role {} ", names.role()),
+        "schema immuta_system".to_owned(),
+        "schema immuta_functions".to_owned(),
+        "schema immuta_procedures".to_owned(),
+        "procedure immuta_procedures.grant_impersonation".to_owned(),
+        "procedure immuta_procedures.revoke_impersonation".to_owned(),
+        "version row 2".to_owned(),
+    ] {
+        assert!(has(&snap, &object), "{object} missing: {snap:#?}");
+    }
+    assert!(
+        !data_dir_holds(&server, SENTINEL),
+        "the privileged password is in the store"
+    );
+    assert!(
+        !server.logs().contains(SENTINEL),
+        "the privileged password is in the logs"
+    );
+
+    // DELETE with the privileged credentials removes everything.
+    let creds = json!({"username": admin_name, "password": SENTINEL}).to_string();
+    let r = server.admin("DELETE", &format!("/integrations/{id}"), Some(&creds));
+    assert_eq!(r.status, 202, "{}", r.body);
+    let v = server.settle(id);
+    assert_eq!(v["status"], "deleted", "{v}\n{}", server.logs());
+    assert!(rt.block_on(support::snapshot(&pg, &names)).is_empty());
+    assert!(
+        !data_dir_holds(&server, SENTINEL),
+        "the DELETE credentials are in the store"
+    );
+    assert!(!server.logs().contains(SENTINEL));
+}
