@@ -706,3 +706,40 @@ fn platforms_and_openapi_describe_the_api() {
     let r = s.admin("PATCH", "/integrations", None);
     assert_eq!(r.status, 405);
 }
+
+#[test]
+fn secret_key_from_the_environment_and_a_wrong_key_is_refused() {
+    let key_a = "11".repeat(32);
+    let key_b = "22".repeat(32);
+    let mut s = Server::start_with_env("envkey", &[], &[("JUNCTION_ADMIN_KEY", ADMIN), ("JUNCTION_SECRET_KEY", &key_a)]);
+    let id = create(&s, &payload("acct-env", json!({})));
+    assert_eq!(s.settle(id)["status"], "enabled");
+    assert!(!s.data_dir.join("secret.key").exists(), "no key file when the key comes from the environment");
+    let _ = s.terminate();
+    // Another key: the server refuses to start, saying why.
+    let out = std::process::Command::new(junction_e2e::junction_bin())
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&s.data_dir)
+        .env("JUNCTION_SECRET_KEY", &key_b)
+        .env("JUNCTION_ADMIN_KEY", ADMIN)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("secret key does not match"), "{err}");
+    assert!(!err.contains(&key_b) && !err.contains(&key_a));
+    // A malformed key is refused too.
+    let out = std::process::Command::new(junction_e2e::junction_bin())
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&s.data_dir)
+        .env("JUNCTION_SECRET_KEY", "not-hex")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("64 hex digits"));
+    // The right key again: the edit (which decrypts the stored secret) works.
+    s.restart();
+    let body = json!({"type": "Synthetic", "config": {"account": "acct-env", "label": "k", "installVersion": 1}}).to_string();
+    assert_eq!(s.admin("PUT", &format!("/integrations/{id}"), Some(&body)).status, 202);
+    assert_eq!(s.settle(id)["status"], "enabled");
+}

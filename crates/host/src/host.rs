@@ -226,6 +226,23 @@ impl Host {
         Ok(Some(k.secret))
     }
 
+    /// Checks that the secret key is the one the store was written with (an
+    /// encrypted check value is kept on first start).
+    pub async fn verify_secret_key(&self) -> Result<(), crate::serve::ServeError> {
+        const CHECK: &[u8] = b"junction-secret-key-check";
+        match self.store.get_meta("secret_key_check").await? {
+            Some(blob) => match self.cipher.open(&blob) {
+                Ok(plain) if plain == CHECK => Ok(()),
+                _ => Err(crate::serve::ServeError::WrongKey),
+            },
+            None => {
+                let blob = self.cipher.seal(CHECK)?;
+                self.store.set_meta("secret_key_check", &blob).await?;
+                Ok(())
+            }
+        }
+    }
+
     fn full_config(&self, row: &IntegrationRow) -> Result<Value, ApiError> {
         let public: Value = serde_json::from_str(&row.config).map_err(ApiError::internal)?;
         let secrets = self

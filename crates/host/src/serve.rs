@@ -31,6 +31,11 @@ pub enum ServeError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error(
+        "the secret key does not match the one this data directory was written with: \
+         set JUNCTION_SECRET_KEY (or restore secret.key) to the original key"
+    )]
+    WrongKey,
     #[error("the server failed: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -46,6 +51,7 @@ pub async fn open(opts: &ServeOptions) -> Result<(Arc<Host>, Option<String>), Se
         cipher,
         opts.settings.clone(),
     ));
+    host.verify_secret_key().await?;
     let new_key = host.ensure_admin_key(opts.admin_key.as_deref()).await?;
     let recovered = host.recover_expired().await?;
     if recovered > 0 {

@@ -177,4 +177,8 @@ pub trait Store: Send + Sync + 'static {
     async fn find_key(&self, hash: &str) -> Result<Option<ApiKey>, StoreError>;
     async fn list_keys(&self) -> Result<Vec<ApiKey>, StoreError>;
     async fn count_keys(&self) -> Result<i64, StoreError>;
+
+    /// Small values the host keeps about itself (the encryption key's check value).
+    async fn get_meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    async fn set_meta(&self, key: &str, value: &[u8]) -> Result<(), StoreError>;
 }

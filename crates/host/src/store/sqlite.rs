@@ -63,6 +63,10 @@ CREATE TABLE IF NOT EXISTS api_keys (
     name       TEXT NOT NULL,
     created_at INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS idempotency (
     key            TEXT PRIMARY KEY,
     request_hash   TEXT NOT NULL,
@@ -650,6 +654,27 @@ impl Store for SqliteStore {
                 c.prepare_cached("SELECT id, role, name, created_at FROM api_keys ORDER BY created_at")?;
             let rows = stmt.query_map([], key_from_row)?;
             Ok(rows.filter_map(|r| r.ok().flatten()).collect())
+        })
+        .await
+    }
+
+    async fn get_meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let key = key.to_owned();
+        self.read(move |c| {
+            Ok(c.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+                .optional()?)
+        })
+        .await
+    }
+
+    async fn set_meta(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        let (key, value) = (key.to_owned(), value.to_vec());
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                params![key, value],
+            )?;
+            Ok(())
         })
         .await
     }
