@@ -84,8 +84,11 @@ impl SfError {
 #[derive(Debug, Clone)]
 pub enum Auth {
     Password(Secret<String>),
-    /// A PKCS#8 PEM RSA private key.
-    KeyPair(Secret<String>),
+    /// A PKCS#8 PEM RSA private key, and the passphrase of an encrypted one.
+    KeyPair {
+        pem: Secret<String>,
+        passphrase: Option<Secret<String>>,
+    },
 }
 
 /// Credentials for one session.
@@ -103,6 +106,7 @@ impl Credentials {
             config.authentication_type,
             config.password.as_ref(),
             config.private_key.as_ref(),
+            config.private_key_password.as_ref(),
         )
     }
 
@@ -111,14 +115,16 @@ impl Credentials {
         kind: AuthenticationType,
         password: Option<&Secret<String>>,
         key: Option<&PrivateKey>,
+        passphrase: Option<&Secret<String>>,
     ) -> Self {
         let auth = match kind {
             AuthenticationType::UserPassword => {
                 Auth::Password(password.cloned().unwrap_or_default())
             }
-            AuthenticationType::KeyPair => {
-                Auth::KeyPair(key.map(|k| k.content.clone()).unwrap_or_default())
-            }
+            AuthenticationType::KeyPair => Auth::KeyPair {
+                pem: key.map(|k| k.content.clone()).unwrap_or_default(),
+                passphrase: passphrase.cloned(),
+            },
         };
         Credentials {
             username: username.to_owned(),
@@ -291,12 +297,18 @@ impl Session {
             Auth::Password(p) => {
                 data["PASSWORD"] = Value::String(p.expose().clone());
             }
-            Auth::KeyPair(pem) => {
+            Auth::KeyPair { pem, passphrase } => {
                 let now = std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)
                     .map(|d| d.as_secs())
                     .unwrap_or(0);
-                let token = keypair::jwt(&self.account, &self.creds.username, pem, now)?;
+                let token = keypair::jwt(
+                    &self.account,
+                    &self.creds.username,
+                    pem,
+                    passphrase.as_ref(),
+                    now,
+                )?;
                 data["AUTHENTICATOR"] = Value::String("SNOWFLAKE_JWT".into());
                 data["TOKEN"] = Value::String(token.expose().clone());
             }

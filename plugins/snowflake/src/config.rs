@@ -144,8 +144,8 @@ pub struct SnowflakeConfig {
     /// With `authenticationType: keyPair`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub private_key: Option<PrivateKey>,
-    /// The passphrase of an encrypted private key. Encrypted keys are not
-    /// supported yet: give an unencrypted PKCS#8 key.
+    /// The passphrase of an encrypted private key (PKCS#8 with PBES2: PBKDF2
+    /// and AES-CBC, as `openssl pkcs8 -topk8 -v2 aes-256-cbc` writes it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub private_key_password: Option<Secret<String>>,
     #[serde(default)]
@@ -352,16 +352,17 @@ pub fn credentials(
                 ),
                 Some(k) => {
                     let pem = k.content.expose();
-                    if pem.contains("BEGIN ENCRYPTED PRIVATE KEY") || private_key_password.is_some()
-                    {
-                        errors.push(
-                            at("privateKeyPassword"),
-                            "encrypted private keys are not supported yet: give an unencrypted PKCS#8 key (openssl pkcs8 -topk8 -nocrypt) and leave privateKeyPassword out",
-                        );
-                    } else if !pem.contains("BEGIN PRIVATE KEY") {
+                    if crate::keypair::is_encrypted(pem) {
+                        if private_key_password.is_none_or(|p| p.expose().is_empty()) {
+                            errors.push(
+                                at("privateKeyPassword"),
+                                "is required: the private key is encrypted",
+                            );
+                        }
+                    } else if !pem.contains("-----BEGIN PRIVATE KEY-----") {
                         errors.push(
                             at("privateKey.content"),
-                            "must be a PKCS#8 PEM private key (-----BEGIN PRIVATE KEY-----)",
+                            "must be a PKCS#8 PEM private key (-----BEGIN PRIVATE KEY----- or -----BEGIN ENCRYPTED PRIVATE KEY-----); convert a PKCS#1 key with openssl pkcs8 -topk8",
                         );
                     }
                 }

@@ -417,6 +417,7 @@ impl Platform for Snowflake {
                 p.authentication_type,
                 p.password.as_ref(),
                 p.private_key.as_ref(),
+                p.private_key_password.as_ref(),
             );
             let privileged_role = p
                 .role

@@ -72,17 +72,24 @@ fn bad_values_are_refused_with_their_paths() {
 }
 
 #[test]
-fn encrypted_keys_are_refused_naming_private_key_password() {
+fn encrypted_keys_need_private_key_password() {
     let mut c = Snowflake::new().example_config();
     c.as_object_mut().unwrap().remove("password");
     c["authenticationType"] = "keyPair".into();
     c["privateKey"] = json!({"keyName": "k", "content": format!("-----BEGIN ENCRYPTED PRIVATE KEY-----\n{SENTINEL}\n-----END ENCRYPTED PRIVATE KEY-----\n")});
-    c["privateKeyPassword"] = SENTINEL.into();
-    let e = errors(c);
+    let e = errors(c.clone());
     assert_eq!(e.len(), 1, "{e:?}");
     assert_eq!(e[0].0, "config.privateKeyPassword");
-    assert!(e[0].1.contains("not supported"));
+    assert!(e[0].1.contains("is required"));
     assert!(!format!("{e:?}").contains(SENTINEL));
+    c["privateKeyPassword"] = SENTINEL.into();
+    assert!(errors(c.clone()).is_empty());
+    // A PKCS#1 key is refused with its path and how to convert it.
+    c["privateKey"]["content"] =
+        "-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----".into();
+    let e = errors(c);
+    assert_eq!(e[0].0, "config.privateKey.content");
+    assert!(e[0].1.contains("openssl pkcs8 -topk8"));
 }
 
 #[test]

@@ -98,3 +98,69 @@ async fn fake_snowflake_expired_session_token_logs_in_again() {
     s.close().await;
     assert_eq!(server.with(|st| st.closed_sessions), 1);
 }
+
+/// The key encrypted by OpenSSL (`openssl pkcs8 -topk8 -v2 <cipher> -v2prf <prf>`),
+/// or `None` when no openssl binary is installed.
+fn openssl_encrypt(pem: &str, cipher: &str, prf: &str, passphrase: &str) -> Option<String> {
+    let dir = std::env::temp_dir().join(format!("jt-sf-key-{}-{cipher}-{prf}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let input = dir.join("key.pem");
+    std::fs::write(&input, pem).unwrap();
+    let out = std::process::Command::new("openssl")
+        .args(["pkcs8", "-topk8", "-v2", cipher, "-v2prf", prf, "-passout"])
+        .arg(format!("pass:{passphrase}"))
+        .arg("-in")
+        .arg(&input)
+        .output();
+    let _ = std::fs::remove_dir_all(&dir);
+    match out {
+        Ok(o) if o.status.success() => Some(String::from_utf8(o.stdout).unwrap()),
+        Ok(o) => panic!("openssl failed: {}", String::from_utf8_lossy(&o.stderr)),
+        Err(_) => {
+            eprintln!("SKIPPING: no openssl binary to encrypt a test key");
+            None
+        }
+    }
+}
+
+#[tokio::test]
+async fn fake_snowflake_encrypted_key_pair_login() {
+    let server = FakeSnowflake::start("x").await;
+    let (pem, public) = support::generate_key();
+    server.add_user("KEY_USER", "x", "ACCOUNTADMIN");
+    server.set_public_key("KEY_USER", &public);
+    for (cipher, prf) in [
+        ("aes-256-cbc", "hmacWithSHA256"),
+        ("aes-128-cbc", "hmacWithSHA1"),
+        ("aes-192-cbc", "hmacWithSHA512"),
+    ] {
+        let Some(encrypted) = openssl_encrypt(&pem, cipher, prf, SENTINEL) else {
+            return;
+        };
+        assert!(encrypted.contains("BEGIN ENCRYPTED PRIVATE KEY"));
+        let mut config = keypair_config(&server, "KEY_USER", &encrypted);
+        config["privateKeyPassword"] = SENTINEL.into();
+        let r = support::validate(&config, false, None, vec![]).await;
+        assert_eq!(
+            support::result(&r, CONNECT).0,
+            TestStatus::Passed,
+            "{cipher}/{prf}: {r:?}"
+        );
+        // A wrong passphrase: refused, saying so, showing neither passphrase nor key.
+        config["privateKeyPassword"] = "not-the-passphrase".into();
+        let c = support::typed(&config);
+        let err = Session::open(&c, Credentials::of(&c)).await.unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("privateKeyPassword"), "{msg}");
+        assert!(
+            !msg.contains(SENTINEL) && !msg.contains("not-the-passphrase"),
+            "{msg}"
+        );
+    }
+    // Every JWT that reached the server verified; a wrong passphrase never got that far.
+    let logins = server.with(|s| s.logins.clone());
+    assert!(
+        logins.len() >= 3 && logins.iter().all(|l| l.accepted),
+        "{logins:?}"
+    );
+}
