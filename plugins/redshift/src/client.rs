@@ -51,12 +51,23 @@ impl DbError {
     }
 }
 
-/// The server's message, without the statement text (which may hold a literal).
+/// The server's message, without the statement text (which may hold a
+/// literal); for other errors, the chain of causes ("error connecting to
+/// server: Connection refused").
 fn describe(e: &tokio_postgres::Error) -> String {
-    match e.as_db_error() {
-        Some(db) => format!("{} ({})", db.message(), db.code().code()),
-        None => e.to_string(),
+    if let Some(db) = e.as_db_error() {
+        return format!("{} ({})", db.message(), db.code().code());
     }
+    let mut text = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        let more = c.to_string();
+        if !text.contains(&more) {
+            text = format!("{text}: {more}");
+        }
+        cause = c.source();
+    }
+    text
 }
 
 /// Credentials for one connection.
