@@ -93,15 +93,23 @@ fn own_stored_config(ctx: &CheckContext) -> Option<&Value> {
     ctx.peers.iter().find(|p| p.id == id).map(|p| &p.config)
 }
 
+/// Ours, for the standard chain finding no credentials.
+pub fn no_credentials(e: &AwsError) -> String {
+    format!(
+        "{}: Unable to fetch the caller's identity via the AWS STS API: {e}.",
+        e.name()
+    )
+}
+
 /// Clients, or the test's failure when the credentials cannot be set up
-/// (the assumed role refused).
+/// (none found by the standard chain, or the assumed role refused).
 async fn clients_or_failure(c: &S3Config) -> Result<Clients, CheckOutcome> {
     client::connect(c).await.map_err(|e| {
         tracing::warn!(error = %e, "could not set up the AWS credentials");
-        CheckOutcome::failed(assume_failed(
-            &e,
-            c.aws_role_to_assume.as_deref().unwrap_or_default(),
-        ))
+        match (&e, c.aws_role_to_assume.as_deref()) {
+            (AwsError::Credentials(_), _) | (_, None) => CheckOutcome::failed(no_credentials(&e)),
+            (_, Some(role)) => CheckOutcome::failed(assume_failed(&e, role)),
+        }
     })
 }
 

@@ -38,6 +38,10 @@ pub enum AwsError {
     /// credentials could not be loaded.
     #[error("no answer from AWS: {0}")]
     Transport(String),
+    /// The standard credential chain (`authenticationType: auto`) found no
+    /// usable credentials.
+    #[error("no AWS credentials were found by the standard chain: {0}")]
+    Credentials(String),
     /// AWS answered, but not as expected.
     #[error("{0}")]
     Unexpected(String),
@@ -58,6 +62,7 @@ impl AwsError {
         match self {
             AwsError::Service { code, .. } => code,
             AwsError::Transport(_) => "ConnectionError",
+            AwsError::Credentials(_) => "CredentialsError",
             AwsError::Unexpected(_) => "UnexpectedResponse",
         }
     }
@@ -204,9 +209,30 @@ async fn assume_role(base: &SdkConfig, role: &str) -> Result<Credentials, AwsErr
     ))
 }
 
+/// Runs the standard chain once, so that finding no credentials is said as
+/// such (the SDK would report it as a failed request), and so that the chain
+/// (which may probe the instance metadata service) runs once per connect.
+async fn resolve_chain(sdk: SdkConfig) -> Result<SdkConfig, AwsError> {
+    use aws_credential_types::provider::ProvideCredentials;
+    let Some(provider) = sdk.credentials_provider() else {
+        return Err(AwsError::Credentials("no credential provider".into()));
+    };
+    let creds = provider
+        .provide_credentials()
+        .await
+        .map_err(|e| AwsError::Credentials(DisplayErrorContext(&e).to_string()))?;
+    Ok(sdk
+        .into_builder()
+        .credentials_provider(SharedCredentialsProvider::new(creds))
+        .build())
+}
+
 /// The clients for a configuration; assumes `awsRoleToAssume` first when set.
 pub async fn connect(c: &S3Config) -> Result<Clients, AwsError> {
     let mut sdk = base_config(c).await;
+    if c.authentication_type == AuthenticationType::Auto {
+        sdk = resolve_chain(sdk).await?;
+    }
     if let Some(role) = &c.aws_role_to_assume {
         let creds = assume_role(&sdk, role).await?;
         sdk = sdk

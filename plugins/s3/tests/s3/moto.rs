@@ -86,6 +86,7 @@ async fn an_assumed_role_is_the_identity_used() {
 async fn auto_uses_the_standard_credential_chain() {
     let Some(moto) = support::moto() else { return };
     let _lock = support::moto_shared();
+    let _env = support::ENV_LOCK.lock().await;
     // An IAM user's key in the environment: STS then names that user. Only
     // the environment provider answers: profiles point nowhere, and the
     // instance metadata service is off (support::moto).
@@ -185,4 +186,36 @@ async fn a_missing_bucket_is_a_warning_with_the_contract_message() {
         }
         other => panic!("{other:?}"),
     }
+}
+
+#[tokio::test]
+async fn auto_without_any_credentials_says_so() {
+    // No moto needed: the chain fails before any call.
+    let _env = support::ENV_LOCK.lock().await;
+    support::set_env("AWS_EC2_METADATA_DISABLED", "true");
+    support::remove_env("AWS_ACCESS_KEY_ID");
+    support::remove_env("AWS_SECRET_ACCESS_KEY");
+    support::remove_env("AWS_SESSION_TOKEN");
+    support::remove_env("AWS_PROFILE");
+    support::remove_env("AWS_WEB_IDENTITY_TOKEN_FILE");
+    support::remove_env("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
+    support::remove_env("AWS_CONTAINER_CREDENTIALS_FULL_URI");
+    support::set_env("AWS_CONFIG_FILE", "/nonexistent/junction-test-config");
+    support::set_env(
+        "AWS_SHARED_CREDENTIALS_FILE",
+        "/nonexistent/junction-test-credentials",
+    );
+    let mut c = config("http://127.0.0.1:1", "nocreds", "s3://bucket-one/x");
+    c["authenticationType"] = json!("auto");
+    c.as_object_mut().unwrap().remove("awsAccessKeyId");
+    c.as_object_mut().unwrap().remove("awsSecretAccessKey");
+    let r = validate(&c).await;
+    let t = result(&r, checks::STS);
+    assert_eq!(t.status, TestStatus::Failed, "{r:?}");
+    assert!(
+        t.message.as_deref().unwrap().starts_with(
+            "CredentialsError: Unable to fetch the caller's identity via the AWS STS API: no AWS credentials were found by the standard chain: "
+        ),
+        "{t:?}"
+    );
 }

@@ -39,6 +39,20 @@ pub fn set_env(key: &str, value: &str) {
     }
 }
 
+/// Held by the tests that change AWS_* variables, so that under `cargo test`
+/// (one process, many threads) they do not see each other's values.
+pub static ENV_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Removes an environment variable (see [`set_env`]); only the test that
+/// needs it gone does this, in its own process.
+#[allow(unsafe_code)]
+pub fn remove_env(key: &str) {
+    if std::env::var_os(key).is_some() {
+        // SAFETY: as for set_env.
+        unsafe { std::env::remove_var(key) };
+    }
+}
+
 /// A lowercase name no other test (or earlier run) uses: the tests share one
 /// moto and run in parallel.
 pub fn unique(tag: &str) -> String {
