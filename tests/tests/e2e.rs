@@ -428,6 +428,7 @@ fn endpoints(id: i64) -> Vec<(&'static str, String, Option<String>)> {
         ("POST", format!("/integrations/{id}/scripts/edit"), Some(p.clone())),
         ("POST", format!("/integrations/{id}/scripts/delete"), None),
         ("GET", "/platforms".into(), None),
+        ("GET", "/plugins".into(), None),
         ("GET", "/metrics".into(), None),
         ("GET", "/openapi.json".into(), None),
     ]
@@ -742,4 +743,24 @@ fn secret_key_from_the_environment_and_a_wrong_key_is_refused() {
     let body = json!({"type": "Synthetic", "config": {"account": "acct-env", "label": "k", "installVersion": 1}}).to_string();
     assert_eq!(s.admin("PUT", &format!("/integrations/{id}"), Some(&body)).status, 202);
     assert_eq!(s.settle(id)["status"], "enabled");
+}
+
+#[test]
+fn a_bad_plugin_library_is_refused_and_the_host_still_serves() {
+    let plugins = junction_e2e::temp_dir("plugin-dir");
+    std::fs::write(plugins.join(format!("libbogus.{}", std::env::consts::DLL_EXTENSION)), b"not a library").unwrap();
+    std::fs::write(plugins.join("README.txt"), b"ignored").unwrap();
+    let s = Server::start("plugins", &["--plugin-dir", plugins.to_str().unwrap()]);
+    let loads = s.admin("GET", "/plugins", None).json();
+    let loads = loads.as_array().unwrap();
+    assert_eq!(loads.len(), 1, "{loads:?}");
+    assert!(loads[0]["path"].as_str().unwrap().ends_with("libbogus.so") || cfg!(not(target_os = "linux")));
+    assert!(loads[0]["refused"].as_str().unwrap().contains("not loadable as a shared library"), "{loads:?}");
+    let id = create(&s, &payload("acct-pl", json!({})));
+    assert_eq!(s.settle(id)["status"], "enabled");
+    let out = s.cli(&["plugins", "--plugin-dir", plugins.to_str().unwrap()]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("REFUSED") && text.contains("Synthetic"), "{text}");
+    let _ = std::fs::remove_dir_all(plugins);
 }

@@ -54,6 +54,7 @@ pub fn router(host: Arc<Host>) -> Router {
         .route("/integrations/{id}/scripts/edit", post(script_edit))
         .route("/integrations/{id}/scripts/delete", post(script_delete))
         .route("/platforms", get(platforms))
+        .route("/plugins", get(plugin_loads))
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi))
         .route_layer(middleware::from_fn_with_state(app.clone(), authorize));
@@ -372,6 +373,11 @@ async fn platforms(State(app): State<App>) -> Response {
         app.host.platforms.values().map(|e| &e.descriptor).collect();
     list.sort_by(|a, b| a.type_name.cmp(&b.type_name));
     json(StatusCode::OK, &list)
+}
+
+/// The shared-library plugins of `--plugin-dir`: loaded and refused, with the reason.
+async fn plugin_loads(State(app): State<App>) -> Response {
+    json(StatusCode::OK, &app.host.plugin_loads)
 }
 
 async fn metrics(State(app): State<App>) -> Result<Response, ApiError> {

@@ -84,6 +84,8 @@ pub struct Host {
     cipher: Cipher,
     pub owner: String,
     pub settings: Settings,
+    /// Shared-library plugins found in `--plugin-dir`, loaded or refused.
+    pub plugin_loads: Vec<crate::PluginLoad>,
     running: AtomicUsize,
     /// Operations this process is running: recovery never takes them over,
     /// even when a starved renewal let their lease lapse.
@@ -167,6 +169,7 @@ impl Host {
             cipher,
             owner: random_id("host_"),
             settings,
+            plugin_loads: Vec::new(),
             running: AtomicUsize::new(0),
             running_ops: std::sync::Mutex::new(std::collections::HashSet::new()),
             keys: RwLock::new(HashMap::new()),

@@ -61,6 +61,9 @@ enum Command {
         /// On SIGTERM, how long to wait for running operations.
         #[arg(long, default_value = "30s", value_parser = parse_duration)]
         shutdown_grace: Duration,
+        /// Load every shared-library plugin in this directory.
+        #[arg(long, env = "JUNCTION_PLUGIN_DIR")]
+        plugin_dir: Option<PathBuf>,
     },
     /// Run a payload's validation tests directly against the platform.
     Validate {
@@ -70,11 +73,16 @@ enum Command {
         output: Output,
         #[arg(long, default_value = "10s", value_parser = parse_duration)]
         check_timeout: Duration,
+        /// Also load the shared-library plugins in this directory.
+        #[arg(long, env = "JUNCTION_PLUGIN_DIR")]
+        plugin_dir: Option<PathBuf>,
     },
-    /// List the platforms this binary supports.
+    /// List the platforms this binary supports (and the plugin libraries of --plugin-dir).
     Plugins {
         #[arg(long, value_enum, default_value_t = Output::Table)]
         output: Output,
+        #[arg(long, env = "JUNCTION_PLUGIN_DIR")]
+        plugin_dir: Option<PathBuf>,
     },
     /// Manage API keys (directly in the data directory's store).
     Keys {
@@ -162,6 +170,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             operation_timeout,
             check_timeout,
             shutdown_grace,
+            plugin_dir,
         } => {
             init_logs(cli.log_format, "info");
             let opts = ServeOptions {
@@ -174,6 +183,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 },
                 shutdown_grace,
                 admin_key: std::env::var("JUNCTION_ADMIN_KEY").ok().filter(|k| !k.is_empty()),
+                plugin_dir,
             };
             serve(opts, |addr, new_key| {
                 let mut out = std::io::stdout().lock();
@@ -193,13 +203,14 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             file,
             output,
             check_timeout,
+            plugin_dir,
         } => {
             init_logs(cli.log_format, "warn");
-            validate(file, output, check_timeout).await
+            validate(file, output, check_timeout, plugin_dir).await
         }
-        Command::Plugins { output } => {
+        Command::Plugins { output, plugin_dir } => {
             init_logs(cli.log_format, "warn");
-            plugins(output)
+            plugins(output, plugin_dir)
         }
         Command::Keys { data_dir, command } => {
             init_logs(cli.log_format, "warn");
@@ -249,7 +260,12 @@ fn print_error(e: &junction_host::error::ApiError) {
     }
 }
 
-async fn validate(file: PathBuf, output: Output, check_timeout: Duration) -> Result<ExitCode> {
+async fn validate(
+    file: PathBuf,
+    output: Output,
+    check_timeout: Duration,
+    plugin_dir: Option<PathBuf>,
+) -> Result<ExitCode> {
     let bad = ExitCode::from(2);
     let (bytes, format) = match read_payload_file(&file) {
         Ok(x) => x,
@@ -265,7 +281,8 @@ async fn validate(file: PathBuf, output: Output, check_timeout: Duration) -> Res
             return Ok(bad);
         }
     };
-    let registry = junction_host::registry()?;
+    let (registry, _) =
+        junction_host::registry_with_plugins(plugin_dir.as_deref(), Duration::from_secs(600))?;
     let Some(platform) = registry.get(&payload.type_name) else {
         let names: Vec<&str> = registry.names().collect();
         eprintln!(
@@ -316,11 +333,19 @@ async fn validate(file: PathBuf, output: Output, check_timeout: Duration) -> Res
     Ok(if results.status == TestStatus::Failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
-fn plugins(output: Output) -> Result<ExitCode> {
-    let registry = junction_host::registry()?;
+fn plugins(output: Output, plugin_dir: Option<PathBuf>) -> Result<ExitCode> {
+    let (registry, loads) =
+        junction_host::registry_with_plugins(plugin_dir.as_deref(), Duration::from_secs(600))?;
     let descriptors: Vec<_> = registry.iter().map(|p| p.descriptor()).collect();
     match output {
-        Output::Json => println!("{}", serde_json::to_string_pretty(&descriptors)?),
+        Output::Json => {
+            if plugin_dir.is_some() {
+                let v = serde_json::json!({"platforms": descriptors, "libraries": loads});
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else {
+                println!("{}", serde_json::to_string_pretty(&descriptors)?);
+            }
+        }
         Output::Table => {
             if descriptors.is_empty() {
                 println!("No platform is compiled into this binary.");
@@ -333,6 +358,13 @@ fn plugins(output: Output) -> Result<ExitCode> {
                 for c in &d.checks {
                     let req = if c.requires.is_empty() { String::new() } else { format!(" [requires: {}]", c.requires.join(", ")) };
                     println!("    - {}{}", c.name, req);
+                }
+            }
+            for l in &loads {
+                match (&l.r#type, &l.refused) {
+                    (Some(t), _) => println!("library {}: loaded ({t})", l.path),
+                    (None, Some(why)) => println!("library {}: REFUSED: {why}", l.path),
+                    (None, None) => {}
                 }
             }
         }

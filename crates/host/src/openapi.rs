@@ -112,6 +112,7 @@ pub fn document(host: &Host) -> Value {
             "/integrations/{id}/scripts/edit": {"post": script("Script from the stored configuration to a new one.", true, true)},
             "/integrations/{id}/scripts/delete": {"post": script("Script that removes the set-up.", true, false)},
             "/platforms": {"get": op("Installed platforms: tests, prerequisites, config JSON Schema.", false, resp(&[("200", ok("Platforms.", json!({"type": "array"})))]))},
+            "/plugins": {"get": op("Shared-library plugins of --plugin-dir: loaded, or refused with the reason.", false, resp(&[("200", ok("Libraries.", json!({"type": "array", "items": {"type": "object", "properties": {"path": {"type": "string"}, "type": {"type": "string"}, "refused": {"type": "string"}}}})))]))},
             "/metrics": {"get": op("Prometheus text.", false, resp(&[("200", json!({"description": "metrics", "content": {"text/plain": {}}}))]))},
             "/openapi.json": {"get": op("This document.", false, resp(&[("200", json!({"description": "OpenAPI 3.1"}))]))}
         },

@@ -16,6 +16,8 @@ pub struct ServeOptions {
     pub settings: Settings,
     pub shutdown_grace: Duration,
     pub admin_key: Option<String>,
+    /// Shared-library plugins to load (`--plugin-dir`).
+    pub plugin_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -44,13 +46,16 @@ pub enum ServeError {
 pub async fn open(opts: &ServeOptions) -> Result<(Arc<Host>, Option<String>), ServeError> {
     let store = SqliteStore::open(&opts.data_dir)?;
     let cipher = Cipher::load(&opts.data_dir)?;
-    let registry = crate::registry()?;
-    let host = Arc::new(Host::new(
+    let (registry, plugins) =
+        crate::registry_with_plugins(opts.plugin_dir.as_deref(), opts.settings.operation_timeout)?;
+    let mut host = Host::new(
         Arc::new(store),
         registry,
         cipher,
         opts.settings.clone(),
-    ));
+    );
+    host.plugin_loads = plugins;
+    let host = Arc::new(host);
     host.verify_secret_key().await?;
     let new_key = host.ensure_admin_key(opts.admin_key.as_deref()).await?;
     let recovered = host.recover_expired().await?;
