@@ -196,3 +196,80 @@ fn edit_script_holds_only_what_changed() {
         "{unchanged:#?}"
     );
 }
+
+#[tokio::test]
+async fn edit_script_run_with_psql_renames_impersonation_and_rotates_the_password() {
+    let Some(pg) = support::stand_in() else {
+        return;
+    };
+    let mut names = Names::new("manual_edit_run");
+    let renamed = names.extra_role("renamed");
+    let _cleanup = Cleanup::new(&pg, &names);
+    let old = manual_config(&pg, &names, "Manual-Password-1");
+    support::psql(
+        &pg,
+        &pg.database,
+        &script(ScriptKind::InitialCreate, &old),
+        Some("Manual-Password-1"),
+    )
+    .await
+    .expect("initial-create script");
+    support::psql(
+        &pg,
+        &names.database,
+        &script(ScriptKind::Create, &old),
+        None,
+    )
+    .await
+    .expect("create script");
+
+    let mut new = old.clone();
+    new.impersonation.role = renamed.clone();
+    new.password = "Manual-Password-2".to_owned().into();
+    let edit = Platform::script(&Redshift::new(), ScriptKind::Edit, &new, Some(&old))
+        .expect("edit script")
+        .text();
+    assert!(!edit.contains("Manual-Password-2"), "{edit}");
+    support::psql(&pg, &names.database, &edit, Some("Manual-Password-2"))
+        .await
+        .expect("edit script");
+
+    let snap = support::snapshot(&pg, &names).await;
+    assert!(
+        support::has(&snap, &format!("role {renamed} ")),
+        "{snap:#?}"
+    );
+    assert!(
+        !support::has(&snap, &format!("role {} ", names.role())),
+        "{snap:#?}"
+    );
+    let grant = snap
+        .iter()
+        .find(|l| l.starts_with("procedure immuta_procedures.grant_impersonation"))
+        .expect("procedure");
+    assert!(grant.contains(&format!("'{renamed}'")), "{grant}");
+    assert!(
+        support::connect(
+            &pg,
+            &names.database,
+            &names.system_user,
+            "Manual-Password-2"
+        )
+        .await
+        .is_ok()
+    );
+    // Junction's own edit of a manual set-up runs nothing and keeps the new config.
+    let out = Platform::edit(&Redshift::new(), &op(false, CURRENT_VERSION), old, new)
+        .await
+        .expect("manual edit");
+    assert_eq!(out.config.impersonation.role, renamed);
+    support::psql(
+        &pg,
+        &pg.database,
+        &script(ScriptKind::Delete, &out.config),
+        None,
+    )
+    .await
+    .expect("delete script");
+    assert!(support::snapshot(&pg, &names).await.is_empty());
+}
