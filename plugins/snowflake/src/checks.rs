@@ -208,9 +208,18 @@ pub fn checks() -> Vec<Check<SnowflakeConfig>> {
                         let outcome = match client::roles_like(&mut s, &pattern).await {
                             Ok(roles) => {
                                 let lead = format!("{ctx_prefix}_");
+                                // The roles this configuration itself names are
+                                // not table-grant roles, whatever they are called.
+                                let own = [
+                                    c.role.as_str(),
+                                    &c.system_role_name(),
+                                    c.impersonation.role.as_str(),
+                                ]
+                                .map(str::to_owned);
                                 let taken: Vec<&String> = roles
                                     .iter()
                                     .filter(|r| r.to_ascii_uppercase().starts_with(&lead.to_ascii_uppercase()))
+                                    .filter(|r| !own.contains(r))
                                     .collect();
                                 if taken.is_empty() {
                                     CheckOutcome::passed()

@@ -252,6 +252,7 @@ pub struct Session {
     connect_timeout: Duration,
     token: Secret<String>,
     sequence: u64,
+    query_timeout: Duration,
     /// How many times this session logged in (tests look at re-logins).
     pub logins: u32,
 }
@@ -278,10 +279,16 @@ impl Session {
             connect_timeout: config.connect_timeout(),
             token: Secret::new(String::new()),
             sequence: 0,
+            query_timeout: QUERY_TIMEOUT,
             logins: 0,
         };
         session.login().await?;
         Ok(session)
+    }
+
+    /// How long one statement may run before it is aborted (default [`QUERY_TIMEOUT`]).
+    pub fn set_query_timeout(&mut self, timeout: Duration) {
+        self.query_timeout = timeout;
     }
 
     async fn login(&mut self) -> Result<(), SfError> {
@@ -399,39 +406,43 @@ impl Session {
             .header("Accept", "application/snowflake")
             .header("Authorization", self.authorization())
             .json(&body);
-        let sent = tokio::time::timeout(QUERY_TIMEOUT, self.send(request)).await;
-        let mut v = match sent {
+        let timeout = self.query_timeout;
+        let timed_out = |s: &Self| SfError::Timeout {
+            url: s.base.clone(),
+            seconds: timeout.as_secs(),
+        };
+        let started = std::time::Instant::now();
+        let mut v = match tokio::time::timeout(timeout, self.send(request)).await {
             Ok(r) => r?,
             Err(_) => {
                 self.abort(sql, &rid).await;
-                return Err(SfError::Timeout {
-                    url: self.base.clone(),
-                    seconds: QUERY_TIMEOUT.as_secs(),
-                });
+                return Err(timed_out(self));
             }
         };
         // A query still running: poll its result URL until it is done.
-        let started = std::time::Instant::now();
         while QUERY_IN_PROGRESS_CODES.contains(&code_of(&v).as_str()) {
-            if started.elapsed() > QUERY_TIMEOUT {
-                self.abort(sql, &rid).await;
-                return Err(SfError::Timeout {
-                    url: self.base.clone(),
-                    seconds: QUERY_TIMEOUT.as_secs(),
-                });
-            }
             let Some(path) = v.pointer("/data/getResultUrl").and_then(Value::as_str) else {
                 return Err(SfError::Protocol(
                     "a running query without a result URL".into(),
                 ));
             };
-            tokio::time::sleep(Duration::from_millis(250)).await;
+            if !path.starts_with('/') {
+                return Err(SfError::Protocol("a result URL that is not a path".into()));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
             let request = self
                 .http
                 .get(format!("{}{path}", self.base))
                 .header("Accept", "application/snowflake")
                 .header("Authorization", self.authorization());
-            v = self.send(request).await?;
+            let left = timeout.saturating_sub(started.elapsed());
+            v = match tokio::time::timeout(left, self.send(request)).await {
+                Ok(r) => r?,
+                Err(_) => {
+                    self.abort(sql, &rid).await;
+                    return Err(timed_out(self));
+                }
+            };
         }
         if v.get("success").and_then(Value::as_bool) != Some(true) {
             return Err(SfError::Statement {

@@ -59,6 +59,14 @@ pub struct State {
     pub fail_on: Option<String>,
     pub closed_sessions: usize,
     pub aborts: usize,
+    /// The next query answers only after this long.
+    pub delay_next: Option<std::time::Duration>,
+    /// The next query answers "still running" (333334) with a result URL, which
+    /// answers "still running" this many more times before the result.
+    pub pending_polls: Option<u32>,
+    /// Results of queries answered as still running, by query id.
+    pending: BTreeMap<String, (u32, Value)>,
+    pub polls: usize,
     /// Every Authorization header seen on queries.
     pub authorizations: Vec<String>,
     next_token: u64,
@@ -104,6 +112,7 @@ impl FakeSnowflake {
             .route("/queries/v1/query-request", axum::routing::post(query))
             .route("/queries/v1/abort-request", axum::routing::post(abort))
             .route("/session", axum::routing::post(close))
+            .route("/queries/{id}/result", axum::routing::get(result))
             .with_state(Arc::clone(&state));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let endpoint = format!("http://{}", listener.local_addr().unwrap());
@@ -374,11 +383,48 @@ async fn close(AxState(state): AxState<Arc<Mutex<State>>>, headers: HeaderMap) -
     js(json!({"data": null, "success": true})).into_response()
 }
 
+fn in_progress(id: &str) -> Value {
+    json!({
+        "data": {"queryId": id, "getResultUrl": format!("/queries/{id}/result")},
+        "code": "333334",
+        "message": "Asynchronous execution in progress. Use provided query id to perform query monitoring and management.",
+        "success": true,
+    })
+}
+
+async fn result(
+    AxState(state): AxState<Arc<Mutex<State>>>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let mut st = state.lock().unwrap();
+    if token_of(&headers).is_none_or(|t| !st.tokens.contains_key(&t)) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            js(failure("390103", "Authentication token is invalid.")),
+        )
+            .into_response();
+    }
+    st.polls += 1;
+    let Some((left, answer)) = st.pending.remove(&id) else {
+        return js(failure("000709", "Statement not found.")).into_response();
+    };
+    if left > 0 {
+        st.pending.insert(id.clone(), (left - 1, answer));
+        return js(in_progress(&id)).into_response();
+    }
+    js(answer).into_response()
+}
+
 async fn query(
     AxState(state): AxState<Arc<Mutex<State>>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let delay = state.lock().unwrap().delay_next.take();
+    if let Some(d) = delay {
+        tokio::time::sleep(d).await;
+    }
     let mut st = state.lock().unwrap();
     if let Some(h) = headers.get("authorization").and_then(|h| h.to_str().ok()) {
         st.authorizations.push(h.to_owned());
@@ -425,6 +471,11 @@ async fn query(
         Ok(v) => v,
         Err((code, message)) => failure(code, &message),
     };
+    if let Some(polls) = st.pending_polls.take() {
+        let id = format!("q{}", st.statements.len());
+        st.pending.insert(id.clone(), (polls, answer));
+        return js(in_progress(&id)).into_response();
+    }
     js(answer).into_response()
 }
 

@@ -164,3 +164,27 @@ async fn fake_snowflake_encrypted_key_pair_login() {
         "{logins:?}"
     );
 }
+
+#[tokio::test]
+async fn fake_snowflake_running_query_is_polled_and_a_slow_one_aborted() {
+    let server = FakeSnowflake::start("pw").await;
+    let c = support::typed(&support::fake_config(&server, "pw", "DB"));
+    let mut s = Session::open(&c, Credentials::of(&c)).await.unwrap();
+    // 333334 with a result URL, twice more, then the rows.
+    server.with(|st| st.pending_polls = Some(2));
+    let r = s.query("SELECT 1").await.expect("polled to the end");
+    assert_eq!(r.scalar(), Some("1"));
+    assert_eq!(server.with(|st| st.polls), 3);
+    // A statement that outlives the query timeout is aborted on the server.
+    s.set_query_timeout(std::time::Duration::from_millis(300));
+    server.with(|st| st.delay_next = Some(std::time::Duration::from_secs(3)));
+    let started = std::time::Instant::now();
+    let err = s.query("SELECT 1").await.unwrap_err();
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    assert!(
+        matches!(err, junction_snowflake::client::SfError::Timeout { .. }),
+        "{err}"
+    );
+    assert_eq!(server.with(|st| st.aborts), 1);
+    s.close().await;
+}

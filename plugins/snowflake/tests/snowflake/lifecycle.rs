@@ -356,3 +356,59 @@ async fn fake_snowflake_delete_needs_privileged_credentials_and_cleans_up_a_fail
         .expect("manual delete");
     assert_eq!(server.statements().len(), n);
 }
+
+/// Runs a manual script as the admin, the way an operator would paste it.
+async fn run_script(server: &FakeSnowflake, script: &junction_core::Script, password: &str) {
+    let admin = support::typed(&support::fake_config(server, PW, "UNUSED"));
+    let mut s = Session::open(&admin, Credentials::of(&admin))
+        .await
+        .unwrap();
+    s.query("USE ROLE \"ACCOUNTADMIN\"").await.unwrap();
+    for line in script.text().lines() {
+        if line.starts_with("--") || line.trim().is_empty() {
+            continue;
+        }
+        let sql = line
+            .trim_end_matches(';')
+            .replace("<SYSTEM_USER_PASSWORD>", &format!("'{password}'"));
+        s.query(&sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+    s.close().await;
+}
+
+#[tokio::test]
+async fn fake_snowflake_manual_scripts_set_up_and_tear_down() {
+    use junction_core::{DynPlatform, ScriptKind};
+    let server = FakeSnowflake::start(PW).await;
+    let initial = server.snapshot();
+    let db = unique("manual");
+    let mut config = full_config(&server, &db);
+    config["username"] = format!("{db}_SVC").into();
+    config["role"] = format!("{db}_SVC_ROLE").into();
+    config["password"] = "Manual-Password-1".into();
+    let p = Snowflake::new();
+    let create = DynPlatform::script(&p, ScriptKind::Create, &config, None).unwrap();
+    assert!(!create.text().contains("Manual-Password-1"));
+    run_script(&server, &create, "Manual-Password-1").await;
+    // Junction finds the manual set-up with the system user's credentials.
+    let out = Platform::create(&p, &op(false, 0), support::typed(&config))
+        .await
+        .expect("manual create");
+    assert_eq!(out.bootstrap_version, CURRENT_VERSION);
+    let r = support::validate(&config, false, None, vec![]).await;
+    assert_eq!(r.status, junction_core::TestStatus::Passed, "{r:?}");
+    // The edit script renames the impersonation role.
+    let mut new = config.clone();
+    new["impersonation"]["role"] = format!("{db}_IMP_NEW").into();
+    let edit = DynPlatform::script(&p, ScriptKind::Edit, &new, Some(&config)).unwrap();
+    run_script(&server, &edit, "").await;
+    assert!(
+        server
+            .snapshot()
+            .contains(&format!("role {}", q(&format!("{db}_IMP_NEW"))))
+    );
+    // The delete script leaves the account as it was.
+    let delete = DynPlatform::script(&p, ScriptKind::Delete, &new, None).unwrap();
+    run_script(&server, &delete, "").await;
+    assert_eq!(server.snapshot(), initial);
+}
