@@ -14,7 +14,7 @@ use axum::http::StatusCode;
 use junction_core::config::{join_secrets, keep_omitted_secrets, split_secrets};
 use junction_core::runner::RunOptions;
 use junction_core::{
-    CheckContext, DeleteCredentials, DynPlatform, Event, OpContext, OpError, PlatformDescriptor,
+    CheckContext, DeleteCredentials, DynPlatform, Event, OpContext, OpError, Peer, PlatformDescriptor,
     Registry, Script, ScriptKind, Status, TestStatus, TransitionError, ValidationResults,
     ValidationTest,
 };
@@ -91,6 +91,11 @@ pub struct Host {
     /// even when a starved renewal let their lease lapse.
     running_ops: std::sync::Mutex<std::collections::HashSet<String>>,
     keys: RwLock<HashMap<String, ApiKey>>,
+    /// Peer lists by type, kept up to date from this host's own writes (only
+    /// with a single-writer store); `None` reads them from the store each time.
+    peer_cache: Option<std::sync::Mutex<HashMap<String, Arc<Vec<Peer>>>>>,
+    /// Bumped by every write that may change a peer list.
+    peer_gen: std::sync::atomic::AtomicU64,
 }
 
 /// A background job.
@@ -149,6 +154,7 @@ fn to_json<T: serde::Serialize>(v: &T) -> String {
 
 impl Host {
     pub fn new(store: Arc<dyn Store>, registry: Registry, cipher: Cipher, settings: Settings) -> Self {
+        let store_is_single_writer = store.single_writer();
         let platforms = registry
             .iter()
             .map(|p| {
@@ -173,6 +179,51 @@ impl Host {
             running: AtomicUsize::new(0),
             running_ops: std::sync::Mutex::new(std::collections::HashSet::new()),
             keys: RwLock::new(HashMap::new()),
+            peer_cache: store_is_single_writer.then(|| std::sync::Mutex::new(HashMap::new())),
+            peer_gen: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    /// The other in-use integrations of a platform, for its checks.
+    async fn peers(&self, type_name: &str) -> Result<Arc<Vec<Peer>>, StoreError> {
+        let Some(cache) = &self.peer_cache else {
+            return Ok(Arc::new(self.store.peers(type_name).await?));
+        };
+        if let Some(v) = cache.lock().ok().and_then(|c| c.get(type_name).cloned()) {
+            return Ok(v);
+        }
+        let before = self.peer_gen.load(Ordering::SeqCst);
+        let loaded = Arc::new(self.store.peers(type_name).await?);
+        if let Ok(mut c) = cache.lock() {
+            // Cached only when no write happened meanwhile (it would be missing).
+            if self.peer_gen.load(Ordering::SeqCst) == before {
+                c.entry(type_name.to_owned()).or_insert_with(|| Arc::clone(&loaded));
+            }
+        }
+        Ok(loaded)
+    }
+
+    /// Brings the cached peer list of the row's platform up to date after a write.
+    fn note(&self, row: &IntegrationRow) {
+        let Some(cache) = &self.peer_cache else { return };
+        self.peer_gen.fetch_add(1, Ordering::SeqCst);
+        let Ok(mut c) = cache.lock() else { return };
+        let Some(list) = c.get_mut(&row.type_name) else { return };
+        // In place when no running check holds the list; a copy otherwise.
+        let v = Arc::make_mut(list);
+        let pos = v.binary_search_by_key(&row.id, |p| p.id);
+        if row.status.in_use() {
+            let peer = Peer {
+                id: row.id,
+                status: row.status,
+                config: serde_json::from_str(&row.config).unwrap_or(Value::Null),
+            };
+            match pos {
+                Ok(i) => v[i] = peer,
+                Err(i) => v.insert(i, peer),
+            }
+        } else if let Ok(i) = pos {
+            v.remove(i);
         }
     }
 
@@ -280,11 +331,11 @@ impl Host {
     }
 
     async fn context(&self, type_name: &str, id: Option<i64>, auto: bool) -> Result<CheckContext, ApiError> {
-        let peers = self.store.peers(type_name).await.map_err(ApiError::internal)?;
+        let peers = self.peers(type_name).await.map_err(ApiError::internal)?;
         Ok(CheckContext {
             integration_id: id,
             auto_bootstrap: auto,
-            peers: Arc::new(peers),
+            peers,
         })
     }
 
@@ -351,6 +402,7 @@ impl Host {
             }
             Err(e) => return Err(ApiError::internal(e)),
         };
+        self.note(&row);
         self.spawn(Job {
             id: row.id,
             op_id: lease.op_id,
@@ -425,6 +477,7 @@ impl Host {
             }
             other => other.map_err(|e| store_err(id, "edit", e))?,
         };
+        self.note(&started);
         self.spawn(Job {
             id,
             op_id: lease.op_id,
@@ -507,6 +560,7 @@ impl Host {
             })
             .await
             .map_err(|e| store_err(id, "delete", e))?;
+        self.note(&started);
         self.spawn(Job {
             id,
             op_id: lease.op_id,
@@ -554,6 +608,7 @@ impl Host {
             })
             .await
             .map_err(|e| store_err(id, "migrate", e))?;
+        self.note(&started);
         let scrub_list = secret_strings(&old_full, &entry.descriptor.secret_paths);
         self.spawn(Job {
             id,
@@ -685,7 +740,10 @@ impl Host {
         };
         let succeeded = finish.succeeded;
         match self.store.finish(finish).await {
-            Ok(row) => tracing::info!(status = %row.status, succeeded, "operation finished"),
+            Ok(row) => {
+                self.note(&row);
+                tracing::info!(status = %row.status, succeeded, "operation finished");
+            }
             Err(e) => tracing::error!(error = %e, "operation could not be recorded"),
         }
     }
@@ -871,6 +929,7 @@ impl Host {
             };
             match self.store.finish(finish).await {
                 Ok(row) => {
+                    self.note(&row);
                     n += 1;
                     tracing::warn!(integration_id = e.id, from = %e.status, to = %row.status, operation = %e.lease.kind, "recovered an interrupted operation");
                 }
@@ -920,4 +979,55 @@ pub fn scrub_results(mut r: ValidationResults, secrets: &[String]) -> Validation
         }
     }
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::sqlite::SqliteStore;
+
+    fn new(account: &str) -> NewIntegration {
+        NewIntegration {
+            type_name: "T".into(),
+            account_key: account.into(),
+            auto_bootstrap: false,
+            config: format!(r#"{{"account":"{account}"}}"#),
+            secrets: None,
+            validation_results: "{}".into(),
+            lease: OpLease {
+                op_id: format!("op-{account}"),
+                kind: "create".into(),
+                owner: "t".into(),
+                expires_ms: i64::MAX / 2,
+                key_id: None,
+            },
+            idempotency: None,
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_peer_cache_follows_writes_copy_on_write() {
+        let dir = std::env::temp_dir().join(random_id("junction-host-test-"));
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir).unwrap());
+        let host = Host::new(Arc::clone(&store), Registry::new(), Cipher::from_key(&[1; 32]), Settings::default());
+        store.insert(new("a")).await.unwrap();
+        store.insert(new("b")).await.unwrap();
+        let first = host.peers("T").await.unwrap();
+        assert_eq!(first.len(), 2);
+        // Cached: a write that bypasses the host is not seen...
+        let c = store.insert(new("c")).await.unwrap();
+        assert_eq!(host.peers("T").await.unwrap().len(), 2);
+        // ...until the host notes it; the list held by a running check stays as it was.
+        host.note(&c);
+        let second = host.peers("T").await.unwrap();
+        assert_eq!(second.iter().map(|p| p.id).collect::<Vec<_>>(), [1, 2, 3]);
+        assert_eq!(second[2].config["account"], "c");
+        assert_eq!(first.len(), 2);
+        let mut gone = c.clone();
+        gone.status = Status::Deleted;
+        host.note(&gone);
+        assert_eq!(host.peers("T").await.unwrap().len(), 2);
+        assert!(host.peers("U").await.unwrap().is_empty());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 }

@@ -152,6 +152,11 @@ pub struct Expired {
 /// guarded by the integration's version.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
+    /// Whether this host is the only writer of the integrations (an embedded
+    /// store): the host may then keep derived data, like the peer lists, in memory.
+    fn single_writer(&self) -> bool {
+        false
+    }
     async fn get(&self, id: i64) -> Result<Option<IntegrationRow>, StoreError>;
     /// Every integration, by id, without secrets.
     async fn list(&self) -> Result<Vec<IntegrationRow>, StoreError>;

@@ -310,6 +310,10 @@ fn account_holder(
 
 #[async_trait]
 impl Store for SqliteStore {
+    fn single_writer(&self) -> bool {
+        true
+    }
+
     async fn get(&self, id: i64) -> Result<Option<IntegrationRow>, StoreError> {
         self.read_quick(move |c| get_row(c, id)).await
     }
