@@ -157,7 +157,8 @@ fn create_and_delete_through_the_api() {
     if !binary_ready() {
         return;
     }
-    let names = Names::new("api_life");
+    let mut names = Names::new("api_life");
+    let renamed = names.extra_role("renamed");
     let mut cleanup = Cleanup::new(&pg, &names);
     // A privileged user whose password is the sentinel, to search the store for it.
     let admin_name = format!("{}_admin", names.database);
@@ -211,6 +212,26 @@ fn create_and_delete_through_the_api() {
         !server.logs().contains(SENTINEL),
         "the privileged password is in the logs"
     );
+
+    // PUT with the privileged credentials again: rename the impersonation role.
+    // Validation sees the database and the role as the integration's own.
+    let mut edited = config.clone();
+    edited["impersonation"]["role"] = json!(renamed);
+    let r = server.admin(
+        "PUT",
+        &format!("/integrations/{id}"),
+        Some(&payload(&edited)),
+    );
+    assert_eq!(r.status, 202, "{}", r.body);
+    let v = server.settle(id);
+    assert_eq!(v["status"], "enabled", "{v}\n{}", server.logs());
+    let tests = statuses(&v["validationResults"]);
+    assert_eq!(tests[1].0, "passed", "{v}");
+    assert!(tests[1].1.contains("already manages"), "{v}");
+    assert_eq!(v["config"]["username"], json!(names.system_user), "{v}");
+    let snap = rt.block_on(support::snapshot(&pg, &names));
+    assert!(has(&snap, &format!("role {renamed} ")), "{snap:#?}");
+    assert!(!has(&snap, &format!("role {} ", names.role())), "{snap:#?}");
 
     // DELETE with the privileged credentials removes everything.
     let creds = json!({"username": admin_name, "password": SENTINEL}).to_string();
