@@ -71,6 +71,8 @@ struct Inner {
     failures: Vec<Failure>,
     secrets: HashMap<String, String>,
     strict_keys: bool,
+    page_size: Option<usize>,
+    prefix_filter: bool,
     seen: Vec<Seen>,
 }
 
@@ -164,6 +166,16 @@ impl FakeS3Control {
     /// having their format checked only.
     pub fn strict_keys(&self) {
         self.with(|s| s.strict_keys = true);
+    }
+
+    /// Lists locations `n` at a time (with `NextToken`), and filters by
+    /// scope prefix instead of exact scope: the client must page and match
+    /// exactly by itself.
+    pub fn page_by(&self, n: usize, prefix_filter: bool) {
+        self.with(|s| {
+            s.page_size = Some(n);
+            s.prefix_filter = prefix_filter;
+        });
     }
 
     pub fn seen(&self) -> Vec<Seen> {
@@ -659,23 +671,51 @@ async fn handle(State(app): State<App>, req: Request) -> Response {
         ),
         "ListAccessGrantsLocations" => {
             let params = query_params(&query);
-            let scope = params
-                .iter()
-                .find(|(k, _)| k == "locationscope")
-                .map(|(_, v)| v.clone());
-            let items: String = s
+            let param = |name: &str| {
+                params
+                    .iter()
+                    .find(|(k, _)| k == name)
+                    .map(|(_, v)| v.clone())
+            };
+            let scope = param("locationscope");
+            let prefix_filter = s.prefix_filter;
+            let matching: Vec<&Location> = s
                 .locations
                 .values()
                 .filter(|l| l.account == account)
-                .filter(|l| scope.as_ref().is_none_or(|sc| &l.scope == sc))
+                .filter(|l| {
+                    scope.as_ref().is_none_or(|sc| {
+                        if prefix_filter {
+                            l.scope.starts_with(sc.as_str())
+                        } else {
+                            &l.scope == sc
+                        }
+                    })
+                })
+                .collect();
+            // Pages: `nextToken` is the index of the first item of the page.
+            let start: usize = param("nextToken").and_then(|t| t.parse().ok()).unwrap_or(0);
+            let size = param("maxResults")
+                .and_then(|m| m.parse().ok())
+                .or(s.page_size)
+                .unwrap_or(1000);
+            let page: String = matching
+                .iter()
+                .skip(start)
+                .take(size)
                 .map(|l| location_xml(l, "AccessGrantsLocation"))
                 .collect();
+            let next = if start + size < matching.len() {
+                format!("<NextToken>{}</NextToken>", start + size)
+            } else {
+                String::new()
+            };
             respond(
                 200,
                 &rid,
                 result_xml(
                     "ListAccessGrantsLocationsResult",
-                    &format!("<AccessGrantsLocationsList>{items}</AccessGrantsLocationsList>"),
+                    &format!("{next}<AccessGrantsLocationsList>{page}</AccessGrantsLocationsList>"),
                 ),
             )
         }

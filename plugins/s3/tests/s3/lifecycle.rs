@@ -365,3 +365,31 @@ async fn an_edit_after_a_failed_create_is_a_retried_create() {
     assert_eq!(out.bootstrap_version, 1);
     assert_eq!(scopes(&fake), [(p, NEW_ROLE.to_owned())]);
 }
+
+#[tokio::test]
+async fn locations_are_found_across_pages_by_exact_scope() {
+    let fake = fake().await;
+    fake.page_by(1, true);
+    let p = path("pages");
+    // Longer scopes that a prefix filter also returns, listed before ours.
+    for suffix in ["/a", "/b", "-c"] {
+        fake.add_location(ACCOUNT, &format!("{p}{suffix}"), LOCATION_ROLE);
+    }
+    let c = config(&fake.endpoint, "pages", &p);
+    DynPlatform::create(&support::platform(), &op(0), &c)
+        .await
+        .expect("create");
+    assert_eq!(fake.locations().len(), 4);
+    let lists = fake
+        .seen()
+        .iter()
+        .filter(|s| s.op == "ListAccessGrantsLocations")
+        .count();
+    assert_eq!(lists, 4, "the read-back paged through every location");
+    DynPlatform::delete(&support::platform(), &op(1), &c, None)
+        .await
+        .expect("delete");
+    let left: Vec<String> = fake.locations().into_iter().map(|l| l.scope).collect();
+    assert_eq!(left.len(), 3);
+    assert!(!left.contains(&p), "{left:?}");
+}
