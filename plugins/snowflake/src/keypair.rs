@@ -114,7 +114,7 @@ impl<'a> Der<'a> {
         Ok((tag, content))
     }
 
-    fn expect(&mut self, tag: u8) -> Result<&'a [u8], KeyError> {
+    fn take(&mut self, tag: u8) -> Result<&'a [u8], KeyError> {
         match self.next()? {
             (t, c) if t == tag => Ok(c),
             _ => Err(KeyError::Unsupported("an unexpected DER structure".into())),
@@ -146,26 +146,26 @@ pub fn decrypt_pkcs8(der: &[u8], passphrase: &[u8]) -> Result<Vec<u8>, KeyError>
         AES_128, AES_192, AES_256, DecryptionContext, PaddedBlockDecryptingKey, UnboundCipherKey,
     };
     use aws_lc_rs::iv::FixedLength;
-    let mut top = Der(Der(der).expect(SEQUENCE)?);
-    let mut alg = Der(top.expect(SEQUENCE)?);
-    let encrypted = top.expect(OCTETS)?;
-    if alg.expect(OID)? != OID_PBES2 {
+    let mut top = Der(Der(der).take(SEQUENCE)?);
+    let mut alg = Der(top.take(SEQUENCE)?);
+    let encrypted = top.take(OCTETS)?;
+    if alg.take(OID)? != OID_PBES2 {
         return Err(KeyError::Unsupported(
             "an encryption scheme other than PBES2".into(),
         ));
     }
-    let mut params = Der(alg.expect(SEQUENCE)?);
-    let mut kdf = Der(params.expect(SEQUENCE)?);
-    let mut scheme = Der(params.expect(SEQUENCE)?);
-    if kdf.expect(OID)? != OID_PBKDF2 {
+    let mut params = Der(alg.take(SEQUENCE)?);
+    let mut kdf = Der(params.take(SEQUENCE)?);
+    let mut scheme = Der(params.take(SEQUENCE)?);
+    if kdf.take(OID)? != OID_PBKDF2 {
         return Err(KeyError::Unsupported(
             "a key derivation other than PBKDF2 (scrypt?)".into(),
         ));
     }
-    let mut kdf_params = Der(kdf.expect(SEQUENCE)?);
-    let salt = kdf_params.expect(OCTETS)?;
+    let mut kdf_params = Der(kdf.take(SEQUENCE)?);
+    let salt = kdf_params.take(OCTETS)?;
     let iterations = kdf_params
-        .expect(INTEGER)?
+        .take(INTEGER)?
         .iter()
         .try_fold(0u32, |a, b| a.checked_mul(256).map(|a| a | u32::from(*b)))
         .filter(|n| (1..=MAX_ITERATIONS).contains(n))
@@ -177,7 +177,7 @@ pub fn decrypt_pkcs8(der: &[u8], passphrase: &[u8]) -> Result<Vec<u8>, KeyError>
             // keyLength: implied by the cipher.
             (INTEGER, _) => {}
             (SEQUENCE, content) => {
-                prf = match Der(content).expect(OID)? {
+                prf = match Der(content).take(OID)? {
                     o if o == OID_HMAC_SHA1 => aws_lc_rs::pbkdf2::PBKDF2_HMAC_SHA1,
                     o if o == OID_HMAC_SHA256 => aws_lc_rs::pbkdf2::PBKDF2_HMAC_SHA256,
                     o if o == OID_HMAC_SHA384 => aws_lc_rs::pbkdf2::PBKDF2_HMAC_SHA384,
@@ -188,14 +188,14 @@ pub fn decrypt_pkcs8(der: &[u8], passphrase: &[u8]) -> Result<Vec<u8>, KeyError>
             _ => return Err(KeyError::Unsupported("unexpected PBKDF2 parameters".into())),
         }
     }
-    let (cipher, key_len) = match scheme.expect(OID)? {
+    let (cipher, key_len) = match scheme.take(OID)? {
         o if o == OID_AES128_CBC => (&AES_128, 16),
         o if o == OID_AES192_CBC => (&AES_192, 24),
         o if o == OID_AES256_CBC => (&AES_256, 32),
         _ => return Err(KeyError::Unsupported("a cipher other than AES-CBC".into())),
     };
     let iv: [u8; 16] = scheme
-        .expect(OCTETS)?
+        .take(OCTETS)?
         .try_into()
         .map_err(|_| KeyError::Unsupported("an IV that is not 16 bytes".into()))?;
     let mut key = vec![0u8; key_len];
