@@ -244,6 +244,10 @@ fn aws(call: &'static str, scope: &str) -> impl FnOnce(AwsError) -> StepError {
     }
 }
 
+/// Reads of the location after a write: attempts, and the pause between them.
+const VERIFY_ATTEMPTS: u32 = 3;
+const VERIFY_PAUSE: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// Runs one action with the clients of the configuration in force.
 pub async fn exec(clients: &Clients, action: LocationAction) -> Result<(), StepError> {
     match action {
@@ -288,18 +292,31 @@ pub async fn exec(clients: &Clients, action: LocationAction) -> Result<(), StepE
             Ok(())
         }
         LocationAction::Verify { scope, role, .. } => {
-            let found = clients
-                .locations_for(&scope)
-                .await
-                .map_err(aws("ListAccessGrantsLocations", &scope))?;
-            match found.first() {
-                None => Err(StepError::Missing(scope)),
-                Some(l) if l.iam_role_arn != role => Err(StepError::WrongRole {
-                    scope,
-                    found: l.iam_role_arn.clone(),
-                    expected: role,
-                }),
-                Some(_) => Ok(()),
+            let mut attempt = 1;
+            loop {
+                let found = clients
+                    .locations_for(&scope)
+                    .await
+                    .map_err(aws("ListAccessGrantsLocations", &scope))?;
+                let outcome = match found.first() {
+                    None => Err(StepError::Missing(scope.clone())),
+                    Some(l) if l.iam_role_arn != role => Err(StepError::WrongRole {
+                        scope: scope.clone(),
+                        found: l.iam_role_arn.clone(),
+                        expected: role.clone(),
+                    }),
+                    Some(_) => Ok(()),
+                };
+                // A read right after a write may not see it yet: a few short
+                // retries before the step fails and the plan rolls back.
+                match outcome {
+                    Err(e) if attempt < VERIFY_ATTEMPTS => {
+                        tracing::debug!(error = %e, attempt, "location not as expected yet");
+                        attempt += 1;
+                        tokio::time::sleep(VERIFY_PAUSE).await;
+                    }
+                    other => return other,
+                }
             }
         }
     }

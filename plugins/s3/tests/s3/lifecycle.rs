@@ -393,3 +393,28 @@ async fn locations_are_found_across_pages_by_exact_scope() {
     assert_eq!(left.len(), 3);
     assert!(!left.contains(&p), "{left:?}");
 }
+
+#[tokio::test]
+async fn a_location_that_does_not_take_rolls_the_create_back() {
+    let fake = fake().await;
+    let p = path("notake");
+    let c = config(&fake.endpoint, "notake", &p);
+    // The read-back fails twice (the SDK's two attempts): the step fails,
+    // and the location just created is removed.
+    for _ in 0..2 {
+        fake.fail_next(
+            "ListAccessGrantsLocations",
+            500,
+            "InternalError",
+            "We encountered an internal error. Please try again.",
+        );
+    }
+    let err = DynPlatform::create(&support::platform(), &op(0), &c)
+        .await
+        .expect_err("verify fails");
+    let m = failed(&err);
+    assert!(m.starts_with("create failed: step verify-location failed: ListAccessGrantsLocations for location scope ["), "{m}");
+    assert!(m.contains("name [InternalError]"), "{m}");
+    assert!(m.ends_with("every step before it was rolled back"), "{m}");
+    assert!(fake.locations().is_empty(), "{:?}", fake.locations());
+}
