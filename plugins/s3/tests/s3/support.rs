@@ -6,7 +6,7 @@
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
-use junction_core::{OpContext, Platform};
+use junction_core::OpContext;
 use junction_s3::{S3, S3Config};
 use junction_testkit::stand_ins::{self, Http};
 use serde_json::{Value, json};
@@ -22,8 +22,7 @@ pub const LOCATION_ROLE: &str = "arn:aws:iam::123456789012:role/junction-locatio
 /// moto, or `None` (the test returns early) outside CI.
 pub fn moto() -> Option<Http> {
     // The `auto` chain must never probe the EC2 instance metadata service
-    // from a test; nothing else here reads the variable.
-    // SAFETY-free: nextest runs each test in its own process.
+    // from a test.
     set_env("AWS_EC2_METADATA_DISABLED", "true");
     stand_ins::require::<Http>("moto")
 }
@@ -341,5 +340,3 @@ pub fn result<'a>(
 pub fn platform() -> S3 {
     S3::new()
 }
-
-pub fn _assert_platform<P: Platform>(_: &P) {}
