@@ -12,4 +12,5 @@ mod lifecycle;
 mod manual;
 mod proxy;
 mod support;
+mod tls;
 mod validate;
