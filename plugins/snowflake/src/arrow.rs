@@ -343,9 +343,19 @@ pub fn with_scale(value: i128, scale: i32) -> String {
     format!("{}{int}.{frac}", if neg { "-" } else { "" })
 }
 
+/// More rows than one result of Junction's ever holds: a stream claiming more
+/// is malformed (and must not make us allocate for it).
+pub const MAX_ROWS: usize = 1_000_000;
+
 /// One column's values, read from the batch's nodes and buffers in order.
 fn read_column(field: &Field, batch: &mut Batch<'_>) -> Result<Vec<Option<String>>, ArrowError> {
     let (len, null_count) = batch.next_node()?;
+    if len > batch.length || len > MAX_ROWS {
+        return err(format!(
+            "column {}: {len} values in a batch of {}",
+            field.name, batch.length
+        ));
+    }
     if field.data_type == ArrowType::Null {
         // The null type has no buffers at all.
         return Ok(vec![None; len]);
@@ -358,7 +368,7 @@ fn read_column(field: &Field, batch: &mut Batch<'_>) -> Result<Vec<Option<String
             bit(validity, i)
         }
     };
-    let mut out = Vec::with_capacity(len);
+    let mut out = Vec::with_capacity(len.min(1024));
     match &field.data_type {
         ArrowType::Null => {}
         ArrowType::Int { bits, signed } => {
@@ -579,6 +589,9 @@ pub fn decode_stream(bytes: &[u8]) -> Result<Decoded, ArrowError> {
                 let length = header.i64_or(0, 0)?;
                 let length =
                     usize::try_from(length).map_err(|_| ArrowError("negative length".into()))?;
+                if length > MAX_ROWS || rows.len() + length > MAX_ROWS {
+                    return err(format!("a batch of {length} rows"));
+                }
                 let (first, n) = header.vector(1)?;
                 let mut nodes = Vec::with_capacity(n);
                 for i in 0..n {
