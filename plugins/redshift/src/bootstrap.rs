@@ -11,7 +11,6 @@
 //! - edit runs only the steps for what changed ([`edit_plan`]);
 //! - migrations are plans from one set-up version to the next ([`migration_plan`]).
 
-use crate::config::RedshiftConfig;
 use crate::scripts::sql::{self, Procedure};
 use crate::scripts::{SCHEMAS, SqlAction};
 use junction_core::{Plan, Secret, Step};
@@ -49,17 +48,6 @@ pub struct Names<'a> {
     pub system_user: &'a str,
     /// The impersonation role, when impersonation is enabled.
     pub impersonation_role: Option<&'a str>,
-}
-
-impl<'a> Names<'a> {
-    /// For an automatic set-up: the system user's name derives from the database.
-    pub fn automatic(config: &'a RedshiftConfig, system_user: &'a str) -> Self {
-        Names {
-            database: &config.database,
-            system_user,
-            impersonation_role: config.impersonation_role(),
-        }
-    }
 }
 
 /// The impersonation steps: the role, the system user's right to hand it on,

@@ -487,3 +487,23 @@ impl Platform for Redshift {
         Ok(Script::sql(statements))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_passwords_meet_redshift_rules_and_differ() {
+        let a = generate_password().expect("password");
+        let b = generate_password().expect("password");
+        for p in [&a, &b] {
+            let p = p.expose();
+            assert_eq!(p.len(), GENERATED_PASSWORD_LEN);
+            assert!(p.chars().all(|c| c.is_ascii_alphanumeric()));
+            assert!(p.chars().any(|c| c.is_ascii_uppercase()));
+            assert!(p.chars().any(|c| c.is_ascii_lowercase()));
+            assert!(p.chars().any(|c| c.is_ascii_digit()));
+        }
+        assert_ne!(a, b);
+    }
+}
