@@ -9,8 +9,8 @@
 mod conformance;
 mod fake_snowflake;
 mod fakesnow;
-mod keypair;
 mod lifecycle;
+mod protocol;
 mod secrets;
 mod support;
 mod validate;

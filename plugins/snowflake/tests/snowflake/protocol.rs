@@ -1,6 +1,7 @@
-//! Key-pair authentication against `fake_snowflake`, which verifies the JWT's
-//! RS256 signature against the user's registered public key, and re-login
-//! after an expired or rejected session token.
+//! The connector protocol against `fake_snowflake`: key-pair authentication
+//! (the server verifies the JWT's RS256 signature against the user's
+//! registered public key), encrypted keys, re-login after an expired or
+//! rejected session token, polling a running query, aborting a slow one.
 
 use crate::fake_snowflake::{ACCOUNT, FakeSnowflake};
 use crate::support::{self, unique};
