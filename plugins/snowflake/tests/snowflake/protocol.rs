@@ -189,3 +189,85 @@ async fn fake_snowflake_running_query_is_polled_and_a_slow_one_aborted() {
     assert_eq!(server.with(|st| st.aborts), 1);
     s.close().await;
 }
+
+/// An HTTPS server with a self-signed certificate (`openssl s_server`), or
+/// `None` when no openssl binary is installed.
+async fn self_signed_server() -> Option<(tokio::process::Child, u16, std::path::PathBuf)> {
+    let dir = std::env::temp_dir().join(format!("jt-sf-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let made = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+        ])
+        .arg("-keyout")
+        .arg(dir.join("key.pem"))
+        .arg("-out")
+        .arg(dir.join("cert.pem"))
+        .output();
+    if !matches!(made, Ok(ref o) if o.status.success()) {
+        eprintln!("SKIPPING: no openssl binary to make a self-signed certificate");
+        return None;
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = tokio::process::Command::new("openssl")
+        .args(["s_server", "-quiet", "-www", "-accept"])
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("-cert")
+        .arg(dir.join("cert.pem"))
+        .arg("-key")
+        .arg(dir.join("key.pem"))
+        .kill_on_drop(true)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .ok()?;
+    for _ in 0..50 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return Some((child, port, dir));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("openssl s_server did not start");
+}
+
+#[tokio::test]
+async fn https_to_a_self_signed_local_server_is_refused() {
+    let Some((_server, port, dir)) = self_signed_server().await else {
+        return;
+    };
+    let mut config = support::config(
+        &format!("https://127.0.0.1:{port}"),
+        "U",
+        SENTINEL,
+        "W",
+        "D",
+    );
+    config["connectTimeoutSeconds"] = 3.into();
+    let c = support::typed(&config);
+    let err = Session::open(&c, Credentials::of(&c)).await.unwrap_err();
+    let msg = err.to_string();
+    // TLS is on and the certificate is verified against the web PKI roots.
+    assert!(msg.to_ascii_lowercase().contains("certificate"), "{msg}");
+    assert!(!msg.contains(SENTINEL));
+    let r = support::validate(&config, false, None, vec![]).await;
+    assert_eq!(
+        support::result(&r, CONNECT),
+        (TestStatus::Failed, Some(CONNECT_FAILED.to_owned()))
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
