@@ -10,7 +10,7 @@
 //! - `POST /queries/v1/abort-request` when a query outlives its timeout;
 //! - `POST /session?delete=true` to end the session.
 //!
-//! An expired or rejected session token (`390112`, `390114`, `390103`,
+//! An expired or rejected session token (`390112`–`390115`, `390103`,
 //! `390104`, or HTTP 401) is answered by logging in again, once, and retrying
 //! the request: a rejected token means the statement never ran.
 
@@ -26,7 +26,11 @@ use std::time::Duration;
 /// How long one statement may run before it is aborted.
 pub const QUERY_TIMEOUT: Duration = Duration::from_secs(60);
 /// Codes that mean the session token is no longer good: log in again.
-pub const TOKEN_EXPIRED_CODES: [&str; 4] = ["390112", "390114", "390103", "390104"];
+/// (390112: session expired; 390113/390114/390115: master token missing,
+/// expired, invalid; 390103/390104: token invalid.) Snowflake's drivers renew
+/// with the master token first; logging in again is simpler and always works.
+pub const TOKEN_EXPIRED_CODES: [&str; 6] =
+    ["390112", "390113", "390114", "390115", "390103", "390104"];
 /// Codes of a query still running: poll its result URL.
 const QUERY_IN_PROGRESS_CODES: [&str; 2] = ["333333", "333334"];
 
@@ -248,6 +252,8 @@ pub struct Session {
     http: reqwest::Client,
     base: String,
     account: String,
+    /// The host is a `.global` (replication) name.
+    global: bool,
     creds: Credentials,
     connect_timeout: Duration,
     token: Secret<String>,
@@ -275,6 +281,7 @@ impl Session {
             http: http_client(config)?,
             base: config.base_url(),
             account: config.account_name(),
+            global: config.host.to_ascii_lowercase().contains(".global."),
             creds,
             connect_timeout: config.connect_timeout(),
             token: Secret::new(String::new()),
@@ -309,8 +316,18 @@ impl Session {
                     .duration_since(std::time::UNIX_EPOCH)
                     .map(|d| d.as_secs())
                     .unwrap_or(0);
+                // As the drivers do: a `.global` account's JWT names the part before `-`.
+                let jwt_account = if self.global {
+                    self.account
+                        .split('-')
+                        .next()
+                        .unwrap_or_default()
+                        .to_owned()
+                } else {
+                    self.account.clone()
+                };
                 let token = keypair::jwt(
-                    &self.account,
+                    &jwt_account,
                     &self.creds.username,
                     pem,
                     passphrase.as_ref(),
