@@ -54,6 +54,7 @@ fn main() -> Result<()> {
 
 /// The one test command: stand-ins up, then one build and run of every test.
 fn test(root: &Path, extra: &[String]) -> Result<()> {
+    stand_ins::ensure_tools()?;
     stand_ins::up(root, &[])?;
     let endpoints = stand_ins::endpoints_file(root);
     let mut cmd = Command::new(cargo());

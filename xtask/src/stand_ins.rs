@@ -119,6 +119,35 @@ fn apt_install(packages: &[&str]) -> Result<()> {
         .env("DEBIAN_FRONTEND", "noninteractive"))
 }
 
+/// Programs the tests run besides the stand-ins, with their Debian packages.
+const TOOLS: &[(&str, &str)] = &[("openssl", "openssl"), ("psql", "postgresql-client")];
+
+/// Installs the tests' command-line tools that are missing.
+pub fn ensure_tools() -> Result<()> {
+    let missing: Vec<&str> = TOOLS
+        .iter()
+        .filter(|(program, _)| {
+            !Command::new("sh")
+                .args(["-c", &format!("command -v {program}")])
+                .stdout(std::process::Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        })
+        .map(|(_, package)| *package)
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    match apt_install(&missing) {
+        Ok(()) => Ok(()),
+        Err(e) if in_ci() => Err(e),
+        Err(e) => {
+            eprintln!("tools not installed ({e:#}); the tests that need them will skip outside CI");
+            Ok(())
+        }
+    }
+}
+
 fn pg_bin_dir() -> Option<PathBuf> {
     let mut dirs: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
         .ok()?
