@@ -145,7 +145,7 @@ fn new_static(root: &Path, n: &Names) -> Result<()> {
     add_to_default(&host_manifest, &n.snake)?;
     let host_lib = root.join("crates/host/src/lib.rs");
     insert_before(&host_lib, HOST_EXTERN_MARKER, &n.fill("#[cfg(feature = \"{{snake}}\")]\n#[allow(unused_extern_crates)]\nextern crate junction_{{snake}};"))?;
-    insert_before(&host_lib, HOST_ENABLED_MARKER, &n.fill("#[cfg(feature = \"{{snake}}\")]\nv.push(junction_{{snake}}::TYPE_NAME);"))?;
+    insert_before(&host_lib, HOST_ENABLED_MARKER, &n.fill("#[cfg(feature = \"{{snake}}\")]\njunction_{{snake}}::TYPE_NAME,"))?;
     insert_before(&root.join("README.md"), README_MARKER, &n.fill("| {{Title}} | `plugins/{{snake}}` | scaffolded | (write its stand-in) |"))?;
     println!("created {}", dir.display());
     println!("wired into the host as feature `{}` (in `default`), and into the README's platform table", n.snake);
