@@ -93,9 +93,60 @@ pub struct Host {
     keys: RwLock<HashMap<String, ApiKey>>,
     /// Peer lists by type, kept up to date from this host's own writes (only
     /// with a single-writer store); `None` reads them from the store each time.
-    peer_cache: Option<std::sync::Mutex<HashMap<String, Arc<Vec<Peer>>>>>,
-    /// Bumped by every write that may change a peer list.
-    peer_gen: std::sync::atomic::AtomicU64,
+    peer_cache: Option<std::sync::Mutex<HashMap<String, PeerEntry>>>,
+}
+
+/// A platform's cached peer list.
+enum PeerEntry {
+    /// Being read from the store; writes noted meanwhile wait here.
+    Loading { noted: Vec<NotedRow> },
+    /// Up to date; `versions` has the last version applied for every id seen
+    /// (also for ids since removed), so a late note never undoes a newer one.
+    Ready {
+        list: Arc<Vec<Peer>>,
+        versions: HashMap<i64, i64>,
+    },
+}
+
+struct NotedRow {
+    id: i64,
+    version: i64,
+    status: Status,
+    config: String,
+}
+
+impl NotedRow {
+    fn of(row: &IntegrationRow) -> Self {
+        NotedRow {
+            id: row.id,
+            version: row.version,
+            status: row.status,
+            config: row.config.clone(),
+        }
+    }
+}
+
+fn apply_note(list: &mut Arc<Vec<Peer>>, versions: &mut HashMap<i64, i64>, row: &NotedRow) {
+    if versions.get(&row.id).is_some_and(|v| *v >= row.version) {
+        return;
+    }
+    versions.insert(row.id, row.version);
+    // In place when no running check holds the list; a copy otherwise.
+    let v = Arc::make_mut(list);
+    let pos = v.binary_search_by_key(&row.id, |p| p.id);
+    if row.status.in_use() {
+        let peer = Peer {
+            id: row.id,
+            status: row.status,
+            config: serde_json::from_str(&row.config).unwrap_or(Value::Null),
+        };
+        match pos {
+            Ok(i) => v[i] = peer,
+            Err(i) => v.insert(i, peer),
+        }
+    } else if let Ok(i) = pos {
+        v.remove(i);
+    }
 }
 
 /// A background job.
@@ -180,50 +231,78 @@ impl Host {
             running_ops: std::sync::Mutex::new(std::collections::HashSet::new()),
             keys: RwLock::new(HashMap::new()),
             peer_cache: store_is_single_writer.then(|| std::sync::Mutex::new(HashMap::new())),
-            peer_gen: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
     /// The other in-use integrations of a platform, for its checks.
     async fn peers(&self, type_name: &str) -> Result<Arc<Vec<Peer>>, StoreError> {
         let Some(cache) = &self.peer_cache else {
-            return Ok(Arc::new(self.store.peers(type_name).await?));
+            let rows = self.store.peers(type_name).await?;
+            return Ok(Arc::new(rows.into_iter().map(|(p, _)| p).collect()));
         };
-        if let Some(v) = cache.lock().ok().and_then(|c| c.get(type_name).cloned()) {
-            return Ok(v);
-        }
-        let before = self.peer_gen.load(Ordering::SeqCst);
-        let loaded = Arc::new(self.store.peers(type_name).await?);
-        if let Ok(mut c) = cache.lock() {
-            // Cached only when no write happened meanwhile (it would be missing).
-            if self.peer_gen.load(Ordering::SeqCst) == before {
-                c.entry(type_name.to_owned()).or_insert_with(|| Arc::clone(&loaded));
+        let load = match cache.lock() {
+            Ok(mut c) => match c.get(type_name) {
+                Some(PeerEntry::Ready { list, .. }) => return Ok(Arc::clone(list)),
+                Some(PeerEntry::Loading { .. }) => false,
+                None => {
+                    c.insert(type_name.to_owned(), PeerEntry::Loading { noted: Vec::new() });
+                    true
+                }
+            },
+            Err(_) => false,
+        };
+        let rows = match self.store.peers(type_name).await {
+            Ok(rows) => rows,
+            Err(e) => {
+                if load {
+                    if let Ok(mut c) = cache.lock() {
+                        c.remove(type_name);
+                    }
+                }
+                return Err(e);
             }
+        };
+        let mut versions = HashMap::with_capacity(rows.len());
+        let list: Vec<Peer> = rows
+            .into_iter()
+            .map(|(p, v)| {
+                versions.insert(p.id, v);
+                p
+            })
+            .collect();
+        if !load {
+            // Another request is loading the list: use this read as it is.
+            return Ok(Arc::new(list));
         }
-        Ok(loaded)
+        let mut list = Arc::new(list);
+        if let Ok(mut c) = cache.lock() {
+            // Writes noted while the list was read are applied on top (by version).
+            let noted = match c.remove(type_name) {
+                Some(PeerEntry::Loading { noted }) => noted,
+                _ => Vec::new(),
+            };
+            for row in &noted {
+                apply_note(&mut list, &mut versions, row);
+            }
+            c.insert(
+                type_name.to_owned(),
+                PeerEntry::Ready {
+                    list: Arc::clone(&list),
+                    versions,
+                },
+            );
+        }
+        Ok(list)
     }
 
     /// Brings the cached peer list of the row's platform up to date after a write.
     fn note(&self, row: &IntegrationRow) {
         let Some(cache) = &self.peer_cache else { return };
-        self.peer_gen.fetch_add(1, Ordering::SeqCst);
         let Ok(mut c) = cache.lock() else { return };
-        let Some(list) = c.get_mut(&row.type_name) else { return };
-        // In place when no running check holds the list; a copy otherwise.
-        let v = Arc::make_mut(list);
-        let pos = v.binary_search_by_key(&row.id, |p| p.id);
-        if row.status.in_use() {
-            let peer = Peer {
-                id: row.id,
-                status: row.status,
-                config: serde_json::from_str(&row.config).unwrap_or(Value::Null),
-            };
-            match pos {
-                Ok(i) => v[i] = peer,
-                Err(i) => v.insert(i, peer),
-            }
-        } else if let Ok(i) = pos {
-            v.remove(i);
+        match c.get_mut(&row.type_name) {
+            Some(PeerEntry::Ready { list, versions }) => apply_note(list, versions, &NotedRow::of(row)),
+            Some(PeerEntry::Loading { noted }) => noted.push(NotedRow::of(row)),
+            None => {}
         }
     }
 
@@ -1025,7 +1104,10 @@ mod tests {
         assert_eq!(first.len(), 2);
         let mut gone = c.clone();
         gone.status = Status::Deleted;
+        gone.version += 1;
         host.note(&gone);
+        // A late note of an older version does not bring it back.
+        host.note(&c);
         assert_eq!(host.peers("T").await.unwrap().len(), 2);
         assert!(host.peers("U").await.unwrap().is_empty());
         std::fs::remove_dir_all(dir).unwrap();

@@ -160,8 +160,9 @@ pub trait Store: Send + Sync + 'static {
     async fn get(&self, id: i64) -> Result<Option<IntegrationRow>, StoreError>;
     /// Every integration, by id, without secrets.
     async fn list(&self) -> Result<Vec<IntegrationRow>, StoreError>;
-    /// The in-use integrations of a platform, public configuration only.
-    async fn peers(&self, type_name: &str) -> Result<Vec<Peer>, StoreError>;
+    /// The in-use integrations of a platform, public configuration only, each
+    /// with its version.
+    async fn peers(&self, type_name: &str) -> Result<Vec<(Peer, i64)>, StoreError>;
     async fn insert(&self, new: NewIntegration) -> Result<IntegrationRow, StoreError>;
     async fn start_operation(&self, start: StartOp) -> Result<IntegrationRow, StoreError>;
     async fn record_validation(

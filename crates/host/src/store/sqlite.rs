@@ -329,20 +329,23 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn peers(&self, type_name: &str) -> Result<Vec<Peer>, StoreError> {
+    async fn peers(&self, type_name: &str) -> Result<Vec<(Peer, i64)>, StoreError> {
         let type_name = type_name.to_owned();
         self.read(move |c| {
             let mut stmt = c.prepare_cached(
-                "SELECT id, status, config FROM integrations WHERE type = ?1 AND status <> 'deleted' ORDER BY id",
+                "SELECT id, status, config, version FROM integrations WHERE type = ?1 AND status <> 'deleted' ORDER BY id",
             )?;
             let rows = stmt.query_map([type_name], |r| {
                 let status: String = r.get(1)?;
                 let config: String = r.get(2)?;
-                Ok(Peer {
-                    id: r.get(0)?,
-                    status: parse_status(&status)?,
-                    config: serde_json::from_str(&config).unwrap_or(serde_json::Value::Null),
-                })
+                Ok((
+                    Peer {
+                        id: r.get(0)?,
+                        status: parse_status(&status)?,
+                        config: serde_json::from_str(&config).unwrap_or(serde_json::Value::Null),
+                    },
+                    r.get(3)?,
+                ))
             })?;
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
         })
