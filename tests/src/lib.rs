@@ -93,7 +93,10 @@ impl Server {
             data_dir: dir.join("data"),
             dir,
             args: args.iter().map(|s| (*s).to_owned()).collect(),
-            env: env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+            env: env
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
             run: 0,
         };
         s.launch();
@@ -132,14 +135,27 @@ impl Server {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let text = std::fs::read_to_string(self.stdout_path(self.run)).unwrap_or_default();
-            if let Some(line) = text.lines().find(|l| l.starts_with("junction listening on http://")) {
-                self.addr = line.trim_start_matches("junction listening on http://").trim().to_owned();
+            if let Some(line) = text
+                .lines()
+                .find(|l| l.starts_with("junction listening on http://"))
+            {
+                self.addr = line
+                    .trim_start_matches("junction listening on http://")
+                    .trim()
+                    .to_owned();
                 return;
             }
             if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
-                panic!("junction exited ({status}) before it was ready:\n{}", self.logs());
+                panic!(
+                    "junction exited ({status}) before it was ready:\n{}",
+                    self.logs()
+                );
             }
-            assert!(Instant::now() < deadline, "junction was not ready within 30 s:\n{}", self.logs());
+            assert!(
+                Instant::now() < deadline,
+                "junction was not ready within 30 s:\n{}",
+                self.logs()
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -181,7 +197,10 @@ impl Server {
             if let Some(s) = c.try_wait().unwrap() {
                 return s;
             }
-            assert!(Instant::now() < deadline, "junction did not stop on SIGTERM");
+            assert!(
+                Instant::now() < deadline,
+                "junction did not stop on SIGTERM"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -193,7 +212,13 @@ impl Server {
     }
 
     pub fn req(&self, method: &str, path: &str, key: Option<&str>, body: Option<&str>) -> Resp {
-        self.raw(method, path, key.map(|k| format!("Bearer {k}")).as_deref(), body.map(str::as_bytes), None)
+        self.raw(
+            method,
+            path,
+            key.map(|k| format!("Bearer {k}")).as_deref(),
+            body.map(str::as_bytes),
+            None,
+        )
     }
 
     /// With the admin key.
@@ -210,7 +235,15 @@ impl Server {
         body: Option<&[u8]>,
         content_type: Option<&str>,
     ) -> Resp {
-        http(&self.addr, method, path, authorization, body, content_type, &[])
+        http(
+            &self.addr,
+            method,
+            path,
+            authorization,
+            body,
+            content_type,
+            &[],
+        )
     }
 
     /// Polls until the integration's status is no longer in progress.
@@ -231,7 +264,11 @@ impl Server {
 
     /// Runs the binary with other arguments (CLI commands).
     pub fn cli(&self, args: &[&str]) -> std::process::Output {
-        Command::new(junction_bin()).args(args).env_remove("JUNCTION_KEY").output().unwrap()
+        Command::new(junction_bin())
+            .args(args)
+            .env_remove("JUNCTION_KEY")
+            .output()
+            .unwrap()
     }
 }
 
@@ -255,7 +292,9 @@ pub fn http(
     extra_headers: &[(&str, &str)],
 ) -> Resp {
     let mut stream = TcpStream::connect(addr).expect("connect");
-    stream.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
     let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
     if let Some(a) = authorization {
         head.push_str(&format!("Authorization: {a}\r\n"));
@@ -286,14 +325,22 @@ pub fn http(
         let _ = w.join();
     }
     let text = String::from_utf8_lossy(&raw).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or_else(|| panic!("bad response: {text:?}"));
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .unwrap_or_else(|| panic!("bad response: {text:?}"));
     let status: u16 = head
         .split_whitespace()
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| panic!("bad status line: {head}"));
-    let chunked = head.to_ascii_lowercase().contains("transfer-encoding: chunked");
-    let body = if chunked { dechunk(body) } else { body.to_owned() };
+    let chunked = head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked");
+    let body = if chunked {
+        dechunk(body)
+    } else {
+        body.to_owned()
+    };
     Resp { status, body }
 }
 

@@ -54,17 +54,26 @@ fn create_succeeds_and_the_response_has_the_contract_shape() {
         .map(|t| t["name"].as_str().unwrap())
         .collect();
     assert_eq!(names[0], CHECK_CONNECT);
-    assert!(v["config"].get("password").is_none(), "secret in config: {v}");
+    assert!(
+        v["config"].get("password").is_none(),
+        "secret in config: {v}"
+    );
     assert_eq!(v["config"]["account"], "acct-ok");
     let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
     assert_eq!(keys.len(), 6, "{keys:?}");
-    let st = s.admin("GET", &format!("/integrations/{id}/status"), None).json();
+    let st = s
+        .admin("GET", &format!("/integrations/{id}/status"), None)
+        .json();
     assert_eq!(st["status"], "enabled");
     let list = s.admin("GET", "/integrations", None).json();
     assert_eq!(list.as_array().unwrap().len(), 1);
     assert_eq!(list[0], v);
     // A second integration on the same account: the reference product's words.
-    let r = s.admin("POST", "/integrations", Some(&payload("acct-ok", json!({}))));
+    let r = s.admin(
+        "POST",
+        "/integrations",
+        Some(&payload("acct-ok", json!({}))),
+    );
     assert_eq!(r.status, 409);
     assert_eq!(
         r.json()["message"],
@@ -87,7 +96,13 @@ fn create_succeeds_and_the_response_has_the_contract_shape() {
 fn yaml_bodies_are_accepted() {
     let s = Server::start("yaml", &[]);
     let body = "type: Synthetic\nautoBootstrap: false\nconfig:\n  account: acct-yaml\n  password: pw-yaml-1\n";
-    let r = s.raw("POST", "/integrations", Some(&format!("Bearer {ADMIN}")), Some(body.as_bytes()), Some("application/yaml"));
+    let r = s.raw(
+        "POST",
+        "/integrations",
+        Some(&format!("Bearer {ADMIN}")),
+        Some(body.as_bytes()),
+        Some("application/yaml"),
+    );
     assert_eq!(r.status, 202, "{}", r.body);
     let v = s.settle(r.json()["id"].as_i64().unwrap());
     assert_eq!(v["status"], "enabled");
@@ -96,20 +111,36 @@ fn yaml_bodies_are_accepted() {
 #[test]
 fn a_failing_test_ends_in_create_error_with_the_results_and_edit_retries() {
     let s = Server::start("create-fail", &[]);
-    let body = payload("acct-f", json!({"checks": {CHECK_PRIVILEGES: {"behavior": "fail"}}}));
+    let body = payload(
+        "acct-f",
+        json!({"checks": {CHECK_PRIVILEGES: {"behavior": "fail"}}}),
+    );
     let id = create(&s, &body);
     let v = s.settle(id);
     assert_eq!(v["status"], "createError", "{v}");
     assert_eq!(v["validationResults"]["status"], "failed");
-    let tests = v["validationResults"]["validationTests"].as_array().unwrap();
+    let tests = v["validationResults"]["validationTests"]
+        .as_array()
+        .unwrap();
     let failed: Vec<&Value> = tests.iter().filter(|t| t["status"] == "failed").collect();
     assert_eq!(failed.len(), 1);
     assert_eq!(failed[0]["name"], CHECK_PRIVILEGES);
-    assert_eq!(failed[0]["message"], format!("{CHECK_PRIVILEGES} failed, as configured."));
+    assert_eq!(
+        failed[0]["message"],
+        format!("{CHECK_PRIVILEGES} failed, as configured.")
+    );
     // Migrate is not allowed from createError.
-    assert_eq!(s.admin("POST", &format!("/integrations/{id}/migrate"), None).status, 409);
+    assert_eq!(
+        s.admin("POST", &format!("/integrations/{id}/migrate"), None)
+            .status,
+        409
+    );
     // PUT retries the create with the new configuration.
-    let r = s.admin("PUT", &format!("/integrations/{id}"), Some(&payload("acct-f", json!({"label": "fixed"}))));
+    let r = s.admin(
+        "PUT",
+        &format!("/integrations/{id}"),
+        Some(&payload("acct-f", json!({"label": "fixed"}))),
+    );
     assert_eq!(r.status, 202, "{}", r.body);
     assert_eq!(r.json()["status"], "creating");
     let v = s.settle(id);
@@ -131,30 +162,58 @@ fn edit_succeeds_and_a_failed_edit_restores_the_old_config() {
     assert_eq!(v["status"], "enabled", "{v}");
     assert_eq!(v["config"]["label"], "two");
     // An edit whose operation fails: editError, and the old config is back.
-    let body = payload("acct-e", json!({"label": "three", "operations": {"edit": {"behavior": "fail"}}}));
-    assert_eq!(s.admin("PUT", &format!("/integrations/{id}"), Some(&body)).status, 202);
+    let body = payload(
+        "acct-e",
+        json!({"label": "three", "operations": {"edit": {"behavior": "fail"}}}),
+    );
+    assert_eq!(
+        s.admin("PUT", &format!("/integrations/{id}"), Some(&body))
+            .status,
+        202
+    );
     let v = s.settle(id);
     assert_eq!(v["status"], "editError", "{v}");
     assert_eq!(v["config"]["label"], "two");
-    assert!(v["config"]["operations"]["edit"]["behavior"] == "pass", "{v}");
+    assert!(
+        v["config"]["operations"]["edit"]["behavior"] == "pass",
+        "{v}"
+    );
     let h = events(&s, id);
     let last = h.last().unwrap();
     assert_eq!(last["from"], "editing");
     assert_eq!(last["to"], "editError");
-    assert!(last["message"].as_str().unwrap().contains("edit failed"), "{last}");
+    assert!(
+        last["message"].as_str().unwrap().contains("edit failed"),
+        "{last}"
+    );
     // An edit whose validation fails: editError too.
-    let body = payload("acct-e", json!({"label": "four", "checks": {CHECK_CONNECT: {"behavior": "fail"}}}));
-    assert_eq!(s.admin("PUT", &format!("/integrations/{id}"), Some(&body)).status, 202);
+    let body = payload(
+        "acct-e",
+        json!({"label": "four", "checks": {CHECK_CONNECT: {"behavior": "fail"}}}),
+    );
+    assert_eq!(
+        s.admin("PUT", &format!("/integrations/{id}"), Some(&body))
+            .status,
+        202
+    );
     let v = s.settle(id);
     assert_eq!(v["status"], "editError");
     assert_eq!(v["config"]["label"], "two");
     assert_eq!(v["validationResults"]["status"], "failed");
     // Still usable: a good edit from editError.
     let body = payload("acct-e", json!({"label": "five"}));
-    assert_eq!(s.admin("PUT", &format!("/integrations/{id}"), Some(&body)).status, 202);
+    assert_eq!(
+        s.admin("PUT", &format!("/integrations/{id}"), Some(&body))
+            .status,
+        202
+    );
     assert_eq!(s.settle(id)["config"]["label"], "five");
     // Changing the type is refused with a path.
-    let r = s.admin("PUT", &format!("/integrations/{id}"), Some(&json!({"type": "Redshift", "config": {}}).to_string()));
+    let r = s.admin(
+        "PUT",
+        &format!("/integrations/{id}"),
+        Some(&json!({"type": "Redshift", "config": {}}).to_string()),
+    );
     assert_eq!(r.status, 400);
     assert_eq!(r.json()["details"][0]["path"], "type");
 }
@@ -163,7 +222,13 @@ fn edit_succeeds_and_a_failed_edit_restores_the_old_config() {
 fn migrate_succeeds_and_its_failure_rolls_back() {
     let s = Server::start("migrate", &[]);
     let ok = create(&s, &payload("acct-m1", json!({})));
-    let bad = create(&s, &payload("acct-m2", json!({"operations": {"migrate": {"behavior": "fail"}}})));
+    let bad = create(
+        &s,
+        &payload(
+            "acct-m2",
+            json!({"operations": {"migrate": {"behavior": "fail"}}}),
+        ),
+    );
     assert_eq!(s.settle(ok)["status"], "enabled");
     assert_eq!(s.settle(bad)["status"], "enabled");
     let r = s.admin("POST", &format!("/integrations/{ok}/migrate"), None);
@@ -173,18 +238,40 @@ fn migrate_succeeds_and_its_failure_rolls_back() {
     // Already at the newest version now.
     let r = s.admin("POST", &format!("/integrations/{ok}/migrate"), None);
     assert_eq!(r.status, 409, "{}", r.body);
-    assert!(r.json()["message"].as_str().unwrap().contains("already at set-up version 2"));
+    assert!(
+        r.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("already at set-up version 2")
+    );
     // The failing one: migrateError, still at its version, still usable.
-    assert_eq!(s.admin("POST", &format!("/integrations/{bad}/migrate"), None).status, 202);
+    assert_eq!(
+        s.admin("POST", &format!("/integrations/{bad}/migrate"), None)
+            .status,
+        202
+    );
     let v = s.settle(bad);
     assert_eq!(v["status"], "migrateError", "{v}");
     let h = events(&s, bad);
-    assert!(h.last().unwrap()["message"].as_str().unwrap().contains("migrate failed"));
+    assert!(
+        h.last().unwrap()["message"]
+            .as_str()
+            .unwrap()
+            .contains("migrate failed")
+    );
     // Retry is possible (same version), and so is an edit.
     let fixed = payload("acct-m2", json!({"label": "x"}));
-    assert_eq!(s.admin("PUT", &format!("/integrations/{bad}"), Some(&fixed)).status, 202);
+    assert_eq!(
+        s.admin("PUT", &format!("/integrations/{bad}"), Some(&fixed))
+            .status,
+        202
+    );
     assert_eq!(s.settle(bad)["status"], "enabled");
-    assert_eq!(s.admin("POST", &format!("/integrations/{bad}/migrate"), None).status, 202);
+    assert_eq!(
+        s.admin("POST", &format!("/integrations/{bad}/migrate"), None)
+            .status,
+        202
+    );
     assert_eq!(s.settle(bad)["status"], "enabled");
 }
 
@@ -193,22 +280,37 @@ fn delete_follows_the_credential_rules() {
     let s = Server::start("delete", &[]);
     let manual = create(&s, &payload("acct-d1", json!({})));
     let auto_body = json!({"type": "Synthetic", "autoBootstrap": true,
-        "config": {"account": "acct-d2", "password": "privileged-pw"}}).to_string();
+        "config": {"account": "acct-d2", "password": "privileged-pw"}})
+    .to_string();
     let auto = create(&s, &auto_body);
     assert_eq!(s.settle(manual)["status"], "enabled");
     let v = s.settle(auto);
     assert_eq!(v["status"], "enabled", "{v}");
     assert_eq!(v["autoBootstrap"], true);
     // Manual: credentials are refused.
-    let r = s.admin("DELETE", &format!("/integrations/{manual}"), Some(r#"{"password":"x-privileged"}"#));
+    let r = s.admin(
+        "DELETE",
+        &format!("/integrations/{manual}"),
+        Some(r#"{"password":"x-privileged"}"#),
+    );
     assert_eq!(r.status, 400);
-    assert_eq!(r.json()["details"][0]["message"], "Credentials are not required for disable unless the integration was configured automatically. If you need to update your integration credentials, use PUT to update the integration before disabling.");
+    assert_eq!(
+        r.json()["details"][0]["message"],
+        "Credentials are not required for disable unless the integration was configured automatically. If you need to update your integration credentials, use PUT to update the integration before disabling."
+    );
     // Automatic: credentials are required.
     let r = s.admin("DELETE", &format!("/integrations/{auto}"), None);
     assert_eq!(r.status, 400);
-    assert_eq!(r.json()["details"][0]["message"], "Integrations that are automatically configured require privileged credentials to disable. Please provide them in your payload.");
+    assert_eq!(
+        r.json()["details"][0]["message"],
+        "Integrations that are automatically configured require privileged credentials to disable. Please provide them in your payload."
+    );
     // Bad credentials: a path.
-    let r = s.admin("DELETE", &format!("/integrations/{auto}"), Some(r#"{"passwd":"x"}"#));
+    let r = s.admin(
+        "DELETE",
+        &format!("/integrations/{auto}"),
+        Some(r#"{"passwd":"x"}"#),
+    );
     assert_eq!(r.status, 400);
     assert_eq!(r.json()["details"][0]["path"], "passwd");
     // Now properly.
@@ -216,21 +318,48 @@ fn delete_follows_the_credential_rules() {
     assert_eq!(r.status, 202, "{}", r.body);
     assert_eq!(r.json()["status"], "deleting");
     assert_eq!(s.settle(manual)["status"], "deleted");
-    let r = s.admin("DELETE", &format!("/integrations/{auto}"), Some(r#"{"password":"privileged-again"}"#));
+    let r = s.admin(
+        "DELETE",
+        &format!("/integrations/{auto}"),
+        Some(r#"{"password":"privileged-again"}"#),
+    );
     assert_eq!(r.status, 202, "{}", r.body);
     assert_eq!(s.settle(auto)["status"], "deleted");
     // Deleted stays readable; nothing can be started on it.
-    assert_eq!(s.admin("DELETE", &format!("/integrations/{manual}"), None).status, 409);
-    assert_eq!(s.admin("PUT", &format!("/integrations/{manual}"), Some(&payload("acct-d1", json!({})))).status, 409);
-    assert_eq!(s.admin("POST", &format!("/integrations/{manual}/migrate"), None).status, 409);
+    assert_eq!(
+        s.admin("DELETE", &format!("/integrations/{manual}"), None)
+            .status,
+        409
+    );
+    assert_eq!(
+        s.admin(
+            "PUT",
+            &format!("/integrations/{manual}"),
+            Some(&payload("acct-d1", json!({})))
+        )
+        .status,
+        409
+    );
+    assert_eq!(
+        s.admin("POST", &format!("/integrations/{manual}/migrate"), None)
+            .status,
+        409
+    );
     // The account is free again.
     let again = create(&s, &payload("acct-d1", json!({})));
     assert_eq!(s.settle(again)["status"], "enabled");
     // A failing delete: deleteError, config kept.
-    let body = payload("acct-d3", json!({"operations": {"delete": {"behavior": "fail"}}}));
+    let body = payload(
+        "acct-d3",
+        json!({"operations": {"delete": {"behavior": "fail"}}}),
+    );
     let failing = create(&s, &body);
     assert_eq!(s.settle(failing)["status"], "enabled");
-    assert_eq!(s.admin("DELETE", &format!("/integrations/{failing}"), None).status, 202);
+    assert_eq!(
+        s.admin("DELETE", &format!("/integrations/{failing}"), None)
+            .status,
+        202
+    );
     let v = s.settle(failing);
     assert_eq!(v["status"], "deleteError");
     assert_eq!(v["config"]["account"], "acct-d3");
@@ -239,7 +368,10 @@ fn delete_follows_the_credential_rules() {
 #[test]
 fn fifty_concurrent_puts_exactly_one_is_accepted() {
     let s = Server::start("concurrent", &[]);
-    let id = create(&s, &payload("acct-c", json!({"operations": {"edit": {"delayMs": 300}}})));
+    let id = create(
+        &s,
+        &payload("acct-c", json!({"operations": {"edit": {"delayMs": 300}}})),
+    );
     assert_eq!(s.settle(id)["status"], "enabled");
     let barrier = Arc::new(Barrier::new(50));
     let addr = s.addr.clone();
@@ -248,20 +380,39 @@ fn fifty_concurrent_puts_exactly_one_is_accepted() {
             let barrier = Arc::clone(&barrier);
             let addr = addr.clone();
             std::thread::spawn(move || {
-                let body = payload("acct-c", json!({"label": format!("l{i}"), "operations": {"edit": {"delayMs": 300}}}));
+                let body = payload(
+                    "acct-c",
+                    json!({"label": format!("l{i}"), "operations": {"edit": {"delayMs": 300}}}),
+                );
                 barrier.wait();
-                http(&addr, "PUT", &format!("/integrations/{id}"), Some(&format!("Bearer {ADMIN}")), Some(body.as_bytes()), None, &[])
+                http(
+                    &addr,
+                    "PUT",
+                    &format!("/integrations/{id}"),
+                    Some(&format!("Bearer {ADMIN}")),
+                    Some(body.as_bytes()),
+                    None,
+                    &[],
+                )
             })
         })
         .collect();
     let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
     let accepted = results.iter().filter(|r| r.status == 202).count();
     let conflicts = results.iter().filter(|r| r.status == 409).count();
-    assert_eq!(accepted, 1, "{:?}", results.iter().map(|r| r.status).collect::<Vec<_>>());
+    assert_eq!(
+        accepted,
+        1,
+        "{:?}",
+        results.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
     assert_eq!(conflicts, 49);
     for r in results.iter().filter(|r| r.status == 409) {
         let m = r.json()["message"].as_str().unwrap().to_owned();
-        assert!(m.contains("editing") || m.contains("changed by another request"), "{m}");
+        assert!(
+            m.contains("editing") || m.contains("changed by another request"),
+            "{m}"
+        );
     }
     assert_eq!(s.settle(id)["status"], "enabled");
     let h = events(&s, id);
@@ -273,16 +424,33 @@ fn kill_9_during_slow_operations_then_restart_recovers() {
     let mut s = Server::start("kill9", &["--lease-ttl", "1s"]);
     let edited = create(&s, &payload("acct-k1", json!({"label": "before"})));
     assert_eq!(s.settle(edited)["status"], "enabled");
-    let body = payload("acct-k1", json!({"label": "after", "operations": {"edit": {"delayMs": 60000}}}));
-    assert_eq!(s.admin("PUT", &format!("/integrations/{edited}"), Some(&body)).status, 202);
-    let slow = create(&s, &payload("acct-k2", json!({"operations": {"create": {"delayMs": 60000}}})));
+    let body = payload(
+        "acct-k1",
+        json!({"label": "after", "operations": {"edit": {"delayMs": 60000}}}),
+    );
+    assert_eq!(
+        s.admin("PUT", &format!("/integrations/{edited}"), Some(&body))
+            .status,
+        202
+    );
+    let slow = create(
+        &s,
+        &payload(
+            "acct-k2",
+            json!({"operations": {"create": {"delayMs": 60000}}}),
+        ),
+    );
     // Wait until the create's tests ran (it is now in its slow set-up).
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while count_events(&events(&s, slow), "validation") == 0 {
         assert!(std::time::Instant::now() < deadline);
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    assert_eq!(s.admin("GET", &format!("/integrations/{slow}"), None).json()["status"], "creating");
+    assert_eq!(
+        s.admin("GET", &format!("/integrations/{slow}"), None)
+            .json()["status"],
+        "creating"
+    );
     s.kill9();
     s.restart();
     let v = s.settle(slow);
@@ -291,18 +459,36 @@ fn kill_9_during_slow_operations_then_restart_recovers() {
     let last = h.last().unwrap();
     assert_eq!(last["event"], "recovered");
     assert_eq!(last["from"], "creating");
-    assert!(last["message"].as_str().unwrap().contains("stopped before it finished"), "{last}");
+    assert!(
+        last["message"]
+            .as_str()
+            .unwrap()
+            .contains("stopped before it finished"),
+        "{last}"
+    );
     let v = s.settle(edited);
     assert_eq!(v["status"], "editError", "{v}");
     assert_eq!(v["config"]["label"], "before");
     assert_eq!(events(&s, edited).last().unwrap()["event"], "recovered");
     // Nothing stays in progress.
-    for i in s.admin("GET", "/integrations", None).json().as_array().unwrap() {
-        assert!(!["creating", "editing", "deleting", "migrating"].contains(&i["status"].as_str().unwrap()));
+    for i in s
+        .admin("GET", "/integrations", None)
+        .json()
+        .as_array()
+        .unwrap()
+    {
+        assert!(
+            !["creating", "editing", "deleting", "migrating"]
+                .contains(&i["status"].as_str().unwrap())
+        );
     }
     // And both are usable again.
     let fixed = payload("acct-k2", json!({}));
-    assert_eq!(s.admin("PUT", &format!("/integrations/{slow}"), Some(&fixed)).status, 202);
+    assert_eq!(
+        s.admin("PUT", &format!("/integrations/{slow}"), Some(&fixed))
+            .status,
+        202
+    );
     assert_eq!(s.settle(slow)["status"], "enabled");
 }
 
@@ -316,7 +502,8 @@ fn sigterm_stops_gracefully_and_json_logs_carry_the_operation_span() {
     let logs = s.logs();
     let mut with_span = 0;
     for line in logs.lines().filter(|l| l.starts_with('{')) {
-        let v: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        let v: Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
         if v["span"]["name"] == "operation" {
             assert_eq!(v["span"]["integration_id"], id);
             assert_eq!(v["span"]["platform"], "Synthetic");
@@ -342,17 +529,39 @@ fn the_sentinel_secret_never_leaves_the_host() {
     let id = r.json()["id"].as_i64().unwrap();
     keep(s.admin("POST", "/integrations", Some(&b))); // 409
     let auto = json!({"type": "Synthetic", "autoBootstrap": true, "config": {"account": "acct-s2", "password": SENTINEL}}).to_string();
-    let auto_id = keep(s.admin("POST", "/integrations", Some(&auto))).json()["id"].as_i64().unwrap();
-    let failing = json!({"type": "Synthetic", "config": {"account": "acct-s3", "password": SENTINEL,
-        "checks": {CHECK_CONNECT: {"behavior": "fail"}}}}).to_string();
-    let fail_id = keep(s.admin("POST", "/integrations", Some(&failing))).json()["id"].as_i64().unwrap();
+    let auto_id = keep(s.admin("POST", "/integrations", Some(&auto))).json()["id"]
+        .as_i64()
+        .unwrap();
+    let failing =
+        json!({"type": "Synthetic", "config": {"account": "acct-s3", "password": SENTINEL,
+        "checks": {CHECK_CONNECT: {"behavior": "fail"}}}})
+        .to_string();
+    let fail_id = keep(s.admin("POST", "/integrations", Some(&failing))).json()["id"]
+        .as_i64()
+        .unwrap();
     for i in [id, auto_id, fail_id] {
         s.settle(i);
     }
-    keep(s.admin("POST", "/integrations/validate", Some(&cfg("acct-s9").to_string())));
-    keep(s.admin("POST", "/integrations/scripts/create", Some(&cfg("acct-s9").to_string())));
-    keep(s.admin("POST", "/integrations/scripts/cleanup", Some(&cfg("acct-s9").to_string())));
-    keep(s.admin("POST", &format!("/integrations/{id}/scripts/edit"), Some(&cfg("acct-s1").to_string())));
+    keep(s.admin(
+        "POST",
+        "/integrations/validate",
+        Some(&cfg("acct-s9").to_string()),
+    ));
+    keep(s.admin(
+        "POST",
+        "/integrations/scripts/create",
+        Some(&cfg("acct-s9").to_string()),
+    ));
+    keep(s.admin(
+        "POST",
+        "/integrations/scripts/cleanup",
+        Some(&cfg("acct-s9").to_string()),
+    ));
+    keep(s.admin(
+        "POST",
+        &format!("/integrations/{id}/scripts/edit"),
+        Some(&cfg("acct-s1").to_string()),
+    ));
     keep(s.admin("POST", &format!("/integrations/{id}/scripts/delete"), None));
     // Bad input carrying the sentinel.
     for bad in [
@@ -367,7 +576,11 @@ fn the_sentinel_secret_never_leaves_the_host() {
         keep(s.admin("POST", "/integrations/validate", Some(&bad.to_string())));
     }
     // Edits: with the secret, without it (kept), failing.
-    keep(s.admin("PUT", &format!("/integrations/{id}"), Some(&cfg("acct-s1").to_string())));
+    keep(s.admin(
+        "PUT",
+        &format!("/integrations/{id}"),
+        Some(&cfg("acct-s1").to_string()),
+    ));
     s.settle(id);
     let no_secret = json!({"type": "Synthetic", "config": {"account": "acct-s1", "label": "n", "installVersion": 1}}).to_string();
     keep(s.admin("PUT", &format!("/integrations/{id}"), Some(&no_secret)));
@@ -375,9 +588,17 @@ fn the_sentinel_secret_never_leaves_the_host() {
     keep(s.admin("POST", &format!("/integrations/{id}/migrate"), None));
     s.settle(id);
     // Delete with a sentinel privileged credential (used once, never stored).
-    keep(s.admin("DELETE", &format!("/integrations/{auto_id}"), Some(&json!({"password": SENTINEL}).to_string())));
+    keep(s.admin(
+        "DELETE",
+        &format!("/integrations/{auto_id}"),
+        Some(&json!({"password": SENTINEL}).to_string()),
+    ));
     s.settle(auto_id);
-    keep(s.admin("DELETE", &format!("/integrations/{id}"), Some(&json!({"password": SENTINEL}).to_string())));
+    keep(s.admin(
+        "DELETE",
+        &format!("/integrations/{id}"),
+        Some(&json!({"password": SENTINEL}).to_string()),
+    ));
     for i in [id, auto_id, fail_id] {
         keep(s.admin("GET", &format!("/integrations/{i}"), None));
         keep(s.admin("GET", &format!("/integrations/{i}/history"), None));
@@ -395,14 +616,19 @@ fn the_sentinel_secret_never_leaves_the_host() {
     assert!(!r.body.contains(SENTINEL));
     let _ = s.terminate();
     let logs = s.logs();
-    assert!(logs.contains("operation finished"), "debug logs were captured");
+    assert!(
+        logs.contains("operation finished"),
+        "debug logs were captured"
+    );
     assert!(!logs.contains(SENTINEL), "a log line shows the sentinel");
     let mut files = 0;
     for entry in std::fs::read_dir(&s.data_dir).unwrap() {
         let bytes = std::fs::read(entry.unwrap().path()).unwrap();
         files += 1;
         assert!(
-            !bytes.windows(SENTINEL.len()).any(|w| w == SENTINEL.as_bytes()),
+            !bytes
+                .windows(SENTINEL.len())
+                .any(|w| w == SENTINEL.as_bytes()),
             "the sentinel is in the raw bytes of the data directory"
         );
     }
@@ -416,16 +642,36 @@ fn endpoints(id: i64) -> Vec<(&'static str, String, Option<String>)> {
         ("GET", "/integrations".into(), None),
         ("POST", "/integrations".into(), Some(p.clone())),
         ("GET", format!("/integrations/{id}"), None),
-        ("PUT", format!("/integrations/{id}"), Some(payload("acct-auth", json!({"label": "z"})))),
+        (
+            "PUT",
+            format!("/integrations/{id}"),
+            Some(payload("acct-auth", json!({"label": "z"}))),
+        ),
         ("DELETE", format!("/integrations/{id}"), None),
         ("GET", format!("/integrations/{id}/status"), None),
         ("GET", format!("/integrations/{id}/history"), None),
         ("POST", format!("/integrations/{id}/migrate"), None),
         ("POST", "/integrations/validate".into(), Some(p.clone())),
-        ("POST", "/integrations/scripts/create".into(), Some(p.clone())),
-        ("POST", "/integrations/scripts/initial-create".into(), Some(p.clone())),
-        ("POST", "/integrations/scripts/cleanup".into(), Some(p.clone())),
-        ("POST", format!("/integrations/{id}/scripts/edit"), Some(p.clone())),
+        (
+            "POST",
+            "/integrations/scripts/create".into(),
+            Some(p.clone()),
+        ),
+        (
+            "POST",
+            "/integrations/scripts/initial-create".into(),
+            Some(p.clone()),
+        ),
+        (
+            "POST",
+            "/integrations/scripts/cleanup".into(),
+            Some(p.clone()),
+        ),
+        (
+            "POST",
+            format!("/integrations/{id}/scripts/edit"),
+            Some(p.clone()),
+        ),
         ("POST", format!("/integrations/{id}/scripts/delete"), None),
         ("GET", "/platforms".into(), None),
         ("GET", "/plugins".into(), None),
@@ -438,8 +684,21 @@ fn endpoints(id: i64) -> Vec<(&'static str, String, Option<String>)> {
 fn the_401_403_matrix_over_every_endpoint() {
     let s = Server::start("auth", &[]);
     // A read key, made with the CLI against the same data directory.
-    let out = s.cli(&["keys", "create", "--role", "read", "--name", "e2e", "--data-dir", s.data_dir.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = s.cli(&[
+        "keys",
+        "create",
+        "--role",
+        "read",
+        "--name",
+        "e2e",
+        "--data-dir",
+        s.data_dir.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let read = String::from_utf8(out.stdout).unwrap().trim().to_owned();
     assert!(read.starts_with("jct_"));
     let id = create(&s, &payload("acct-auth", json!({})));
@@ -449,7 +708,11 @@ fn the_401_403_matrix_over_every_endpoint() {
     for (method, path, body) in endpoints(id) {
         let b = body.as_deref();
         let none = s.req(method, &path, None, b);
-        assert_eq!(none.status, 401, "{method} {path} without a key: {}", none.body);
+        assert_eq!(
+            none.status, 401,
+            "{method} {path} without a key: {}",
+            none.body
+        );
         assert_eq!(none.json()["statusCode"], 401);
         let wrong = s.req(method, &path, Some("jct_not_a_key"), b);
         assert_eq!(wrong.status, 401, "{method} {path} with a wrong key");
@@ -457,7 +720,12 @@ fn the_401_403_matrix_over_every_endpoint() {
         assert_eq!(basic.status, 401, "{method} {path} with Basic");
         let r = s.req(method, &path, Some(&read), b);
         if method == "GET" {
-            assert!(r.status == 200, "{method} {path} with a read key: {} {}", r.status, r.body);
+            assert!(
+                r.status == 200,
+                "{method} {path} with a read key: {} {}",
+                r.status,
+                r.body
+            );
         } else {
             assert_eq!(r.status, 403, "{method} {path} with a read key: {}", r.body);
             assert!(r.json()["message"].as_str().unwrap().contains("admin"));
@@ -469,7 +737,12 @@ fn the_401_403_matrix_over_every_endpoint() {
     // Admin: never 401/403 (the body may still be refused for other reasons).
     for (method, path, body) in endpoints(id) {
         let r = s.admin(method, &path, body.as_deref());
-        assert!(r.status != 401 && r.status != 403 && r.status < 500, "{method} {path} as admin: {} {}", r.status, r.body);
+        assert!(
+            r.status != 401 && r.status != 403 && r.status < 500,
+            "{method} {path} as admin: {} {}",
+            r.status,
+            r.body
+        );
     }
 }
 
@@ -484,12 +757,18 @@ fn first_start_without_a_key_prints_a_one_time_admin_key() {
         .unwrap_or_else(|| panic!("no key printed: {out}"))
         .to_owned();
     assert_eq!(s.req("GET", "/integrations", Some(&key), None).status, 200);
-    assert_eq!(s.raw("GET", "/integrations", Some(&key), None, None).status, 200);
+    assert_eq!(
+        s.raw("GET", "/integrations", Some(&key), None, None).status,
+        200
+    );
     // The key file is private.
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(s.data_dir.join("secret.key")).unwrap().permissions().mode();
+        let mode = std::fs::metadata(s.data_dir.join("secret.key"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
 }
@@ -499,15 +778,46 @@ fn idempotency_key_returns_the_same_integration() {
     let s = Server::start("idem", &[]);
     let body = payload("acct-i", json!({}));
     let auth = format!("Bearer {ADMIN}");
-    let a = http(&s.addr, "POST", "/integrations", Some(&auth), Some(body.as_bytes()), None, &[("Idempotency-Key", "k-1")]);
-    let b = http(&s.addr, "POST", "/integrations", Some(&auth), Some(body.as_bytes()), None, &[("Idempotency-Key", "k-1")]);
+    let a = http(
+        &s.addr,
+        "POST",
+        "/integrations",
+        Some(&auth),
+        Some(body.as_bytes()),
+        None,
+        &[("Idempotency-Key", "k-1")],
+    );
+    let b = http(
+        &s.addr,
+        "POST",
+        "/integrations",
+        Some(&auth),
+        Some(body.as_bytes()),
+        None,
+        &[("Idempotency-Key", "k-1")],
+    );
     assert_eq!(a.status, 202, "{}", a.body);
     assert_eq!(b.status, 202, "{}", b.body);
     assert_eq!(a.json()["id"], b.json()["id"]);
     let other = payload("acct-i2", json!({}));
-    let c = http(&s.addr, "POST", "/integrations", Some(&auth), Some(other.as_bytes()), None, &[("Idempotency-Key", "k-1")]);
+    let c = http(
+        &s.addr,
+        "POST",
+        "/integrations",
+        Some(&auth),
+        Some(other.as_bytes()),
+        None,
+        &[("Idempotency-Key", "k-1")],
+    );
     assert_eq!(c.status, 422, "{}", c.body);
-    assert_eq!(s.admin("GET", "/integrations", None).json().as_array().unwrap().len(), 1);
+    assert_eq!(
+        s.admin("GET", "/integrations", None)
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 /// Malformed payloads; each must get a 4xx with a path, never a 5xx.
@@ -573,7 +883,14 @@ fn corpus() -> Vec<(Vec<u8>, &'static str)> {
         (b"--x\r\nContent-Disposition: form-data; name=a\r\n\r\n1\r\n--x--".to_vec(), "multipart/form-data; boundary=x"),
     ];
     // Every config field with a wrong type, generated.
-    for field in ["account", "password", "label", "checks", "operations", "installVersion"] {
+    for field in [
+        "account",
+        "password",
+        "label",
+        "checks",
+        "operations",
+        "installVersion",
+    ] {
         for bad in [json!(true), json!([1, 2]), json!({"deep": {"er": 1}})] {
             if (field == "checks" || field == "operations") && bad.is_object() {
                 continue;
@@ -602,18 +919,32 @@ fn malformed_payloads_get_a_4xx_with_a_path_and_never_a_5xx() {
             let r = s.raw(method, &path, Some(&auth), Some(body), Some(ct));
             cases += 1;
             let ok = (400..500).contains(&r.status)
-                && serde_json::from_str::<Value>(&r.body).ok().is_some_and(|v| {
-                    v["details"].as_array().is_some_and(|d| {
-                        !d.is_empty() && d.iter().all(|e| e["path"].as_str().is_some_and(|p| !p.is_empty()))
-                    }) && v["statusCode"] == r.status
-                });
+                && serde_json::from_str::<Value>(&r.body)
+                    .ok()
+                    .is_some_and(|v| {
+                        v["details"].as_array().is_some_and(|d| {
+                            !d.is_empty()
+                                && d.iter()
+                                    .all(|e| e["path"].as_str().is_some_and(|p| !p.is_empty()))
+                        }) && v["statusCode"] == r.status
+                    });
             if !ok {
-                failures.push(format!("#{i} {method} {path} {}: {} {}", String::from_utf8_lossy(&body[..body.len().min(80)]), r.status, &r.body[..r.body.len().min(300)]));
+                failures.push(format!(
+                    "#{i} {method} {path} {}: {} {}",
+                    String::from_utf8_lossy(&body[..body.len().min(80)]),
+                    r.status,
+                    &r.body[..r.body.len().min(300)]
+                ));
             }
         }
     }
     // Bad ids and bad DELETE bodies.
-    for path in ["/integrations/abc", "/integrations/-1", "/integrations/0", "/integrations/99999999999999999999999"] {
+    for path in [
+        "/integrations/abc",
+        "/integrations/-1",
+        "/integrations/0",
+        "/integrations/99999999999999999999999",
+    ] {
         let r = s.admin("GET", path, None);
         cases += 1;
         if r.status != 400 || r.json()["details"][0]["path"] != "id" {
@@ -627,12 +958,20 @@ fn malformed_payloads_get_a_4xx_with_a_path_and_never_a_5xx() {
             failures.push(format!("DELETE {body}: {} {}", r.status, r.body));
         }
     }
-    assert!(failures.is_empty(), "{} of {cases} cases failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {cases} cases failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     assert!(cases >= 100, "only {cases} cases");
     // The host is alive, the integration untouched, and no 5xx was ever sent.
     assert_eq!(s.settle(id)["status"], "enabled");
     let metrics = s.admin("GET", "/metrics", None).body;
-    assert!(metrics.contains("junction_http_responses_total{class=\"5xx\"} 0"), "{metrics}");
+    assert!(
+        metrics.contains("junction_http_responses_total{class=\"5xx\"} 0"),
+        "{metrics}"
+    );
     assert!(!s.logs().contains("panicked"));
 }
 
@@ -641,16 +980,33 @@ fn cli_validate_plugins_and_client_commands() {
     let s = Server::start("cli", &[]);
     let dir = junction_e2e::temp_dir("cli-files");
     let good = dir.join("good.yaml");
-    std::fs::write(&good, "type: Synthetic\nconfig:\n  account: acct-cli\n  password: pw-cli-1\n").unwrap();
+    std::fs::write(
+        &good,
+        "type: Synthetic\nconfig:\n  account: acct-cli\n  password: pw-cli-1\n",
+    )
+    .unwrap();
     let failing = dir.join("failing.json");
-    std::fs::write(&failing, payload("acct-cli", json!({"checks": {CHECK_CONNECT: {"behavior": "fail"}}}))).unwrap();
+    std::fs::write(
+        &failing,
+        payload(
+            "acct-cli",
+            json!({"checks": {CHECK_CONNECT: {"behavior": "fail"}}}),
+        ),
+    )
+    .unwrap();
     let bad = dir.join("bad.json");
     std::fs::write(&bad, r#"{"type": "Synthetic", "config": {"account": 5}}"#).unwrap();
     let out = s.cli(&["validate", good.to_str().unwrap()]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}");
-    assert!(stdout.contains(CHECK_CONNECT) && stdout.contains("overall: passed"), "{stdout}");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("passed"), "progress lines on stderr");
+    assert!(
+        stdout.contains(CHECK_CONNECT) && stdout.contains("overall: passed"),
+        "{stdout}"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("passed"),
+        "progress lines on stderr"
+    );
     let out = s.cli(&["validate", failing.to_str().unwrap(), "--output", "json"]);
     assert_eq!(out.status.code(), Some(1));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -661,7 +1017,13 @@ fn cli_validate_plugins_and_client_commands() {
     let out = s.cli(&["plugins", "--output", "json"]);
     assert!(out.status.success());
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(v.as_array().unwrap().iter().any(|x| x["type"] == "Synthetic"), "{v}");
+    assert!(
+        v.as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["type"] == "Synthetic"),
+        "{v}"
+    );
     let server = format!("http://{}", s.addr);
     let client = |args: &[&str]| {
         let mut all = vec!["integrations", "--server", server.as_str(), "--key", ADMIN];
@@ -669,7 +1031,11 @@ fn cli_validate_plugins_and_client_commands() {
         s.cli(&all)
     };
     let out = client(&["create", good.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     let id = v["id"].as_i64().unwrap();
     s.settle(id);
@@ -690,16 +1056,34 @@ fn cli_validate_plugins_and_client_commands() {
 fn platforms_and_openapi_describe_the_api() {
     let s = Server::start("docs", &[]);
     let p = s.admin("GET", "/platforms", None).json();
-    let syn = p.as_array().unwrap().iter().find(|x| x["type"] == "Synthetic").expect("Synthetic listed");
+    let syn = p
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["type"] == "Synthetic")
+        .expect("Synthetic listed");
     assert_eq!(syn["checks"][1]["requires"][0], CHECK_CONNECT);
     assert!(syn["configSchema"].is_object());
     let o = s.admin("GET", "/openapi.json", None).json();
     assert_eq!(o["openapi"], "3.1.0");
-    for path in ["/integrations", "/integrations/{id}", "/integrations/{id}/status", "/integrations/{id}/history",
-        "/integrations/{id}/migrate", "/integrations/validate", "/integrations/scripts/create",
-        "/integrations/scripts/cleanup", "/integrations/{id}/scripts/edit", "/integrations/{id}/scripts/delete",
-        "/platforms", "/healthz"] {
-        assert!(o["paths"].get(path).is_some(), "{path} missing from openapi");
+    for path in [
+        "/integrations",
+        "/integrations/{id}",
+        "/integrations/{id}/status",
+        "/integrations/{id}/history",
+        "/integrations/{id}/migrate",
+        "/integrations/validate",
+        "/integrations/scripts/create",
+        "/integrations/scripts/cleanup",
+        "/integrations/{id}/scripts/edit",
+        "/integrations/{id}/scripts/delete",
+        "/platforms",
+        "/healthz",
+    ] {
+        assert!(
+            o["paths"].get(path).is_some(),
+            "{path} missing from openapi"
+        );
     }
     let r = s.admin("GET", "/nope", None);
     assert_eq!(r.status, 404);
@@ -712,10 +1096,20 @@ fn platforms_and_openapi_describe_the_api() {
 fn secret_key_from_the_environment_and_a_wrong_key_is_refused() {
     let key_a = "11".repeat(32);
     let key_b = "22".repeat(32);
-    let mut s = Server::start_with_env("envkey", &[], &[("JUNCTION_ADMIN_KEY", ADMIN), ("JUNCTION_SECRET_KEY", &key_a)]);
+    let mut s = Server::start_with_env(
+        "envkey",
+        &[],
+        &[
+            ("JUNCTION_ADMIN_KEY", ADMIN),
+            ("JUNCTION_SECRET_KEY", &key_a),
+        ],
+    );
     let id = create(&s, &payload("acct-env", json!({})));
     assert_eq!(s.settle(id)["status"], "enabled");
-    assert!(!s.data_dir.join("secret.key").exists(), "no key file when the key comes from the environment");
+    assert!(
+        !s.data_dir.join("secret.key").exists(),
+        "no key file when the key comes from the environment"
+    );
     let _ = s.terminate();
     // Another key: the server refuses to start, saying why.
     let out = std::process::Command::new(junction_e2e::junction_bin())
@@ -741,26 +1135,46 @@ fn secret_key_from_the_environment_and_a_wrong_key_is_refused() {
     // The right key again: the edit (which decrypts the stored secret) works.
     s.restart();
     let body = json!({"type": "Synthetic", "config": {"account": "acct-env", "label": "k", "installVersion": 1}}).to_string();
-    assert_eq!(s.admin("PUT", &format!("/integrations/{id}"), Some(&body)).status, 202);
+    assert_eq!(
+        s.admin("PUT", &format!("/integrations/{id}"), Some(&body))
+            .status,
+        202
+    );
     assert_eq!(s.settle(id)["status"], "enabled");
 }
 
 #[test]
 fn a_bad_plugin_library_is_refused_and_the_host_still_serves() {
     let plugins = junction_e2e::temp_dir("plugin-dir");
-    std::fs::write(plugins.join(format!("libbogus.{}", std::env::consts::DLL_EXTENSION)), b"not a library").unwrap();
+    std::fs::write(
+        plugins.join(format!("libbogus.{}", std::env::consts::DLL_EXTENSION)),
+        b"not a library",
+    )
+    .unwrap();
     std::fs::write(plugins.join("README.txt"), b"ignored").unwrap();
     let s = Server::start("plugins", &["--plugin-dir", plugins.to_str().unwrap()]);
     let loads = s.admin("GET", "/plugins", None).json();
     let loads = loads.as_array().unwrap();
     assert_eq!(loads.len(), 1, "{loads:?}");
-    assert!(loads[0]["path"].as_str().unwrap().ends_with("libbogus.so") || cfg!(not(target_os = "linux")));
-    assert!(loads[0]["refused"].as_str().unwrap().contains("not loadable as a shared library"), "{loads:?}");
+    assert!(
+        loads[0]["path"].as_str().unwrap().ends_with("libbogus.so")
+            || cfg!(not(target_os = "linux"))
+    );
+    assert!(
+        loads[0]["refused"]
+            .as_str()
+            .unwrap()
+            .contains("not loadable as a shared library"),
+        "{loads:?}"
+    );
     let id = create(&s, &payload("acct-pl", json!({})));
     assert_eq!(s.settle(id)["status"], "enabled");
     let out = s.cli(&["plugins", "--plugin-dir", plugins.to_str().unwrap()]);
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("REFUSED") && text.contains("Synthetic"), "{text}");
+    assert!(
+        text.contains("REFUSED") && text.contains("Synthetic"),
+        "{text}"
+    );
     let _ = std::fs::remove_dir_all(plugins);
 }

@@ -41,24 +41,38 @@ fn main() {
         // `cargo test --benches` / nextest listing: nothing to run as a test.
         return;
     }
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(run());
 }
 
 /// A bare axum handler returning fixed bytes.
 fn bare_server(bytes_file: &str) {
     let body = Bytes::from(std::fs::read(bytes_file).unwrap());
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async move {
         let app = axum::Router::new().route(
             "/integrations/{id}",
             axum::routing::get(move || {
                 let body = body.clone();
-                async move { ([(axum::http::header::CONTENT_TYPE, "application/json")], body) }
+                async move {
+                    (
+                        [(axum::http::header::CONTENT_TYPE, "application/json")],
+                        body,
+                    )
+                }
             }),
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        println!("bare listening on http://{}", listener.local_addr().unwrap());
+        println!(
+            "bare listening on http://{}",
+            listener.local_addr().unwrap()
+        );
         std::io::stdout().flush().unwrap();
         axum::serve(listener, app).await.unwrap();
     });
@@ -81,12 +95,21 @@ impl Drop for Proc {
 fn spawn_and_wait(mut cmd: Command, out: &Path, prefix: &str) -> Proc {
     let f = std::fs::File::create(out).unwrap();
     let started = Instant::now();
-    let child = cmd.stdout(f).stderr(Stdio::null()).stdin(Stdio::null()).spawn().unwrap();
+    let child = cmd
+        .stdout(f)
+        .stderr(Stdio::null())
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
     loop {
         let text = std::fs::read_to_string(out).unwrap_or_default();
         if let Some(l) = text.lines().find(|l| l.starts_with(prefix)) {
             let addr = l.trim_start_matches(prefix).trim().to_owned();
-            return Proc { child, addr, ready: started.elapsed() };
+            return Proc {
+                child,
+                addr,
+                ready: started.elapsed(),
+            };
         }
         assert!(started.elapsed() < Duration::from_secs(60), "not ready");
         std::thread::sleep(Duration::from_millis(1));
@@ -118,7 +141,9 @@ type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
 async fn connect(addr: &str) -> Sender {
     let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     stream.set_nodelay(true).unwrap();
-    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.unwrap();
+    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .unwrap();
     tokio::spawn(async move {
         let _ = conn.await;
     });
@@ -135,7 +160,9 @@ async fn send(s: &mut Sender, method: &str, path: &str, body: Option<String>) ->
     if body.is_some() {
         req = req.header("content-type", "application/json");
     }
-    let req = req.body(Full::new(Bytes::from(body.unwrap_or_default()))).unwrap();
+    let req = req
+        .body(Full::new(Bytes::from(body.unwrap_or_default())))
+        .unwrap();
     let resp = s.send_request(req).await.unwrap();
     let status = resp.status().as_u16();
     (status, resp.into_body().collect().await.unwrap().to_bytes())
@@ -175,7 +202,12 @@ async fn load(addr: &str, path: &str) -> Load {
     let secs = start.elapsed().as_secs_f64();
     all.sort_unstable();
     let pct = |p: f64| all[((all.len() as f64 * p) as usize).min(all.len() - 1)];
-    Load { requests: all.len(), rps: all.len() as f64 / secs, p50_us: pct(0.50), p99_us: pct(0.99) }
+    Load {
+        requests: all.len(),
+        rps: all.len() as f64 / secs,
+        p50_us: pct(0.50),
+        p99_us: pct(0.99),
+    }
 }
 
 fn synthetic_body(i: usize) -> String {
@@ -192,7 +224,10 @@ async fn fill(dir: &Path, from: usize, to: usize) {
     let store = Arc::new(store);
     let cipher = Arc::new(cipher);
     let mut handles = Vec::new();
-    for chunk in (from..to).collect::<Vec<_>>().chunks(((to - from) / 4).max(1)) {
+    for chunk in (from..to)
+        .collect::<Vec<_>>()
+        .chunks(((to - from) / 4).max(1))
+    {
         let (store, cipher, chunk) = (Arc::clone(&store), Arc::clone(&cipher), chunk.to_vec());
         handles.push(tokio::spawn(async move {
             for i in chunk {
@@ -232,7 +267,10 @@ async fn fill(dir: &Path, from: usize, to: usize) {
 }
 
 fn stop(p: &mut Proc) {
-    let _ = Command::new("kill").arg("-TERM").arg(p.child.id().to_string()).status();
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(p.child.id().to_string())
+        .status();
     let _ = p.child.wait();
 }
 
@@ -263,11 +301,17 @@ async fn run() {
         ready = ready.min(p.ready);
         stop(&mut p);
     }
-    rows.push(("start to ready (empty store, best of 5)".into(), format!("{:.1} ms", ready.as_secs_f64() * 1e3)));
+    rows.push((
+        "start to ready (empty store, best of 5)".into(),
+        format!("{:.1} ms", ready.as_secs_f64() * 1e3),
+    ));
 
     let mut p = junction(&dir);
     tokio::time::sleep(Duration::from_millis(500)).await;
-    rows.push(("RSS idle (empty store)".into(), format!("{:.1} MiB", rss_kib(p.child.id()) as f64 / 1024.0)));
+    rows.push((
+        "RSS idle (empty store)".into(),
+        format!("{:.1} MiB", rss_kib(p.child.id()) as f64 / 1024.0),
+    ));
 
     // Creates per second: 2,000 POSTs over 32 connections, then until all are enabled.
     let n = 2000;
@@ -278,7 +322,8 @@ async fn run() {
         tasks.push(tokio::spawn(async move {
             let mut s = connect(&addr).await;
             for i in (c..n).step_by(CONNECTIONS) {
-                let (status, _) = send(&mut s, "POST", "/integrations", Some(synthetic_body(i))).await;
+                let (status, _) =
+                    send(&mut s, "POST", "/integrations", Some(synthetic_body(i))).await;
                 assert_eq!(status, 202);
             }
         }));
@@ -297,8 +342,14 @@ async fn run() {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let settled = t.elapsed();
-    rows.push(("creates accepted (POST → 202), 2,000 over 32 connections".into(), format!("{:.0} /s", n as f64 / accepted.as_secs_f64())));
-    rows.push(("creates completed (POST → enabled, synthetic platform)".into(), format!("{:.0} /s", n as f64 / settled.as_secs_f64())));
+    rows.push((
+        "creates accepted (POST → 202), 2,000 over 32 connections".into(),
+        format!("{:.0} /s", n as f64 / accepted.as_secs_f64()),
+    ));
+    rows.push((
+        "creates completed (POST → enabled, synthetic platform)".into(),
+        format!("{:.0} /s", n as f64 / settled.as_secs_f64()),
+    ));
 
     // GET /integrations/{id} beside a bare axum handler with the same bytes.
     let (_, one) = send(&mut s, "GET", "/integrations/1", None).await;
@@ -310,10 +361,23 @@ async fn run() {
     let j = load(&p.addr, "/integrations/1").await;
     let b = load(&bare.addr, "/integrations/1").await;
     drop(bare);
-    rows.push((format!("GET /integrations/{{id}} ({} B), junction: req/s, p50, p99", one.len()),
-        format!("{:.0} req/s, p50 {} µs, p99 {} µs ({} requests)", j.rps, j.p50_us, j.p99_us, j.requests)));
-    rows.push(("same bytes, bare axum handler: req/s, p50, p99".into(),
-        format!("{:.0} req/s, p50 {} µs, p99 {} µs ({} requests)", b.rps, b.p50_us, b.p99_us, b.requests)));
+    rows.push((
+        format!(
+            "GET /integrations/{{id}} ({} B), junction: req/s, p50, p99",
+            one.len()
+        ),
+        format!(
+            "{:.0} req/s, p50 {} µs, p99 {} µs ({} requests)",
+            j.rps, j.p50_us, j.p99_us, j.requests
+        ),
+    ));
+    rows.push((
+        "same bytes, bare axum handler: req/s, p50, p99".into(),
+        format!(
+            "{:.0} req/s, p50 {} µs, p99 {} µs ({} requests)",
+            b.rps, b.p50_us, b.p99_us, b.requests
+        ),
+    ));
     stop(&mut p);
 
     // 10,000 and 100,000 integrations.
@@ -321,15 +385,30 @@ async fn run() {
         let have = n.max(if target == 100_000 { 10_000 } else { n });
         fill(&dir, have, target).await;
         let mut p = junction(&dir);
-        rows.push((format!("start to ready ({label} integrations)"), format!("{:.1} ms", p.ready.as_secs_f64() * 1e3)));
+        rows.push((
+            format!("start to ready ({label} integrations)"),
+            format!("{:.1} ms", p.ready.as_secs_f64() * 1e3),
+        ));
         tokio::time::sleep(Duration::from_millis(300)).await;
         let idle = rss_kib(p.child.id());
         let (best, bytes) = list_timing(&p.addr, 5).await;
         let after = rss_kib(p.child.id());
-        rows.push((format!("GET /integrations at {label} (best of 5)"),
-            format!("{:.1} ms, {:.1} MB", best.as_secs_f64() * 1e3, bytes as f64 / 1e6)));
-        rows.push((format!("RSS at {label}: idle / after the lists"),
-            format!("{:.1} MiB / {:.1} MiB", idle as f64 / 1024.0, after as f64 / 1024.0)));
+        rows.push((
+            format!("GET /integrations at {label} (best of 5)"),
+            format!(
+                "{:.1} ms, {:.1} MB",
+                best.as_secs_f64() * 1e3,
+                bytes as f64 / 1e6
+            ),
+        ));
+        rows.push((
+            format!("RSS at {label}: idle / after the lists"),
+            format!(
+                "{:.1} MiB / {:.1} MiB",
+                idle as f64 / 1024.0,
+                after as f64 / 1024.0
+            ),
+        ));
         stop(&mut p);
     }
     let _ = std::fs::remove_dir_all(&base);

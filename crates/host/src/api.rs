@@ -44,10 +44,7 @@ pub fn router(host: Arc<Host>) -> Router {
         .route("/integrations/scripts/create", post(script_create))
         .route("/integrations/scripts/initial-create", post(script_initial))
         .route("/integrations/scripts/cleanup", post(script_cleanup))
-        .route(
-            "/integrations/{id}",
-            get(get_one).put(edit).delete(delete),
-        )
+        .route("/integrations/{id}", get(get_one).put(edit).delete(delete))
         .route("/integrations/{id}/status", get(status))
         .route("/integrations/{id}/history", get(history))
         .route("/integrations/{id}/migrate", post(migrate))
@@ -120,7 +117,10 @@ async fn authorize(State(app): State<App>, mut req: Request, next: Next) -> Resp
 }
 
 async fn not_found() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "No such endpoint; see /openapi.json.")
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "No such endpoint; see /openapi.json.",
+    )
 }
 
 async fn method_not_allowed() -> ApiError {
@@ -140,7 +140,9 @@ fn caller(req_ext: Option<axum::Extension<Caller>>) -> Result<Caller, ApiError> 
         .ok_or_else(|| ApiError::unauthorized("An API key is required."))
 }
 
-fn parse_id(raw: Result<Path<String>, axum::extract::rejection::PathRejection>) -> Result<i64, ApiError> {
+fn parse_id(
+    raw: Result<Path<String>, axum::extract::rejection::PathRejection>,
+) -> Result<i64, ApiError> {
     let Ok(Path(raw)) = raw else {
         return Err(ApiError::field("id", "must be a positive integer"));
     };
@@ -160,7 +162,10 @@ fn bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
     })
 }
 
-fn read_value(headers: &HeaderMap, raw: Result<Bytes, BytesRejection>) -> Result<Option<serde_json::Value>, ApiError> {
+fn read_value(
+    headers: &HeaderMap,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<Option<serde_json::Value>, ApiError> {
     let raw = bytes(raw)?;
     let format = if raw.iter().all(u8::is_ascii_whitespace) {
         Format::Json
@@ -170,7 +175,10 @@ fn read_value(headers: &HeaderMap, raw: Result<Bytes, BytesRejection>) -> Result
     body::parse_value(&raw, format)
 }
 
-fn read_payload(headers: &HeaderMap, raw: Result<Bytes, BytesRejection>) -> Result<Payload, ApiError> {
+fn read_payload(
+    headers: &HeaderMap,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<Payload, ApiError> {
     body::payload(read_value(headers, raw)?)
 }
 
@@ -244,7 +252,13 @@ async fn history(
     id: Result<Path<String>, axum::extract::rejection::PathRejection>,
 ) -> Result<Response, ApiError> {
     let id = parse_id(id)?;
-    match app.host.store.history(id).await.map_err(ApiError::internal)? {
+    match app
+        .host
+        .store
+        .history(id)
+        .await
+        .map_err(ApiError::internal)?
+    {
         Some(h) => Ok(json(StatusCode::OK, &h)),
         None => Err(ApiError::not_found_integration(id)),
     }
@@ -265,8 +279,16 @@ async fn create(
                 .ok()
                 .map(str::trim)
                 .filter(|k| !k.is_empty() && k.len() <= 255)
-                .ok_or_else(|| ApiError::field("Idempotency-Key", "must be 1 to 255 visible ASCII characters"))?;
-            Some((key.to_owned(), crate::auth::hash_key(&String::from_utf8_lossy(&raw))))
+                .ok_or_else(|| {
+                    ApiError::field(
+                        "Idempotency-Key",
+                        "must be 1 to 255 visible ASCII characters",
+                    )
+                })?;
+            Some((
+                key.to_owned(),
+                crate::auth::hash_key(&String::from_utf8_lossy(&raw)),
+            ))
         }
         None => None,
     };
@@ -332,20 +354,39 @@ fn script_response(script: junction_core::Script) -> Response {
     )
 }
 
-async fn script_new(app: &App, kind: ScriptKind, headers: &HeaderMap, raw: Result<Bytes, BytesRejection>) -> Result<Response, ApiError> {
+async fn script_new(
+    app: &App,
+    kind: ScriptKind,
+    headers: &HeaderMap,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
     let payload = read_payload(headers, raw)?;
-    Ok(script_response(app.host.script(kind, None, Some(payload)).await?))
+    Ok(script_response(
+        app.host.script(kind, None, Some(payload)).await?,
+    ))
 }
 
-async fn script_create(State(app): State<App>, headers: HeaderMap, raw: Result<Bytes, BytesRejection>) -> Result<Response, ApiError> {
+async fn script_create(
+    State(app): State<App>,
+    headers: HeaderMap,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
     script_new(&app, ScriptKind::Create, &headers, raw).await
 }
 
-async fn script_initial(State(app): State<App>, headers: HeaderMap, raw: Result<Bytes, BytesRejection>) -> Result<Response, ApiError> {
+async fn script_initial(
+    State(app): State<App>,
+    headers: HeaderMap,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
     script_new(&app, ScriptKind::InitialCreate, &headers, raw).await
 }
 
-async fn script_cleanup(State(app): State<App>, headers: HeaderMap, raw: Result<Bytes, BytesRejection>) -> Result<Response, ApiError> {
+async fn script_cleanup(
+    State(app): State<App>,
+    headers: HeaderMap,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
     script_new(&app, ScriptKind::Cleanup, &headers, raw).await
 }
 
@@ -357,7 +398,11 @@ async fn script_edit(
 ) -> Result<Response, ApiError> {
     let id = parse_id(id)?;
     let payload = read_payload(&headers, raw)?;
-    Ok(script_response(app.host.script(ScriptKind::Edit, Some(id), Some(payload)).await?))
+    Ok(script_response(
+        app.host
+            .script(ScriptKind::Edit, Some(id), Some(payload))
+            .await?,
+    ))
 }
 
 async fn script_delete(
@@ -365,7 +410,9 @@ async fn script_delete(
     id: Result<Path<String>, axum::extract::rejection::PathRejection>,
 ) -> Result<Response, ApiError> {
     let id = parse_id(id)?;
-    Ok(script_response(app.host.script(ScriptKind::Delete, Some(id), None).await?))
+    Ok(script_response(
+        app.host.script(ScriptKind::Delete, Some(id), None).await?,
+    ))
 }
 
 async fn platforms(State(app): State<App>) -> Response {
@@ -381,7 +428,12 @@ async fn plugin_loads(State(app): State<App>) -> Response {
 }
 
 async fn metrics(State(app): State<App>) -> Result<Response, ApiError> {
-    let counts = app.host.store.count_by_status().await.map_err(ApiError::internal)?;
+    let counts = app
+        .host
+        .store
+        .count_by_status()
+        .await
+        .map_err(ApiError::internal)?;
     let mut s = String::new();
     s.push_str("# TYPE junction_integrations gauge\n");
     for st in junction_core::Status::ALL {
@@ -389,10 +441,26 @@ async fn metrics(State(app): State<App>) -> Result<Response, ApiError> {
         let _ = writeln!(s, "junction_integrations{{status=\"{st}\"}} {n}");
     }
     let m = &app.metrics;
-    let _ = writeln!(s, "# TYPE junction_operations_running gauge\njunction_operations_running {}", app.host.running());
-    let _ = writeln!(s, "# TYPE junction_http_requests_total counter\njunction_http_requests_total {}", m.requests.load(Ordering::Relaxed));
-    let _ = writeln!(s, "junction_http_responses_total{{class=\"4xx\"}} {}", m.client_errors.load(Ordering::Relaxed));
-    let _ = writeln!(s, "junction_http_responses_total{{class=\"5xx\"}} {}", m.server_errors.load(Ordering::Relaxed));
+    let _ = writeln!(
+        s,
+        "# TYPE junction_operations_running gauge\njunction_operations_running {}",
+        app.host.running()
+    );
+    let _ = writeln!(
+        s,
+        "# TYPE junction_http_requests_total counter\njunction_http_requests_total {}",
+        m.requests.load(Ordering::Relaxed)
+    );
+    let _ = writeln!(
+        s,
+        "junction_http_responses_total{{class=\"4xx\"}} {}",
+        m.client_errors.load(Ordering::Relaxed)
+    );
+    let _ = writeln!(
+        s,
+        "junction_http_responses_total{{class=\"5xx\"}} {}",
+        m.server_errors.load(Ordering::Relaxed)
+    );
     let mut resp = s.into_response();
     resp.headers_mut().insert(
         header::CONTENT_TYPE,

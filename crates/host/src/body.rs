@@ -38,7 +38,9 @@ pub fn format_of(headers: &HeaderMap) -> Result<Format, ApiError> {
     } else if mime.starts_with("multipart/") {
         Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            format!("Content-Type {mime} is not accepted: send application/json or application/yaml."),
+            format!(
+                "Content-Type {mime} is not accepted: send application/json or application/yaml."
+            ),
         )
         .with_details(vec![junction_core::FieldError::new(
             BODY,
@@ -81,10 +83,16 @@ pub fn too_large() -> ApiError {
 /// A payload from a parsed body.
 pub fn payload(value: Option<Value>) -> Result<Payload, ApiError> {
     let Some(value) = value else {
-        return Err(ApiError::field(BODY, "a body {type, autoBootstrap, config} is required"));
+        return Err(ApiError::field(
+            BODY,
+            "a body {type, autoBootstrap, config} is required",
+        ));
     };
     if !value.is_object() {
-        return Err(ApiError::field(BODY, "must be an object {type, autoBootstrap, config}"));
+        return Err(ApiError::field(
+            BODY,
+            "must be an object {type, autoBootstrap, config}",
+        ));
     }
     let p: Payload = junction_core::config::from_json_at(&value, "").map_err(ApiError::invalid)?;
     if !p.config.is_object() {
@@ -103,7 +111,10 @@ mod tests {
         assert_eq!(e.details[0].path, "type");
         let e = payload(Some(serde_json::json!({"type": "X"}))).unwrap_err();
         assert_eq!(e.details[0].path, "config");
-        let e = payload(Some(serde_json::json!({"type": "X", "config": {}, "extra": 1}))).unwrap_err();
+        let e = payload(Some(
+            serde_json::json!({"type": "X", "config": {}, "extra": 1}),
+        ))
+        .unwrap_err();
         assert_eq!(e.details[0].path, "extra");
         let e = payload(Some(serde_json::json!({"type": "X", "config": []}))).unwrap_err();
         assert_eq!(e.details[0].path, "config");
@@ -111,7 +122,9 @@ mod tests {
         assert_eq!(e.details[0].path, BODY);
         let e = parse_value(b"a: [", Format::Yaml).unwrap_err();
         assert_eq!(e.details[0].path, BODY);
-        let v = parse_value(b"type: X\nconfig: {a: 1}\n", Format::Yaml).unwrap().unwrap();
+        let v = parse_value(b"type: X\nconfig: {a: 1}\n", Format::Yaml)
+            .unwrap()
+            .unwrap();
         assert_eq!(payload(Some(v)).unwrap().type_name, "X");
     }
 }

@@ -115,7 +115,10 @@ impl Cipher {
     }
 
     /// Encrypts a secrets map; `None` when there is nothing to keep.
-    pub fn seal_secrets(&self, secrets: &Map<String, Value>) -> Result<Option<Vec<u8>>, CryptoError> {
+    pub fn seal_secrets(
+        &self,
+        secrets: &Map<String, Value>,
+    ) -> Result<Option<Vec<u8>>, CryptoError> {
         if secrets.is_empty() {
             return Ok(None);
         }
@@ -180,7 +183,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(dir.join(KEY_FILE)).unwrap().permissions().mode();
+            let mode = std::fs::metadata(dir.join(KEY_FILE))
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
         std::fs::remove_dir_all(&dir).unwrap();

@@ -40,8 +40,11 @@ impl ApiError {
     /// 400 with one bad field.
     pub fn field(path: impl Into<String>, message: impl Into<String>) -> Self {
         let e = FieldError::new(path, message);
-        ApiError::new(StatusCode::BAD_REQUEST, format!("Invalid request: {}: {}", e.path, e.message))
-            .with_details(vec![e])
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("Invalid request: {}: {}", e.path, e.message),
+        )
+        .with_details(vec![e])
     }
 
     /// 400 with every bad field.
@@ -51,7 +54,10 @@ impl ApiError {
     }
 
     pub fn not_found_integration(id: i64) -> Self {
-        ApiError::new(StatusCode::NOT_FOUND, format!("No Integration found with ID {id}."))
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("No Integration found with ID {id}."),
+        )
     }
 
     pub fn conflict(message: impl Into<String>) -> Self {

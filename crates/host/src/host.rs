@@ -14,9 +14,9 @@ use axum::http::StatusCode;
 use junction_core::config::{join_secrets, keep_omitted_secrets, split_secrets};
 use junction_core::runner::RunOptions;
 use junction_core::{
-    CheckContext, DeleteCredentials, DynPlatform, Event, OpContext, OpError, Peer, PlatformDescriptor,
-    Registry, Script, ScriptKind, Status, TestStatus, TransitionError, ValidationResults,
-    ValidationTest,
+    CheckContext, DeleteCredentials, DynPlatform, Event, OpContext, OpError, Peer,
+    PlatformDescriptor, Registry, Script, ScriptKind, Status, TestStatus, TransitionError,
+    ValidationResults, ValidationTest,
 };
 use serde_json::Value;
 use std::collections::HashMap;
@@ -178,9 +178,9 @@ fn store_err(id: i64, verb: &str, e: StoreError) -> ApiError {
         StoreError::VersionConflict { .. } => ApiError::conflict(format!(
             "Cannot {verb} integration {id}: it was changed by another request at the same time; read it again and retry."
         )),
-        StoreError::AccountTaken { id: other } => {
-            ApiError::conflict(format!("Integration {other} already uses this platform account."))
-        }
+        StoreError::AccountTaken { id: other } => ApiError::conflict(format!(
+            "Integration {other} already uses this platform account."
+        )),
         other => ApiError::internal(other),
     }
 }
@@ -204,7 +204,12 @@ fn to_json<T: serde::Serialize>(v: &T) -> String {
 }
 
 impl Host {
-    pub fn new(store: Arc<dyn Store>, registry: Registry, cipher: Cipher, settings: Settings) -> Self {
+    pub fn new(
+        store: Arc<dyn Store>,
+        registry: Registry,
+        cipher: Cipher,
+        settings: Settings,
+    ) -> Self {
         let store_is_single_writer = store.single_writer();
         let platforms = registry
             .iter()
@@ -245,7 +250,10 @@ impl Host {
                 Some(PeerEntry::Ready { list, .. }) => return Ok(Arc::clone(list)),
                 Some(PeerEntry::Loading { .. }) => false,
                 None => {
-                    c.insert(type_name.to_owned(), PeerEntry::Loading { noted: Vec::new() });
+                    c.insert(
+                        type_name.to_owned(),
+                        PeerEntry::Loading { noted: Vec::new() },
+                    );
                     true
                 }
             },
@@ -297,10 +305,14 @@ impl Host {
 
     /// Brings the cached peer list of the row's platform up to date after a write.
     fn note(&self, row: &IntegrationRow) {
-        let Some(cache) = &self.peer_cache else { return };
+        let Some(cache) = &self.peer_cache else {
+            return;
+        };
         let Ok(mut c) = cache.lock() else { return };
         match c.get_mut(&row.type_name) {
-            Some(PeerEntry::Ready { list, versions }) => apply_note(list, versions, &NotedRow::of(row)),
+            Some(PeerEntry::Ready { list, versions }) => {
+                apply_note(list, versions, &NotedRow::of(row))
+            }
             Some(PeerEntry::Loading { noted }) => noted.push(NotedRow::of(row)),
             None => {}
         }
@@ -319,7 +331,11 @@ impl Host {
                 "type",
                 format!(
                     "unknown integration type \"{type_name}\"; this host supports: {}",
-                    if names.is_empty() { "none".to_owned() } else { names.join(", ") }
+                    if names.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        names.join(", ")
+                    }
                 ),
             )
         })
@@ -333,7 +349,11 @@ impl Host {
                 return Ok(Some(k.clone()));
             }
         }
-        let found = self.store.find_key(&hash).await.map_err(ApiError::internal)?;
+        let found = self
+            .store
+            .find_key(&hash)
+            .await
+            .map_err(ApiError::internal)?;
         if let (Some(k), Ok(mut cache)) = (&found, self.keys.write()) {
             cache.insert(hash, k.clone());
         }
@@ -342,7 +362,10 @@ impl Host {
 
     /// Makes sure an admin key exists: `JUNCTION_ADMIN_KEY`, else a new one,
     /// returned so the caller can show it once.
-    pub async fn ensure_admin_key(&self, from_env: Option<&str>) -> Result<Option<String>, StoreError> {
+    pub async fn ensure_admin_key(
+        &self,
+        from_env: Option<&str>,
+    ) -> Result<Option<String>, StoreError> {
         if let Some(secret) = from_env {
             let k = auth::from_secret(secret, Role::Admin, "JUNCTION_ADMIN_KEY");
             if self.store.find_key(&k.hash).await?.is_none() {
@@ -387,7 +410,10 @@ impl Host {
 
     fn seal(&self, full: &Value, paths: &[String]) -> Result<(String, Option<Vec<u8>>), ApiError> {
         let (public, secrets) = split_secrets(full, paths);
-        let sealed = self.cipher.seal_secrets(&secrets).map_err(ApiError::internal)?;
+        let sealed = self
+            .cipher
+            .seal_secrets(&secrets)
+            .map_err(ApiError::internal)?;
         Ok((to_json(&public), sealed))
     }
 
@@ -404,12 +430,18 @@ impl Host {
             op_id: random_id("op_"),
             kind: kind.as_str().to_owned(),
             owner: self.owner.clone(),
-            expires_ms: now_ms() + i64::try_from(self.settings.lease_ttl.as_millis()).unwrap_or(i64::MAX / 2),
+            expires_ms: now_ms()
+                + i64::try_from(self.settings.lease_ttl.as_millis()).unwrap_or(i64::MAX / 2),
             key_id: Some(caller.key.id.clone()),
         }
     }
 
-    async fn context(&self, type_name: &str, id: Option<i64>, auto: bool) -> Result<CheckContext, ApiError> {
+    async fn context(
+        &self,
+        type_name: &str,
+        id: Option<i64>,
+        auto: bool,
+    ) -> Result<CheckContext, ApiError> {
         let peers = self.peers(type_name).await.map_err(ApiError::internal)?;
         Ok(CheckContext {
             integration_id: id,
@@ -466,10 +498,16 @@ impl Host {
                 ))
                 .scrubbed(&scrub_list));
             }
-            Err(StoreError::IdempotentReplay { id, same_request: true }) => {
+            Err(StoreError::IdempotentReplay {
+                id,
+                same_request: true,
+            }) => {
                 return self.get_row(id).await;
             }
-            Err(StoreError::IdempotentReplay { id, same_request: false }) => {
+            Err(StoreError::IdempotentReplay {
+                id,
+                same_request: false,
+            }) => {
                 return Err(ApiError::new(
                     StatusCode::UNPROCESSABLE_ENTITY,
                     format!("The Idempotency-Key was already used, with a different payload, for integration {id}."),
@@ -512,7 +550,10 @@ impl Host {
         if payload.type_name != row.type_name {
             return Err(ApiError::field(
                 "type",
-                format!("cannot change the type of integration {id} from \"{}\"", row.type_name),
+                format!(
+                    "cannot change the type of integration {id} from \"{}\"",
+                    row.type_name
+                ),
             ));
         }
         let entry = self.platform(&row.type_name)?;
@@ -532,9 +573,14 @@ impl Host {
             .parse(&new_config, payload.auto_bootstrap)
             .map_err(|e| ApiError::invalid(e).scrubbed(&scrub_list))?;
         let retry_create = row.status == Status::CreateError;
-        let kind = if retry_create { OpKind::Create } else { OpKind::Edit };
+        let kind = if retry_create {
+            OpKind::Create
+        } else {
+            OpKind::Edit
+        };
         let lease = self.lease(kind, caller);
-        let new_account_key = (parsed.account_key != row.account_key).then(|| parsed.account_key.clone());
+        let new_account_key =
+            (parsed.account_key != row.account_key).then(|| parsed.account_key.clone());
         let started = self
             .store
             .start_operation(StartOp {
@@ -594,7 +640,11 @@ impl Host {
         if let Some(b) = &body {
             crate::util::collect_strings(b, &mut scrub_list);
         }
-        match (entry.descriptor.delete_credentials, row.auto_bootstrap, &body) {
+        match (
+            entry.descriptor.delete_credentials,
+            row.auto_bootstrap,
+            &body,
+        ) {
             (DeleteCredentials::Never, _, Some(_)) => {
                 return Err(ApiError::field(
                     crate::error::BODY,
@@ -660,7 +710,11 @@ impl Host {
     }
 
     /// POST /integrations/{id}/migrate.
-    pub async fn migrate(self: &Arc<Self>, id: i64, caller: &Caller) -> Result<IntegrationRow, ApiError> {
+    pub async fn migrate(
+        self: &Arc<Self>,
+        id: i64,
+        caller: &Caller,
+    ) -> Result<IntegrationRow, ApiError> {
         let row = self.get_row(id).await?;
         let entry = self.platform(&row.type_name)?;
         if let Err(t) = junction_core::transition(Some(row.status), Event::StartMigrate) {
@@ -712,10 +766,17 @@ impl Host {
     pub async fn validate(&self, payload: Payload) -> Result<ValidationResults, ApiError> {
         let entry = self.platform(&payload.type_name)?;
         let scrub_list = secret_strings(&payload.config, &entry.descriptor.secret_paths);
-        let ctx = self.context(&payload.type_name, None, payload.auto_bootstrap).await?;
+        let ctx = self
+            .context(&payload.type_name, None, payload.auto_bootstrap)
+            .await?;
         let results = entry
             .platform
-            .validate(&payload.config, ctx, &self.run_options(&payload.type_name), None)
+            .validate(
+                &payload.config,
+                ctx,
+                &self.run_options(&payload.type_name),
+                None,
+            )
             .await
             .map_err(|e| ApiError::invalid(e).scrubbed(&scrub_list))?;
         Ok(scrub_results(results, &scrub_list))
@@ -737,11 +798,19 @@ impl Host {
                 match payload {
                     Some(p) => {
                         if p.type_name != row.type_name {
-                            return Err(ApiError::field("type", format!("integration {id} is a {} integration", row.type_name)));
+                            return Err(ApiError::field(
+                                "type",
+                                format!("integration {id} is a {} integration", row.type_name),
+                            ));
                         }
                         let mut new_config = p.config;
-                        keep_omitted_secrets(&mut new_config, &stored, &entry.descriptor.secret_paths);
-                        scrub_list.extend(secret_strings(&new_config, &entry.descriptor.secret_paths));
+                        keep_omitted_secrets(
+                            &mut new_config,
+                            &stored,
+                            &entry.descriptor.secret_paths,
+                        );
+                        scrub_list
+                            .extend(secret_strings(&new_config, &entry.descriptor.secret_paths));
                         let parsed = entry
                             .platform
                             .parse(&new_config, p.auto_bootstrap)
@@ -760,7 +829,11 @@ impl Host {
                     .map_err(|e| ApiError::invalid(e).scrubbed(&scrub_list))?;
                 (entry, parsed.full, None, scrub_list)
             }
-            (None, None) => return Err(crate::body::payload(None).err().unwrap_or_else(|| ApiError::field(crate::error::BODY, "required"))),
+            (None, None) => {
+                return Err(crate::body::payload(None)
+                    .err()
+                    .unwrap_or_else(|| ApiError::field(crate::error::BODY, "required")));
+            }
         };
         scrub_list.extend(secret_strings(&config, &entry.descriptor.secret_paths));
         let script = entry
@@ -774,7 +847,11 @@ impl Host {
             .map_err(|e| e.scrubbed(&scrub_list))?;
         Ok(Script {
             language: script.language,
-            statements: script.statements.iter().map(|s| scrub(s, &scrub_list)).collect(),
+            statements: script
+                .statements
+                .iter()
+                .map(|s| scrub(s, &scrub_list))
+                .collect(),
         })
     }
 
@@ -814,7 +891,11 @@ impl Host {
             Err(_) => self.failure(
                 &job,
                 None,
-                format!("The {} did not finish within {} s and was abandoned.", job.kind.as_str(), timeout.as_secs()),
+                format!(
+                    "The {} did not finish within {} s and was abandoned.",
+                    job.kind.as_str(),
+                    timeout.as_secs()
+                ),
             ),
         };
         let succeeded = finish.succeeded;
@@ -832,7 +913,9 @@ impl Host {
         tracing::warn!(message = %message, "operation failed");
         let (config, secrets) = match (&job.new_full, job.store_attempt) {
             (Some(new), true) => match self.seal(new, &job.paths) {
-                Ok((public, sealed)) if !job.auto_bootstrap => (Some(public), SecretsUpdate::Set(sealed)),
+                Ok((public, sealed)) if !job.auto_bootstrap => {
+                    (Some(public), SecretsUpdate::Set(sealed))
+                }
                 Ok((public, _)) => (Some(public), SecretsUpdate::Set(None)),
                 Err(_) => (None, SecretsUpdate::Keep),
             },
@@ -863,18 +946,28 @@ impl Host {
                 .await
             {
                 Ok(c) => c,
-                Err(e) => return self.failure(job, None, format!("The {verb} could not start: {}", e.message)),
+                Err(e) => {
+                    return self.failure(
+                        job,
+                        None,
+                        format!("The {verb} could not start: {}", e.message),
+                    );
+                }
             };
             let platform = Arc::clone(&job.platform);
             let config = new.clone();
             let options = self.run_options(job.platform.type_name());
-            let run = tokio::spawn(async move { platform.validate(&config, ctx, &options, None).await }).await;
+            let run =
+                tokio::spawn(async move { platform.validate(&config, ctx, &options, None).await })
+                    .await;
             let results = match run {
                 Ok(Ok(r)) => scrub_results(r, &job.scrub),
                 Ok(Err(e)) => {
                     return self.failure(job, None, format!("The configuration is invalid: {e}"));
                 }
-                Err(_) => return self.failure(job, None, "The validation ended abnormally.".into()),
+                Err(_) => {
+                    return self.failure(job, None, "The validation ended abnormally.".into());
+                }
             };
             let json = to_json(&results);
             if let Err(e) = self
@@ -890,7 +983,11 @@ impl Host {
                     .first_failure()
                     .map(|t| t.name.clone())
                     .unwrap_or_default();
-                return self.failure(job, results_json, format!("Validation failed: \"{first}\" did not pass."));
+                return self.failure(
+                    job,
+                    results_json,
+                    format!("Validation failed: \"{first}\" did not pass."),
+                );
             }
         }
         let op = OpContext {
@@ -900,7 +997,11 @@ impl Host {
             fault: None,
         };
         let platform = Arc::clone(&job.platform);
-        let (old, new, privileged) = (job.old_full.clone(), job.new_full.clone(), job.privileged.clone());
+        let (old, new, privileged) = (
+            job.old_full.clone(),
+            job.new_full.clone(),
+            job.privileged.clone(),
+        );
         let kind = job.kind;
         let outcome = tokio::spawn(async move {
             match kind {
@@ -913,7 +1014,10 @@ impl Host {
                     _ => Err(OpError::Failed("nothing to edit".into())),
                 },
                 OpKind::Delete => match &old {
-                    Some(o) => platform.delete(&op, o, privileged.as_ref()).await.map(|()| None),
+                    Some(o) => platform
+                        .delete(&op, o, privileged.as_ref())
+                        .await
+                        .map(|()| None),
                     None => Err(OpError::Failed("nothing to delete".into())),
                 },
                 OpKind::Migrate => match &old {
@@ -930,11 +1034,23 @@ impl Host {
                     OpKind::Create => "",
                     _ => " The integration keeps its previous configuration.",
                 };
-                return self.failure(job, results_json, format!("The {verb} failed: {e}.{rolled}"));
+                return self.failure(
+                    job,
+                    results_json,
+                    format!("The {verb} failed: {e}.{rolled}"),
+                );
             }
             Err(join) => {
-                let what = if join.is_panic() { "panicked" } else { "was cancelled" };
-                return self.failure(job, results_json, format!("The platform's {verb} {what}; see the host's log."));
+                let what = if join.is_panic() {
+                    "panicked"
+                } else {
+                    "was cancelled"
+                };
+                return self.failure(
+                    job,
+                    results_json,
+                    format!("The platform's {verb} {what}; see the host's log."),
+                );
             }
         };
         let mut finish = Finish {
@@ -945,7 +1061,8 @@ impl Host {
             config: None,
             secrets: SecretsUpdate::Keep,
             account_key: job.new_account_key.clone(),
-            auto_bootstrap: matches!(job.kind, OpKind::Create | OpKind::Edit).then_some(job.auto_bootstrap),
+            auto_bootstrap: matches!(job.kind, OpKind::Create | OpKind::Edit)
+                .then_some(job.auto_bootstrap),
             bootstrap_version: None,
             event: "outcome",
             message: Some(format!("The {verb} succeeded.")),
@@ -957,7 +1074,13 @@ impl Host {
                     finish.secrets = SecretsUpdate::Set(sealed);
                     finish.bootstrap_version = Some(out.bootstrap_version);
                 }
-                Err(e) => return self.failure(job, finish.validation_results, format!("The result could not be stored: {}", e.message)),
+                Err(e) => {
+                    return self.failure(
+                        job,
+                        finish.validation_results,
+                        format!("The result could not be stored: {}", e.message),
+                    );
+                }
             },
             // Deleted: the secrets go.
             None => finish.secrets = SecretsUpdate::Set(None),
@@ -980,7 +1103,8 @@ impl Host {
                 .unwrap_or(false);
             if ours {
                 // Still running here: renew instead of rolling back.
-                let until = now_ms() + i64::try_from(self.settings.lease_ttl.as_millis()).unwrap_or(i64::MAX / 2);
+                let until = now_ms()
+                    + i64::try_from(self.settings.lease_ttl.as_millis()).unwrap_or(i64::MAX / 2);
                 let _ = self.store.renew_lease(e.id, &e.lease.op_id, until).await;
                 continue;
             }
@@ -1038,7 +1162,8 @@ async fn renew_lease(host: Arc<Host>, id: i64, op_id: String) {
     let every = (host.settings.lease_ttl / 3).max(Duration::from_millis(50));
     loop {
         tokio::time::sleep(every).await;
-        let until = now_ms() + i64::try_from(host.settings.lease_ttl.as_millis()).unwrap_or(i64::MAX / 2);
+        let until =
+            now_ms() + i64::try_from(host.settings.lease_ttl.as_millis()).unwrap_or(i64::MAX / 2);
         match host.store.renew_lease(id, &op_id, until).await {
             Ok(true) => {}
             Ok(false) => {
@@ -1088,7 +1213,12 @@ mod tests {
     async fn the_peer_cache_follows_writes_copy_on_write() {
         let dir = std::env::temp_dir().join(random_id("junction-host-test-"));
         let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir).unwrap());
-        let host = Host::new(Arc::clone(&store), Registry::new(), Cipher::from_key(&[1; 32]), Settings::default());
+        let host = Host::new(
+            Arc::clone(&store),
+            Registry::new(),
+            Cipher::from_key(&[1; 32]),
+            Settings::default(),
+        );
         store.insert(new("a")).await.unwrap();
         store.insert(new("b")).await.unwrap();
         let first = host.peers("T").await.unwrap();

@@ -18,7 +18,11 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 #[derive(Parser)]
-#[command(name = "junction", version, about = "Junction: a control plane for integrations with data platforms.")]
+#[command(
+    name = "junction",
+    version,
+    about = "Junction: a control plane for integrations with data platforms."
+)]
 struct Cli {
     /// Log format on stderr.
     #[arg(long, value_enum, default_value_t = LogFormat::Human, global = true)]
@@ -86,14 +90,24 @@ enum Command {
     },
     /// Manage API keys (directly in the data directory's store).
     Keys {
-        #[arg(long, default_value = "junction-data", env = "JUNCTION_DATA_DIR", global = true)]
+        #[arg(
+            long,
+            default_value = "junction-data",
+            env = "JUNCTION_DATA_DIR",
+            global = true
+        )]
         data_dir: PathBuf,
         #[command(subcommand)]
         command: KeysCommand,
     },
     /// Talk to a running server.
     Integrations {
-        #[arg(long, default_value = "http://127.0.0.1:8080", env = "JUNCTION_SERVER", global = true)]
+        #[arg(
+            long,
+            default_value = "http://127.0.0.1:8080",
+            env = "JUNCTION_SERVER",
+            global = true
+        )]
         server: String,
         #[arg(long, env = "JUNCTION_KEY", global = true, hide_env_values = true)]
         key: Option<String>,
@@ -118,16 +132,32 @@ enum KeysCommand {
 #[derive(Subcommand)]
 enum ClientCommand {
     List,
-    Get { id: i64 },
-    Status { id: i64 },
-    History { id: i64 },
+    Get {
+        id: i64,
+    },
+    Status {
+        id: i64,
+    },
+    History {
+        id: i64,
+    },
     /// Create from a payload file (JSON or YAML).
-    Create { file: PathBuf },
+    Create {
+        file: PathBuf,
+    },
     /// Edit from a payload file.
-    Edit { id: i64, file: PathBuf },
+    Edit {
+        id: i64,
+        file: PathBuf,
+    },
     /// Delete; FILE holds privileged credentials when needed.
-    Delete { id: i64, file: Option<PathBuf> },
-    Migrate { id: i64 },
+    Delete {
+        id: i64,
+        file: Option<PathBuf>,
+    },
+    Migrate {
+        id: i64,
+    },
 }
 
 fn init_logs(format: LogFormat, default: &str) {
@@ -139,13 +169,20 @@ fn init_logs(format: LogFormat, default: &str) {
         .with_ansi(false);
     match format {
         LogFormat::Human => builder.init(),
-        LogFormat::Json => builder.json().with_current_span(true).with_span_list(true).init(),
+        LogFormat::Json => builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(true)
+            .init(),
     }
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("junction: cannot start the runtime: {e}");
@@ -182,7 +219,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                     check_timeout,
                 },
                 shutdown_grace,
-                admin_key: std::env::var("JUNCTION_ADMIN_KEY").ok().filter(|k| !k.is_empty()),
+                admin_key: std::env::var("JUNCTION_ADMIN_KEY")
+                    .ok()
+                    .filter(|k| !k.is_empty()),
                 plugin_dir,
             };
             serve(opts, |addr, new_key| {
@@ -217,14 +256,25 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             let store = SqliteStore::open(&data_dir)?;
             match command {
                 KeysCommand::Create { role, name } => {
-                    let k = auth::generate(role, &name).map_err(|e| anyhow::anyhow!("cannot make a random key: {e}"))?;
+                    let k = auth::generate(role, &name)
+                        .map_err(|e| anyhow::anyhow!("cannot make a random key: {e}"))?;
                     store.insert_key(&k.record, &k.hash).await?;
                     println!("{}", k.secret);
-                    eprintln!("Created {} key {} (shown only this once).", role.as_str(), k.record.id);
+                    eprintln!(
+                        "Created {} key {} (shown only this once).",
+                        role.as_str(),
+                        k.record.id
+                    );
                 }
                 KeysCommand::List => {
                     for k in store.list_keys().await? {
-                        println!("{}\t{}\t{}\t{}", k.id, k.role.as_str(), junction_host::util::rfc3339(k.created_at), k.name);
+                        println!(
+                            "{}\t{}\t{}\t{}",
+                            k.id,
+                            k.role.as_str(),
+                            junction_host::util::rfc3339(k.created_at),
+                            k.name
+                        );
                     }
                 }
             }
@@ -243,8 +293,15 @@ async fn run(cli: Cli) -> Result<ExitCode> {
 
 fn read_payload_file(file: &std::path::Path) -> Result<(Vec<u8>, Format), String> {
     let bytes = std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-    let ext = file.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
-    let starts_like_json = bytes.iter().find(|b| !b.is_ascii_whitespace()).is_some_and(|b| *b == b'{');
+    let ext = file
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let starts_like_json = bytes
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|b| *b == b'{');
     let format = if ext == "yaml" || ext == "yml" || (ext != "json" && !starts_like_json) {
         Format::Yaml
     } else {
@@ -256,7 +313,11 @@ fn read_payload_file(file: &std::path::Path) -> Result<(Vec<u8>, Format), String
 fn print_error(e: &junction_host::error::ApiError) {
     eprintln!("junction: {}", e.message);
     for d in &e.details {
-        eprintln!("  {}: {}", if d.path.is_empty() { "(body)" } else { &d.path }, d.message);
+        eprintln!(
+            "  {}: {}",
+            if d.path.is_empty() { "(body)" } else { &d.path },
+            d.message
+        );
     }
 }
 
@@ -288,7 +349,11 @@ async fn validate(
         eprintln!(
             "junction: type: unknown integration type \"{}\"; this binary supports: {}",
             payload.type_name,
-            if names.is_empty() { "none".to_owned() } else { names.join(", ") }
+            if names.is_empty() {
+                "none".to_owned()
+            } else {
+                names.join(", ")
+            }
         );
         return Ok(bad);
     };
@@ -306,8 +371,21 @@ async fn validate(
     };
     let progress_secrets = secrets.clone();
     let progress = move |t: &ValidationTest| {
-        let msg = t.message.as_deref().map(|m| scrub(m, &progress_secrets)).unwrap_or_default();
-        eprintln!("  {:<8} {}{}", t.status.as_str(), t.name, if msg.is_empty() { String::new() } else { format!(" — {msg}") });
+        let msg = t
+            .message
+            .as_deref()
+            .map(|m| scrub(m, &progress_secrets))
+            .unwrap_or_default();
+        eprintln!(
+            "  {:<8} {}{}",
+            t.status.as_str(),
+            t.name,
+            if msg.is_empty() {
+                String::new()
+            } else {
+                format!(" — {msg}")
+            }
+        );
     };
     let results = match platform
         .validate(&payload.config, ctx, &options, Some(&progress))
@@ -322,15 +400,30 @@ async fn validate(
     match output {
         Output::Json => println!("{}", serde_json::to_string_pretty(&results)?),
         Output::Table => {
-            let width = results.validation_tests.iter().map(|t| t.name.len()).max().unwrap_or(4).max(4);
+            let width = results
+                .validation_tests
+                .iter()
+                .map(|t| t.name.len())
+                .max()
+                .unwrap_or(4)
+                .max(4);
             println!("{:<8}  {:<width$}  MESSAGE", "STATUS", "TEST");
             for t in &results.validation_tests {
-                println!("{:<8}  {:<width$}  {}", t.status.as_str(), t.name, t.message.as_deref().unwrap_or(""));
+                println!(
+                    "{:<8}  {:<width$}  {}",
+                    t.status.as_str(),
+                    t.name,
+                    t.message.as_deref().unwrap_or("")
+                );
             }
             println!("overall: {}", results.status);
         }
     }
-    Ok(if results.status == TestStatus::Failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if results.status == TestStatus::Failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn plugins(output: Output, plugin_dir: Option<PathBuf>) -> Result<ExitCode> {
@@ -353,10 +446,18 @@ fn plugins(output: Output, plugin_dir: Option<PathBuf>) -> Result<ExitCode> {
             for d in &descriptors {
                 println!(
                     "{}  (set-up version {}, modes {:?}, delete credentials {:?})\n  {}",
-                    d.type_name, d.bootstrap_version, d.bootstrap_modes, d.delete_credentials, d.description
+                    d.type_name,
+                    d.bootstrap_version,
+                    d.bootstrap_modes,
+                    d.delete_credentials,
+                    d.description
                 );
                 for c in &d.checks {
-                    let req = if c.requires.is_empty() { String::new() } else { format!(" [requires: {}]", c.requires.join(", ")) };
+                    let req = if c.requires.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" [requires: {}]", c.requires.join(", "))
+                    };
                     println!("    - {}{}", c.name, req);
                 }
             }
@@ -376,21 +477,36 @@ async fn client(server: &str, key: Option<&str>, command: ClientCommand) -> Resu
     use hyper::Method;
     let load = |f: &PathBuf| -> Result<(Vec<u8>, &'static str)> {
         let (bytes, format) = read_payload_file(f).map_err(anyhow::Error::msg)?;
-        Ok((bytes, if format == Format::Yaml { "application/yaml" } else { "application/json" }))
+        Ok((
+            bytes,
+            if format == Format::Yaml {
+                "application/yaml"
+            } else {
+                "application/json"
+            },
+        ))
     };
     let (method, path, body) = match &command {
         ClientCommand::List => (Method::GET, "/integrations".to_owned(), None),
         ClientCommand::Get { id } => (Method::GET, format!("/integrations/{id}"), None),
         ClientCommand::Status { id } => (Method::GET, format!("/integrations/{id}/status"), None),
         ClientCommand::History { id } => (Method::GET, format!("/integrations/{id}/history"), None),
-        ClientCommand::Create { file } => (Method::POST, "/integrations".to_owned(), Some(load(file)?)),
-        ClientCommand::Edit { id, file } => (Method::PUT, format!("/integrations/{id}"), Some(load(file)?)),
+        ClientCommand::Create { file } => {
+            (Method::POST, "/integrations".to_owned(), Some(load(file)?))
+        }
+        ClientCommand::Edit { id, file } => (
+            Method::PUT,
+            format!("/integrations/{id}"),
+            Some(load(file)?),
+        ),
         ClientCommand::Delete { id, file } => (
             Method::DELETE,
             format!("/integrations/{id}"),
             file.as_ref().map(load).transpose()?,
         ),
-        ClientCommand::Migrate { id } => (Method::POST, format!("/integrations/{id}/migrate"), None),
+        ClientCommand::Migrate { id } => {
+            (Method::POST, format!("/integrations/{id}/migrate"), None)
+        }
     };
     if key.is_none() {
         bail!("an API key is required: pass --key or set JUNCTION_KEY");
@@ -398,8 +514,15 @@ async fn client(server: &str, key: Option<&str>, command: ClientCommand) -> Resu
     let reply = junction_host::client::request(server, key, method, &path, body).await?;
     let text = String::from_utf8_lossy(&reply.body);
     match serde_json::from_slice::<serde_json::Value>(&reply.body) {
-        Ok(v) => println!("{}", serde_json::to_string_pretty(&v).unwrap_or_else(|_| text.to_string())),
+        Ok(v) => println!(
+            "{}",
+            serde_json::to_string_pretty(&v).unwrap_or_else(|_| text.to_string())
+        ),
         Err(_) => println!("{text}"),
     }
-    Ok(if (200..300).contains(&reply.status) { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if (200..300).contains(&reply.status) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

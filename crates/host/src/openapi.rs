@@ -35,7 +35,10 @@ fn op(summary: &str, admin: bool, mut responses: serde_json::Map<String, Value>)
 }
 
 fn resp(pairs: &[(&str, Value)]) -> serde_json::Map<String, Value> {
-    pairs.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .collect()
 }
 
 pub fn document(host: &Host) -> Value {
@@ -51,34 +54,73 @@ pub fn document(host: &Host) -> Value {
         o["requestBody"] = payload_body();
         o
     };
-    let create = with_payload(op("Create an integration; tests and set-up continue in the background.", true, resp(&[
-        ("202", ok("Accepted: status `creating`.", integration.clone())),
-        ("400", err("Bad input; `details` names each bad field.")),
-        ("409", err("An integration for the same platform account exists.")),
-        ("413", err("The body is too large.")),
-    ])));
+    let create = with_payload(op(
+        "Create an integration; tests and set-up continue in the background.",
+        true,
+        resp(&[
+            (
+                "202",
+                ok("Accepted: status `creating`.", integration.clone()),
+            ),
+            ("400", err("Bad input; `details` names each bad field.")),
+            (
+                "409",
+                err("An integration for the same platform account exists."),
+            ),
+            ("413", err("The body is too large.")),
+        ]),
+    ));
     let mut create = create;
     create["parameters"] = json!([{"name": "Idempotency-Key", "in": "header", "required": false, "schema": {"type": "string", "maxLength": 255}}]);
     let edit = {
-        let mut o = with_payload(op("Edit an integration (or retry a failed create). Secrets left out are kept.", true, resp(&[
-            ("202", ok("Accepted: status `editing` (or `creating`).", integration.clone())),
-            ("400", err("Bad input.")), ("404", err("No Integration found with ID n.")),
-            ("409", err("An operation is running, or the integration is deleted.")),
-        ])));
+        let mut o = with_payload(op(
+            "Edit an integration (or retry a failed create). Secrets left out are kept.",
+            true,
+            resp(&[
+                (
+                    "202",
+                    ok(
+                        "Accepted: status `editing` (or `creating`).",
+                        integration.clone(),
+                    ),
+                ),
+                ("400", err("Bad input.")),
+                ("404", err("No Integration found with ID n.")),
+                (
+                    "409",
+                    err("An operation is running, or the integration is deleted."),
+                ),
+            ]),
+        ));
         o["parameters"] = id_param();
         o
     };
     let script = |summary: &str, with_id: bool, with_body: bool| {
-        let mut o = op(summary, true, resp(&[
-            ("200", ok("The script; secrets appear as [redacted].", r("Script"))),
-            ("400", err("Bad input.")), ("404", err("No Integration found with ID n.")),
-            ("422", err("The platform has no such script.")),
-        ]));
-        if with_id { o["parameters"] = id_param(); }
-        if with_body { o["requestBody"] = payload_body(); }
+        let mut o = op(
+            summary,
+            true,
+            resp(&[
+                (
+                    "200",
+                    ok("The script; secrets appear as [redacted].", r("Script")),
+                ),
+                ("400", err("Bad input.")),
+                ("404", err("No Integration found with ID n.")),
+                ("422", err("The platform has no such script.")),
+            ]),
+        );
+        if with_id {
+            o["parameters"] = id_param();
+        }
+        if with_body {
+            o["requestBody"] = payload_body();
+        }
         o
     };
-    let with_id = |mut o: Value| { o["parameters"] = id_param(); o };
+    let with_id = |mut o: Value| {
+        o["parameters"] = id_param();
+        o
+    };
     json!({
         "openapi": "3.1.0",
         "info": {"title": "Junction Integrations API", "version": env!("CARGO_PKG_VERSION")},

@@ -48,25 +48,26 @@ pub async fn open(opts: &ServeOptions) -> Result<(Arc<Host>, Option<String>), Se
     let cipher = Cipher::load(&opts.data_dir)?;
     let (registry, plugins) =
         crate::registry_with_plugins(opts.plugin_dir.as_deref(), opts.settings.operation_timeout)?;
-    let mut host = Host::new(
-        Arc::new(store),
-        registry,
-        cipher,
-        opts.settings.clone(),
-    );
+    let mut host = Host::new(Arc::new(store), registry, cipher, opts.settings.clone());
     host.plugin_loads = plugins;
     let host = Arc::new(host);
     host.verify_secret_key().await?;
     let new_key = host.ensure_admin_key(opts.admin_key.as_deref()).await?;
     let recovered = host.recover_expired().await?;
     if recovered > 0 {
-        tracing::warn!(recovered, "rolled back operations interrupted by a stopped host");
+        tracing::warn!(
+            recovered,
+            "rolled back operations interrupted by a stopped host"
+        );
     }
     Ok((host, new_key))
 }
 
 /// Serves until a shutdown signal. `ready` is called with the bound address.
-pub async fn serve(opts: ServeOptions, ready: impl FnOnce(SocketAddr, Option<String>)) -> Result<(), ServeError> {
+pub async fn serve(
+    opts: ServeOptions,
+    ready: impl FnOnce(SocketAddr, Option<String>),
+) -> Result<(), ServeError> {
     let started = Instant::now();
     let (host, new_key) = open(&opts).await?;
     host.spawn_reaper();
@@ -88,7 +89,10 @@ pub async fn serve(opts: ServeOptions, ready: impl FnOnce(SocketAddr, Option<Str
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     if host.running() > 0 {
-        tracing::warn!(running = host.running(), "stopping with operations still running; their leases will expire and be rolled back");
+        tracing::warn!(
+            running = host.running(),
+            "stopping with operations still running; their leases will expire and be rolled back"
+        );
     }
     tracing::info!("stopped");
     Ok(())

@@ -161,6 +161,9 @@ mod tests {
     fn scrubs() {
         let cfg = serde_json::json!({"password": "hunter22", "nested": {"k": "abcd1234"}});
         let s = secret_strings(&cfg, &["/password".into(), "/nested".into()]);
-        assert_eq!(scrub("pw hunter22 and abcd1234", &s), "pw [redacted] and [redacted]");
+        assert_eq!(
+            scrub("pw hunter22 and abcd1234", &s),
+            "pw [redacted] and [redacted]"
+        );
     }
 }

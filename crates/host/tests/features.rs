@@ -7,7 +7,10 @@ fn linked_platforms_are_exactly_the_enabled_features() {
     let registry = junction_host::registry().expect("registry");
     let linked: Vec<&str> = registry.names().collect();
     let enabled = junction_host::enabled_platforms();
-    assert_eq!(linked, enabled, "linked platforms differ from the enabled features");
+    assert_eq!(
+        linked, enabled,
+        "linked platforms differ from the enabled features"
+    );
 }
 
 #[test]

@@ -22,7 +22,9 @@ pub enum StoreError {
     #[error("the platform account is taken by integration {id}")]
     AccountTaken { id: i64 },
     /// The integration changed since it was read.
-    #[error("the integration was changed concurrently (version {expected} expected, {found} found)")]
+    #[error(
+        "the integration was changed concurrently (version {expected} expected, {found} found)"
+    )]
     VersionConflict { expected: i64, found: i64 },
     /// The operation is no longer the integration's running one (lease taken over).
     #[error("the operation {0} no longer holds the integration's lease")]

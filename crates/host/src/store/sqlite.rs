@@ -483,7 +483,11 @@ impl Store for SqliteStore {
         results: &str,
         key_id: Option<&str>,
     ) -> Result<(), StoreError> {
-        let (op_id, results, key_id) = (op_id.to_owned(), results.to_owned(), key_id.map(str::to_owned));
+        let (op_id, results, key_id) = (
+            op_id.to_owned(),
+            results.to_owned(),
+            key_id.map(str::to_owned),
+        );
         self.write(move |tx| {
             let now = now_ms();
             let changed = tx.execute(
@@ -592,7 +596,9 @@ impl Store for SqliteStore {
     async fn history(&self, id: i64) -> Result<Option<Vec<HistoryEntry>>, StoreError> {
         self.read(move |c| {
             let exists: Option<i64> = c
-                .query_row("SELECT id FROM integrations WHERE id = ?1", [id], |r| r.get(0))
+                .query_row("SELECT id FROM integrations WHERE id = ?1", [id], |r| {
+                    r.get(0)
+                })
                 .optional()?;
             if exists.is_none() {
                 return Ok(None);
@@ -647,18 +653,23 @@ impl Store for SqliteStore {
     async fn find_key(&self, hash: &str) -> Result<Option<ApiKey>, StoreError> {
         let hash = hash.to_owned();
         self.read_quick(move |c| {
-            Ok(c.prepare_cached("SELECT id, role, name, created_at FROM api_keys WHERE hash = ?1")?
+            Ok(
+                c.prepare_cached(
+                    "SELECT id, role, name, created_at FROM api_keys WHERE hash = ?1",
+                )?
                 .query_row([hash], key_from_row)
-            .optional()?
-            .flatten())
+                .optional()?
+                .flatten(),
+            )
         })
         .await
     }
 
     async fn list_keys(&self) -> Result<Vec<ApiKey>, StoreError> {
         self.read(|c| {
-            let mut stmt =
-                c.prepare_cached("SELECT id, role, name, created_at FROM api_keys ORDER BY created_at")?;
+            let mut stmt = c.prepare_cached(
+                "SELECT id, role, name, created_at FROM api_keys ORDER BY created_at",
+            )?;
             let rows = stmt.query_map([], key_from_row)?;
             Ok(rows.filter_map(|r| r.ok().flatten()).collect())
         })
@@ -668,8 +679,10 @@ impl Store for SqliteStore {
     async fn get_meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let key = key.to_owned();
         self.read(move |c| {
-            Ok(c.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
-                .optional()?)
+            Ok(
+                c.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+                    .optional()?,
+            )
         })
         .await
     }
@@ -755,9 +768,14 @@ mod tests {
         let (s, dir) = store();
         let row = s.insert(new("acct", "op1")).await.unwrap();
         assert_eq!(row.status, Status::Creating);
-        assert!(matches!(s.insert(new("acct", "op2")).await, Err(StoreError::AccountTaken { id }) if id == row.id));
+        assert!(
+            matches!(s.insert(new("acct", "op2")).await, Err(StoreError::AccountTaken { id }) if id == row.id)
+        );
         // Only the running operation may finish it.
-        assert!(matches!(s.finish(finish(row.id, "other", true)).await, Err(StoreError::LeaseLost(_))));
+        assert!(matches!(
+            s.finish(finish(row.id, "other", true)).await,
+            Err(StoreError::LeaseLost(_))
+        ));
         let done = s.finish(finish(row.id, "op1", true)).await.unwrap();
         assert_eq!(done.status, Status::Enabled);
         assert!(done.op.is_none());
@@ -767,23 +785,36 @@ mod tests {
             id: row.id,
             expected_version: Some(v),
             event: Event::StartEdit,
-            lease: OpLease { kind: "edit".into(), ..lease(op, 0) },
+            lease: OpLease {
+                kind: "edit".into(),
+                ..lease(op, 0)
+            },
             new_account_key: None,
             validation_results: None,
         };
-        assert!(matches!(s.start_operation(start(done.version - 1, "e0")).await, Err(StoreError::VersionConflict { .. })));
+        assert!(matches!(
+            s.start_operation(start(done.version - 1, "e0")).await,
+            Err(StoreError::VersionConflict { .. })
+        ));
         let editing = s.start_operation(start(done.version, "e1")).await.unwrap();
         assert_eq!(editing.status, Status::Editing);
         assert!(matches!(
             s.start_operation(start(editing.version, "e2")).await,
-            Err(StoreError::Transition(junction_core::TransitionError::InProgress(Status::Editing)))
+            Err(StoreError::Transition(
+                junction_core::TransitionError::InProgress(Status::Editing)
+            ))
         ));
         // Its lease (expiry 0) has expired.
         let expired = s.expired_operations(crate::util::now_ms()).await.unwrap();
         assert_eq!(expired.len(), 1);
         assert_eq!(expired[0].lease.op_id, "e1");
         assert!(s.renew_lease(row.id, "e1", i64::MAX / 2).await.unwrap());
-        assert!(s.expired_operations(crate::util::now_ms()).await.unwrap().is_empty());
+        assert!(
+            s.expired_operations(crate::util::now_ms())
+                .await
+                .unwrap()
+                .is_empty()
+        );
         let failed = s.finish(finish(row.id, "e1", false)).await.unwrap();
         assert_eq!(failed.status, Status::EditError);
         let h = s.history(row.id).await.unwrap().unwrap();
@@ -805,9 +836,17 @@ mod tests {
         let mut a = new("a", "o1");
         a.idempotency = Some(("k".into(), "h1".into()));
         let row = s.insert(a.clone()).await.unwrap();
-        assert!(matches!(s.insert(a.clone()).await, Err(StoreError::IdempotentReplay { id, same_request: true }) if id == row.id));
+        assert!(
+            matches!(s.insert(a.clone()).await, Err(StoreError::IdempotentReplay { id, same_request: true }) if id == row.id)
+        );
         a.idempotency = Some(("k".into(), "h2".into()));
-        assert!(matches!(s.insert(a).await, Err(StoreError::IdempotentReplay { same_request: false, .. })));
+        assert!(matches!(
+            s.insert(a).await,
+            Err(StoreError::IdempotentReplay {
+                same_request: false,
+                ..
+            })
+        ));
         std::fs::remove_dir_all(dir).unwrap();
     }
 }
