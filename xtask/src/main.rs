@@ -12,8 +12,9 @@ const HELP: &str = "\
 cargo xtask COMMAND
 
 Commands:
-  test [ARGS…]                 start the stand-ins, then run every test of the workspace
-                               (ARGS go to the test runner, e.g. a filter)
+  test [ARGS…]                 start the stand-ins, run every test of the workspace, then
+                               check-features (ARGS go to the test runner, e.g. a filter,
+                               and skip the feature matrix)
   stand-ins up [NAME…]         install (cached under target/) and start stand-ins
   stand-ins down [NAME…]       stop them
   stand-ins status             what runs, and where
@@ -65,7 +66,12 @@ fn test(root: &Path, extra: &[String]) -> Result<()> {
         cmd.args(["test", "--workspace", "--no-fail-fast"]);
     }
     cmd.args(test_features(root)).args(extra);
-    run(&mut cmd)
+    let tests = run(&mut cmd);
+    // The feature matrix runs only on a whole run, not on a filtered one.
+    if extra.is_empty() {
+        features::check_features(root)?;
+    }
+    tests
 }
 
 /// Test-only features: the host links the synthetic platform for its tests.
