@@ -11,9 +11,15 @@ use std::time::{Duration, Instant};
 fn checks(n: usize, chained: bool) -> Vec<Check<()>> {
     (0..n)
         .map(|i| {
-            let c = Check::new(format!("check {i}"), "returns at once", |_, _| async { CheckOutcome::passed() });
+            let c = Check::new(format!("check {i}"), "returns at once", |_, _| async {
+                CheckOutcome::passed()
+            });
             // A chain of ten: each check requires the one before it in its group.
-            if chained && i % 10 != 0 { c.requires(format!("check {}", i - 1)) } else { c }
+            if chained && i % 10 != 0 {
+                c.requires(format!("check {}", i - 1))
+            } else {
+                c
+            }
         })
         .collect()
 }
@@ -53,13 +59,32 @@ fn ms(d: Duration) -> f64 {
 
 fn main() -> Result<(), String> {
     for (name, rt) in [
-        ("current-thread", tokio::runtime::Builder::new_current_thread().enable_all().build()),
-        ("multi-thread (2 workers)", tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()),
+        (
+            "current-thread",
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build(),
+        ),
+        (
+            "multi-thread (2 workers)",
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build(),
+        ),
     ] {
         let rt = rt.map_err(|e| e.to_string())?;
         println!("runtime: {name}");
-        measure(&rt, "1,000 independent trivial checks", &checks(1000, false))?;
-        measure(&rt, "1,000 trivial checks in chains of 10", &checks(1000, true))?;
+        measure(
+            &rt,
+            "1,000 independent trivial checks",
+            &checks(1000, false),
+        )?;
+        measure(
+            &rt,
+            "1,000 trivial checks in chains of 10",
+            &checks(1000, true),
+        )?;
     }
     Ok(())
 }

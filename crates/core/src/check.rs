@@ -25,8 +25,10 @@ pub struct CheckContext {
     pub integration_id: Option<i64>,
     /// Whether the payload asks for automatic set-up.
     pub auto_bootstrap: bool,
-    /// The other in-use integrations of the same platform, read-only.
-    pub peers: Arc<Vec<Peer>>,
+    /// The in-use integrations of the same platform (the one being edited
+    /// among them), read-only. Shared entries: a host hands one list to many
+    /// runs and copies only pointers when it changes.
+    pub peers: Arc<Vec<Arc<Peer>>>,
 }
 
 impl CheckContext {
@@ -34,7 +36,15 @@ impl CheckContext {
     pub fn other_peers(&self) -> impl Iterator<Item = &Peer> {
         self.peers
             .iter()
+            .map(|p| &**p)
             .filter(move |p| Some(p.id) != self.integration_id)
+    }
+
+    /// The stored (public) configuration of the integration being edited, if any:
+    /// what a check compares against to tell its own objects from a clash.
+    pub fn own_stored_config(&self) -> Option<&serde_json::Value> {
+        let id = self.integration_id?;
+        self.peers.iter().find(|p| p.id == id).map(|p| &p.config)
     }
 }
 

@@ -126,7 +126,10 @@ pub async fn run_checks<C: Send + Sync + 'static>(
                 };
                 // The payload of a panic may quote anything: it is not shown.
                 let (message, what) = if err.is_panic() {
-                    ("The test failed unexpectedly: it panicked. See the host's log for the platform and test.", "panic")
+                    (
+                        "The test failed unexpectedly: it panicked. See the host's log for the platform and test.",
+                        "panic",
+                    )
                 } else {
                     ("The test was cancelled before it finished.", "cancelled")
                 };

@@ -103,7 +103,7 @@ enum PeerEntry {
     /// Up to date; `versions` has the last version applied for every id seen
     /// (also for ids since removed), so a late note never undoes a newer one.
     Ready {
-        list: Arc<Vec<Peer>>,
+        list: Arc<Vec<Arc<Peer>>>,
         versions: HashMap<i64, i64>,
     },
 }
@@ -126,20 +126,21 @@ impl NotedRow {
     }
 }
 
-fn apply_note(list: &mut Arc<Vec<Peer>>, versions: &mut HashMap<i64, i64>, row: &NotedRow) {
+fn apply_note(list: &mut Arc<Vec<Arc<Peer>>>, versions: &mut HashMap<i64, i64>, row: &NotedRow) {
     if versions.get(&row.id).is_some_and(|v| *v >= row.version) {
         return;
     }
     versions.insert(row.id, row.version);
-    // In place when no running check holds the list; a copy otherwise.
+    // In place when no running check holds the list; otherwise a copy of
+    // pointers (the entries are shared).
     let v = Arc::make_mut(list);
     let pos = v.binary_search_by_key(&row.id, |p| p.id);
     if row.status.in_use() {
-        let peer = Peer {
+        let peer = Arc::new(Peer {
             id: row.id,
             status: row.status,
             config: serde_json::from_str(&row.config).unwrap_or(Value::Null),
-        };
+        });
         match pos {
             Ok(i) => v[i] = peer,
             Err(i) => v.insert(i, peer),
@@ -240,10 +241,12 @@ impl Host {
     }
 
     /// The other in-use integrations of a platform, for its checks.
-    async fn peers(&self, type_name: &str) -> Result<Arc<Vec<Peer>>, StoreError> {
+    async fn peers(&self, type_name: &str) -> Result<Arc<Vec<Arc<Peer>>>, StoreError> {
         let Some(cache) = &self.peer_cache else {
             let rows = self.store.peers(type_name).await?;
-            return Ok(Arc::new(rows.into_iter().map(|(p, _)| p).collect()));
+            return Ok(Arc::new(
+                rows.into_iter().map(|(p, _)| Arc::new(p)).collect(),
+            ));
         };
         let load = match cache.lock() {
             Ok(mut c) => match c.get(type_name) {
@@ -271,11 +274,11 @@ impl Host {
             }
         };
         let mut versions = HashMap::with_capacity(rows.len());
-        let list: Vec<Peer> = rows
+        let list: Vec<Arc<Peer>> = rows
             .into_iter()
             .map(|(p, v)| {
                 versions.insert(p.id, v);
-                p
+                Arc::new(p)
             })
             .collect();
         if !load {

@@ -1,7 +1,9 @@
 //! testkit's own tests: the conformance suite passes a good platform and
 //! catches bad ones; the schema subset validator; the PostgreSQL stand-in.
 
-use junction_core::{Check, CheckContext, CheckOutcome, DynPlatform, OpContext, Platform, RunOptions, TestStatus};
+use junction_core::{
+    Check, CheckContext, CheckOutcome, DynPlatform, OpContext, Platform, RunOptions, TestStatus,
+};
 use junction_testkit::synthetic::{self, Synthetic, SyntheticConfig};
 use junction_testkit::{SENTINEL, conformance, schema, stand_ins};
 use serde_json::json;
@@ -48,19 +50,51 @@ impl Platform for Broken {
             Check::new("loop-b", "b", pass).requires("loop-a"),
         ]
     }
-    async fn create(&self, _: &OpContext, config: LeakyConfig) -> Result<junction_core::OpOutput<LeakyConfig>, junction_core::OpError> {
-        Ok(junction_core::OpOutput { config, bootstrap_version: 1 })
+    async fn create(
+        &self,
+        _: &OpContext,
+        config: LeakyConfig,
+    ) -> Result<junction_core::OpOutput<LeakyConfig>, junction_core::OpError> {
+        Ok(junction_core::OpOutput {
+            config,
+            bootstrap_version: 1,
+        })
     }
-    async fn edit(&self, _: &OpContext, _: LeakyConfig, config: LeakyConfig) -> Result<junction_core::OpOutput<LeakyConfig>, junction_core::OpError> {
-        Ok(junction_core::OpOutput { config, bootstrap_version: 1 })
+    async fn edit(
+        &self,
+        _: &OpContext,
+        _: LeakyConfig,
+        config: LeakyConfig,
+    ) -> Result<junction_core::OpOutput<LeakyConfig>, junction_core::OpError> {
+        Ok(junction_core::OpOutput {
+            config,
+            bootstrap_version: 1,
+        })
     }
-    async fn delete(&self, _: &OpContext, _: LeakyConfig, _: Option<junction_core::NoCredentials>) -> Result<(), junction_core::OpError> {
+    async fn delete(
+        &self,
+        _: &OpContext,
+        _: LeakyConfig,
+        _: Option<junction_core::NoCredentials>,
+    ) -> Result<(), junction_core::OpError> {
         Ok(())
     }
-    async fn migrate(&self, _: &OpContext, config: LeakyConfig) -> Result<junction_core::OpOutput<LeakyConfig>, junction_core::OpError> {
-        Ok(junction_core::OpOutput { config, bootstrap_version: 1 })
+    async fn migrate(
+        &self,
+        _: &OpContext,
+        config: LeakyConfig,
+    ) -> Result<junction_core::OpOutput<LeakyConfig>, junction_core::OpError> {
+        Ok(junction_core::OpOutput {
+            config,
+            bootstrap_version: 1,
+        })
     }
-    fn script(&self, _: junction_core::ScriptKind, _: &LeakyConfig, _: Option<&LeakyConfig>) -> Result<junction_core::Script, junction_core::OpError> {
+    fn script(
+        &self,
+        _: junction_core::ScriptKind,
+        _: &LeakyConfig,
+        _: Option<&LeakyConfig>,
+    ) -> Result<junction_core::Script, junction_core::OpError> {
         Ok(junction_core::Script::sql(vec![]))
     }
 }
@@ -76,7 +110,10 @@ fn the_suite_catches_a_broken_platform() {
         "the JSON Schema refuses the example config",
         "the example config does not parse",
     ] {
-        assert!(findings.contains(expected), "missing finding {expected:?} in:\n{findings}");
+        assert!(
+            findings.contains(expected),
+            "missing finding {expected:?} in:\n{findings}"
+        );
     }
     let result = std::panic::catch_unwind(|| conformance::assert_conforms(&Broken));
     assert!(result.is_err());
@@ -96,13 +133,32 @@ fn schema_subset_validator() {
         "additionalProperties": false,
         "$defs": {"Inner": {"type": "object", "properties": {"n": {"type": "string", "minLength": 2}}}}
     });
-    assert!(schema::validate(&s, &json!({"port": 5, "mode": "a", "inner": {"n": "xy"}, "maybe": null})).is_empty());
-    let errs = schema::validate(&s, &json!({"port": 0, "mode": "c", "inner": {"n": "x"}, "maybe": 3, "extra": 1}));
+    assert!(
+        schema::validate(
+            &s,
+            &json!({"port": 5, "mode": "a", "inner": {"n": "xy"}, "maybe": null})
+        )
+        .is_empty()
+    );
+    let errs = schema::validate(
+        &s,
+        &json!({"port": 0, "mode": "c", "inner": {"n": "x"}, "maybe": 3, "extra": 1}),
+    );
     let joined = errs.join("\n");
-    for want in ["config.port", "config.mode", "config.inner.n", "config.maybe", "config.extra"] {
+    for want in [
+        "config.port",
+        "config.mode",
+        "config.inner.n",
+        "config.maybe",
+        "config.extra",
+    ] {
         assert!(joined.contains(want), "{want} not in {joined}");
     }
-    assert!(schema::validate(&s, &json!({})).join("").contains("config.port: required"));
+    assert!(
+        schema::validate(&s, &json!({}))
+            .join("")
+            .contains("config.port: required")
+    );
     let unknown = schema::validate(&json!({"pattern": "^a$"}), &json!("a"));
     assert!(unknown[0].contains("outside the supported subset"));
 }
@@ -113,10 +169,19 @@ async fn synthetic_checks_follow_their_knobs() {
         "account": "knobs", "password": SENTINEL,
         "checks": {(synthetic::CHECK_CONNECT): {"behavior": "warn"}, (synthetic::CHECK_PRIVILEGES): {"behavior": "fail", "delayMs": 50}}
     });
-    let ctx = CheckContext { auto_bootstrap: true, ..CheckContext::default() };
-    let r = Synthetic.validate(&config, ctx, &RunOptions::default(), None).await.unwrap();
+    let ctx = CheckContext {
+        auto_bootstrap: true,
+        ..CheckContext::default()
+    };
+    let r = Synthetic
+        .validate(&config, ctx, &RunOptions::default(), None)
+        .await
+        .unwrap();
     let statuses: Vec<_> = r.validation_tests.iter().map(|t| t.status).collect();
-    assert_eq!(statuses, [TestStatus::Warning, TestStatus::Failed, TestStatus::Passed]);
+    assert_eq!(
+        statuses,
+        [TestStatus::Warning, TestStatus::Failed, TestStatus::Passed]
+    );
     assert!(!serde_json::to_string(&r).unwrap().contains(SENTINEL));
 }
 
@@ -125,27 +190,55 @@ async fn synthetic_operations_roll_back_through_the_core_plan() {
     let cfg = |create: &str| -> SyntheticConfig {
         serde_json::from_value(json!({"account": format!("acct-{create}"), "password": "p", "operations": {"create": {"behavior": create}}})).unwrap()
     };
-    let op = OpContext { auto_bootstrap: true, ..OpContext::default() };
-    let out = Platform::create(&Synthetic, &op, cfg("pass")).await.unwrap();
+    let op = OpContext {
+        auto_bootstrap: true,
+        ..OpContext::default()
+    };
+    let out = Platform::create(&Synthetic, &op, cfg("pass"))
+        .await
+        .unwrap();
     assert_eq!(out.bootstrap_version, 1);
     assert_eq!(out.config.password.expose(), "generated-for-acct-pass");
     assert_eq!(synthetic::remote_objects("acct-pass").len(), 3);
 
-    let err = Platform::create(&Synthetic, &op, cfg("fail")).await.unwrap_err();
+    let err = Platform::create(&Synthetic, &op, cfg("fail"))
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("rolled back"), "{err}");
     assert!(synthetic::remote_objects("acct-fail").is_empty());
 }
 
 #[test]
 fn the_postgres_stand_in_answers_a_real_query() {
-    let Some(pg) = stand_ins::require::<stand_ins::Postgres>("postgres") else { return };
-    let bin = stand_ins::endpoint("postgres").and_then(|v| v["bin"].as_str().map(String::from)).unwrap_or_default();
+    let Some(pg) = stand_ins::require::<stand_ins::Postgres>("postgres") else {
+        return;
+    };
+    let bin = stand_ins::endpoint("postgres")
+        .and_then(|v| v["bin"].as_str().map(String::from))
+        .unwrap_or_default();
     let psql = std::path::Path::new(&bin).join("psql");
     let out = std::process::Command::new(if psql.exists() { psql } else { "psql".into() })
-        .args(["-X", "-tA", "-h", &pg.host, "-p", &pg.port.to_string(), "-U", &pg.user, "-d", &pg.database, "-c", "select 40 + 2"])
+        .args([
+            "-X",
+            "-tA",
+            "-h",
+            &pg.host,
+            "-p",
+            &pg.port.to_string(),
+            "-U",
+            &pg.user,
+            "-d",
+            &pg.database,
+            "-c",
+            "select 40 + 2",
+        ])
         .env("PGPASSWORD", &pg.password)
         .output()
         .expect("psql runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "42");
 }

@@ -33,12 +33,6 @@ fn login_database(c: &RedshiftConfig, ctx: &CheckContext) -> String {
     }
 }
 
-/// The stored (public) configuration of the integration being edited, if any.
-fn own_stored_config(ctx: &CheckContext) -> Option<&serde_json::Value> {
-    let id = ctx.integration_id?;
-    ctx.peers.iter().find(|p| p.id == id).map(|p| &p.config)
-}
-
 /// The connection test's connection, handed on to the tests that require it
 /// in the same run: a log-in is several round trips, most of a test's time
 /// over a long network path. A run gets fresh checks (and so a fresh hand-off)
@@ -147,7 +141,8 @@ async fn database_absent(
     match exists {
         Ok(false) => CheckOutcome::passed(),
         Ok(true) => {
-            let own = own_stored_config(&ctx)
+            let own = ctx
+                .own_stored_config()
                 .and_then(|s| s.get("database"))
                 .and_then(|d| d.as_str());
             if own == Some(c.database.as_str()) {
@@ -176,7 +171,7 @@ async fn role_absent(
     match exists {
         Ok(false) => CheckOutcome::passed(),
         Ok(true) => {
-            let own = own_stored_config(&ctx).and_then(|s| {
+            let own = ctx.own_stored_config().and_then(|s| {
                 let imp = s.get("impersonation")?;
                 let enabled = imp.get("enabled")?.as_bool()?;
                 enabled.then(|| imp.get("role")?.as_str())?

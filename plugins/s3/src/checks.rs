@@ -87,12 +87,6 @@ fn peer_str<'a>(config: &'a Value, field: &str) -> Option<&'a str> {
     config.get(field).and_then(Value::as_str)
 }
 
-/// The stored (public) configuration of the integration being edited, if any.
-fn own_stored_config(ctx: &CheckContext) -> Option<&Value> {
-    let id = ctx.integration_id?;
-    ctx.peers.iter().find(|p| p.id == id).map(|p| &p.config)
-}
-
 /// Ours, for the standard chain finding no credentials.
 pub fn no_credentials(e: &AwsError) -> String {
     format!(
@@ -222,7 +216,8 @@ async fn location_absent(c: &S3Config, ctx: &CheckContext) -> CheckOutcome {
         Ok(found) => match found.first() {
             None => CheckOutcome::passed(),
             Some(l) => {
-                let own = own_stored_config(ctx)
+                let own = ctx
+                    .own_stored_config()
                     .and_then(|s| peer_str(s, "awsLocationPath"))
                     .is_some_and(|p| p == c.aws_location_path);
                 if own {

@@ -44,12 +44,6 @@ pub const REQUIRED_ACCOUNT_PRIVILEGES: [&str; 4] = [
 const CHECK_TIMEOUT: Duration =
     Duration::from_secs(crate::config::MAX_CONNECT_TIMEOUT_SECONDS + 20);
 
-/// The stored (public) configuration of the integration being edited, if any.
-fn own_stored_config(ctx: &CheckContext) -> Option<&serde_json::Value> {
-    let id = ctx.integration_id?;
-    ctx.peers.iter().find(|p| p.id == id).map(|p| &p.config)
-}
-
 async fn session(c: &SnowflakeConfig) -> Result<Session, SfError> {
     Session::open(c, Credentials::of(c)).await
 }
@@ -196,7 +190,7 @@ pub fn checks() -> Vec<Check<SnowflakeConfig>> {
                     if clash.is_some() {
                         return CheckOutcome::failed(role_prefix_in_use(&prefix));
                     }
-                    let own_prefix = own_stored_config(&ctx)
+                    let own_prefix = ctx.own_stored_config()
                         .and_then(|s| s.get("tableGrants"))
                         .filter(|t| t.get("enabled").and_then(|e| e.as_bool()) == Some(true))
                         .and_then(|t| t.get("rolePrefix"))
@@ -322,7 +316,7 @@ pub fn checks() -> Vec<Check<SnowflakeConfig>> {
             |c: Arc<SnowflakeConfig>, ctx: CheckContext| {
                 let span = span(DATABASE_ABSENT, &ctx);
                 async move {
-                    let own = own_stored_config(&ctx)
+                    let own = ctx.own_stored_config()
                         .and_then(|s| s.get("database"))
                         .and_then(|d| d.as_str())
                         .map(str::to_owned);
@@ -355,7 +349,7 @@ pub fn checks() -> Vec<Check<SnowflakeConfig>> {
                 let span = span(ROLE_ABSENT, &ctx);
                 async move {
                     let role = c.impersonation.role.clone();
-                    let own = own_stored_config(&ctx).and_then(|s| {
+                    let own = ctx.own_stored_config().and_then(|s| {
                         let imp = s.get("impersonation")?;
                         let enabled = imp.get("enabled")?.as_bool()?;
                         enabled.then(|| imp.get("role")?.as_str().map(str::to_owned))?

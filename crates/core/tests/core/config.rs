@@ -1,4 +1,6 @@
-use junction_core::config::{from_json_at, join_secrets, keep_omitted_secrets, split_secrets, without_secrets};
+use junction_core::config::{
+    from_json_at, join_secrets, keep_omitted_secrets, split_secrets, without_secrets,
+};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -27,11 +29,25 @@ fn err(v: serde_json::Value) -> (String, String) {
 fn errors_carry_the_path_of_the_bad_field() {
     let ok = json!({"host": "h", "port": 1, "impersonation": {"enabled": true, "role": "r"}});
     assert!(from_json_at::<Cfg>(&ok, "config").is_ok());
-    assert_eq!(err(json!({"host": "h", "port": "x", "impersonation": {"enabled": true, "role": "r"}})).0, "config.port");
-    assert_eq!(err(json!({"host": "h", "port": 70000, "impersonation": {"enabled": true, "role": "r"}})).0, "config.port");
-    assert_eq!(err(json!({"host": "h", "port": 1, "impersonation": {"enabled": 1, "role": "r"}})).0, "config.impersonation.enabled");
-    assert_eq!(err(json!({"host": "h", "port": 1, "impersonation": {"enabled": true}})).0, "config.impersonation.role");
-    let (path, message) = err(json!({"host": "h", "port": 1, "bogus": 2, "impersonation": {"enabled": true, "role": "r"}}));
+    assert_eq!(
+        err(json!({"host": "h", "port": "x", "impersonation": {"enabled": true, "role": "r"}})).0,
+        "config.port"
+    );
+    assert_eq!(
+        err(json!({"host": "h", "port": 70000, "impersonation": {"enabled": true, "role": "r"}})).0,
+        "config.port"
+    );
+    assert_eq!(
+        err(json!({"host": "h", "port": 1, "impersonation": {"enabled": 1, "role": "r"}})).0,
+        "config.impersonation.enabled"
+    );
+    assert_eq!(
+        err(json!({"host": "h", "port": 1, "impersonation": {"enabled": true}})).0,
+        "config.impersonation.role"
+    );
+    let (path, message) = err(
+        json!({"host": "h", "port": 1, "bogus": 2, "impersonation": {"enabled": true, "role": "r"}}),
+    );
     assert_eq!(path, "config.bogus");
     assert!(message.contains("unknown field"), "{message}");
     assert_eq!(err(json!("text")).0, "config");
@@ -49,8 +65,21 @@ fn secrets_split_join_strip_and_survive_partial_updates() {
 
     let mut update = json!({"user": "v", "key": {"name": "k2"}});
     let filled = keep_omitted_secrets(&mut update, &full, &paths);
-    assert_eq!(filled, paths.iter().rev().cloned().collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>());
-    assert_eq!(update, json!({"user": "v", "password": "p", "key": {"name": "k2", "content": "c"}}));
+    assert_eq!(
+        filled,
+        paths
+            .iter()
+            .rev()
+            .cloned()
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        update,
+        json!({"user": "v", "password": "p", "key": {"name": "k2", "content": "c"}})
+    );
 
     // An update that drops the whole object drops its secret too.
     let mut update = json!({"user": "v", "password": "new"});

@@ -37,8 +37,16 @@ async fn a_failing_step_rolls_back_what_ran_in_reverse() {
     assert_eq!(f.step, "d");
     assert!(matches!(f.error, PlanError::Action("no room")));
     assert!(f.rollback_failures.is_empty());
-    assert_eq!(*log.lock().unwrap(), ["create a", "create b", "create c", "create d", "drop c", "drop a"]);
-    assert!(f.to_string().contains("every step before it was rolled back"));
+    assert_eq!(
+        *log.lock().unwrap(),
+        [
+            "create a", "create b", "create c", "create d", "drop c", "drop a"
+        ]
+    );
+    assert!(
+        f.to_string()
+            .contains("every step before it was rolled back")
+    );
 }
 
 #[tokio::test]

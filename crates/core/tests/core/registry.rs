@@ -31,16 +31,35 @@ mod junction_testkit_free {
             Vec::new()
         }
         async fn create(&self, _: &OpContext, config: Value) -> Result<OpOutput<Value>, OpError> {
-            Ok(OpOutput { config, bootstrap_version: 1 })
+            Ok(OpOutput {
+                config,
+                bootstrap_version: 1,
+            })
         }
-        async fn edit(&self, _: &OpContext, _: Value, config: Value) -> Result<OpOutput<Value>, OpError> {
-            Ok(OpOutput { config, bootstrap_version: 1 })
+        async fn edit(
+            &self,
+            _: &OpContext,
+            _: Value,
+            config: Value,
+        ) -> Result<OpOutput<Value>, OpError> {
+            Ok(OpOutput {
+                config,
+                bootstrap_version: 1,
+            })
         }
-        async fn delete(&self, _: &OpContext, _: Value, _: Option<NoCredentials>) -> Result<(), OpError> {
+        async fn delete(
+            &self,
+            _: &OpContext,
+            _: Value,
+            _: Option<NoCredentials>,
+        ) -> Result<(), OpError> {
             Ok(())
         }
         async fn migrate(&self, _: &OpContext, config: Value) -> Result<OpOutput<Value>, OpError> {
-            Ok(OpOutput { config, bootstrap_version: 1 })
+            Ok(OpOutput {
+                config,
+                bootstrap_version: 1,
+            })
         }
         fn script(&self, _: ScriptKind, _: &Value, _: Option<&Value>) -> Result<Script, OpError> {
             Ok(Script::sql(vec![]))
@@ -56,15 +75,24 @@ fn the_macro_registers_through_the_core_and_the_registry_sorts() {
     assert_eq!(r.names().collect::<Vec<_>>(), ["Registered By Macro"]);
     r.add(Arc::new(Fixed("Another"))).unwrap();
     r.add(Arc::new(Fixed("Zed"))).unwrap();
-    assert_eq!(r.names().collect::<Vec<_>>(), ["Another", "Registered By Macro", "Zed"]);
-    assert_eq!(r.get("Zed").map(|p| p.type_name().to_owned()), Some("Zed".into()));
+    assert_eq!(
+        r.names().collect::<Vec<_>>(),
+        ["Another", "Registered By Macro", "Zed"]
+    );
+    assert_eq!(
+        r.get("Zed").map(|p| p.type_name().to_owned()),
+        Some("Zed".into())
+    );
 }
 
 #[test]
 fn the_registry_refuses_duplicate_and_empty_names() {
     let mut r = Registry::new();
     r.add(Arc::new(Fixed("Snowflake"))).unwrap();
-    assert_eq!(r.add(Arc::new(Fixed("Snowflake"))), Err(RegistryError::Duplicate("Snowflake".into())));
+    assert_eq!(
+        r.add(Arc::new(Fixed("Snowflake"))),
+        Err(RegistryError::Duplicate("Snowflake".into()))
+    );
     assert_eq!(r.add(Arc::new(Fixed(""))), Err(RegistryError::EmptyName));
     assert_eq!(r.len(), 1);
     let d: &dyn DynPlatform = r.get("Snowflake").unwrap().as_ref();

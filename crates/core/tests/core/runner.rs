@@ -19,12 +19,21 @@ fn sleeper(name: &str, ms: u64, outcome: CheckOutcome) -> Check<Cfg> {
 }
 
 async fn run(checks: &[Check<Cfg>]) -> junction_core::ValidationResults {
-    run_checks(checks, Arc::new(()), &CheckContext::default(), &RunOptions::default(), None).await
+    run_checks(
+        checks,
+        Arc::new(()),
+        &CheckContext::default(),
+        &RunOptions::default(),
+        None,
+    )
+    .await
 }
 
 #[tokio::test(start_paused = true)]
 async fn independent_checks_run_concurrently() {
-    let checks: Vec<_> = (0..5).map(|i| sleeper(&format!("c{i}"), 200, CheckOutcome::passed())).collect();
+    let checks: Vec<_> = (0..5)
+        .map(|i| sleeper(&format!("c{i}"), 200, CheckOutcome::passed()))
+        .collect();
     let start = Instant::now();
     let results = run(&checks).await;
     assert_eq!(start.elapsed(), Duration::from_millis(200));
@@ -42,9 +51,23 @@ async fn a_check_whose_prerequisite_failed_is_skipped_naming_it() {
     let r = run(&checks).await;
     assert_eq!(r.validation_tests[0].status, TestStatus::Failed);
     assert_eq!(r.validation_tests[1].status, TestStatus::Skipped);
-    assert!(r.validation_tests[1].message.as_deref().unwrap().contains("\"A\""), "{:?}", r.validation_tests[1]);
+    assert!(
+        r.validation_tests[1]
+            .message
+            .as_deref()
+            .unwrap()
+            .contains("\"A\""),
+        "{:?}",
+        r.validation_tests[1]
+    );
     assert_eq!(r.validation_tests[2].status, TestStatus::Skipped);
-    assert!(r.validation_tests[2].message.as_deref().unwrap().contains("\"B\""));
+    assert!(
+        r.validation_tests[2]
+            .message
+            .as_deref()
+            .unwrap()
+            .contains("\"B\"")
+    );
     assert_eq!(r.status, TestStatus::Failed);
 }
 
@@ -61,25 +84,55 @@ async fn prerequisites_run_first_then_dependants() {
     // A then B (200 ms) beside C then D (150 ms); a warning satisfies D.
     assert_eq!(start.elapsed(), Duration::from_millis(200));
     let statuses: Vec<_> = r.validation_tests.iter().map(|t| t.status).collect();
-    assert_eq!(statuses, [TestStatus::Passed, TestStatus::Passed, TestStatus::Warning, TestStatus::Passed]);
+    assert_eq!(
+        statuses,
+        [
+            TestStatus::Passed,
+            TestStatus::Passed,
+            TestStatus::Warning,
+            TestStatus::Passed
+        ]
+    );
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_hanging_check_fails_at_its_timeout_while_others_finish() {
-    let hang = Check::new("hang", "never answers", |_, _| std::future::pending::<CheckOutcome>());
+    let hang = Check::new("hang", "never answers", |_, _| {
+        std::future::pending::<CheckOutcome>()
+    });
     let checks = vec![hang, sleeper("quick", 300, CheckOutcome::passed())];
-    let options = RunOptions { default_timeout: Duration::from_secs(2), ..RunOptions::default() };
+    let options = RunOptions {
+        default_timeout: Duration::from_secs(2),
+        ..RunOptions::default()
+    };
     let start = Instant::now();
-    let r = run_checks(&checks, Arc::new(()), &CheckContext::default(), &options, None).await;
+    let r = run_checks(
+        &checks,
+        Arc::new(()),
+        &CheckContext::default(),
+        &options,
+        None,
+    )
+    .await;
     assert_eq!(start.elapsed(), Duration::from_secs(2));
     assert_eq!(r.validation_tests[0].status, TestStatus::Failed);
-    assert!(r.validation_tests[0].message.as_deref().unwrap().contains("timeout of 2 s"));
+    assert!(
+        r.validation_tests[0]
+            .message
+            .as_deref()
+            .unwrap()
+            .contains("timeout of 2 s")
+    );
     assert_eq!(r.validation_tests[1].status, TestStatus::Passed);
 }
 
 #[tokio::test(start_paused = true)]
 async fn default_timeout_is_ten_seconds_and_overridable_per_check_and_per_run() {
-    let hang = || Check::new("hang", "never answers", |_, _| std::future::pending::<CheckOutcome>());
+    let hang = || {
+        Check::new("hang", "never answers", |_, _| {
+            std::future::pending::<CheckOutcome>()
+        })
+    };
     let start = Instant::now();
     run(&[hang()]).await;
     assert_eq!(start.elapsed(), Duration::from_secs(10));
@@ -88,23 +141,48 @@ async fn default_timeout_is_ten_seconds_and_overridable_per_check_and_per_run() 
     run(&[hang().timeout(Duration::from_millis(1500))]).await;
     assert_eq!(start.elapsed(), Duration::from_millis(1500));
 
-    let options = RunOptions { timeout_override: Some(Duration::from_millis(700)), ..RunOptions::default() };
+    let options = RunOptions {
+        timeout_override: Some(Duration::from_millis(700)),
+        ..RunOptions::default()
+    };
     let start = Instant::now();
-    let r = run_checks(&[hang().timeout(Duration::from_secs(5))], Arc::new(()), &CheckContext::default(), &options, None).await;
+    let r = run_checks(
+        &[hang().timeout(Duration::from_secs(5))],
+        Arc::new(()),
+        &CheckContext::default(),
+        &options,
+        None,
+    )
+    .await;
     assert_eq!(start.elapsed(), Duration::from_millis(700));
-    assert!(r.validation_tests[0].message.as_deref().unwrap().contains("700 ms"));
+    assert!(
+        r.validation_tests[0]
+            .message
+            .as_deref()
+            .unwrap()
+            .contains("700 ms")
+    );
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_panicking_check_fails_and_the_run_goes_on() {
     #[allow(clippy::panic)]
-    let boom = Check::new("boom", "panics", |_, _| async { panic!("secret-ish detail that must not show") });
-    let checks = vec![boom, sleeper("after", 50, CheckOutcome::passed()), sleeper("dep", 10, CheckOutcome::passed()).requires("boom")];
+    let boom = Check::new("boom", "panics", |_, _| async {
+        panic!("secret-ish detail that must not show")
+    });
+    let checks = vec![
+        boom,
+        sleeper("after", 50, CheckOutcome::passed()),
+        sleeper("dep", 10, CheckOutcome::passed()).requires("boom"),
+    ];
     let r = run(&checks).await;
     assert_eq!(r.validation_tests[0].status, TestStatus::Failed);
     let msg = r.validation_tests[0].message.clone().unwrap();
     assert!(msg.contains("panicked"), "{msg}");
-    assert!(!msg.contains("secret-ish"), "the panic payload must not be shown: {msg}");
+    assert!(
+        !msg.contains("secret-ish"),
+        "the panic payload must not be shown: {msg}"
+    );
     assert_eq!(r.validation_tests[1].status, TestStatus::Passed);
     assert_eq!(r.validation_tests[2].status, TestStatus::Skipped);
 }
@@ -118,7 +196,14 @@ async fn results_keep_declaration_order_and_progress_sees_completion_order() {
     ];
     let seen = Mutex::new(Vec::new());
     let progress = |t: &junction_core::ValidationTest| seen.lock().unwrap().push(t.name.clone());
-    let r = run_checks(&checks, Arc::new(()), &CheckContext::default(), &RunOptions::default(), Some(&progress)).await;
+    let r = run_checks(
+        &checks,
+        Arc::new(()),
+        &CheckContext::default(),
+        &RunOptions::default(),
+        Some(&progress),
+    )
+    .await;
     let names: Vec<_> = r.validation_tests.iter().map(|t| t.name.as_str()).collect();
     assert_eq!(names, ["slow", "fast", "mid"]);
     assert_eq!(*seen.lock().unwrap(), ["fast", "mid", "slow"]);
@@ -128,17 +213,30 @@ async fn results_keep_declaration_order_and_progress_sees_completion_order() {
 async fn a_check_that_does_not_apply_is_skipped_with_the_reason() {
     let checks = vec![
         sleeper("auto only", 10, CheckOutcome::passed()).only_auto_bootstrap(),
-        sleeper("when flag", 10, CheckOutcome::passed()).applies_when("Impersonation is not enabled.", |_, _| false),
+        sleeper("when flag", 10, CheckOutcome::passed())
+            .applies_when("Impersonation is not enabled.", |_, _| false),
         sleeper("needs auto", 10, CheckOutcome::passed()).requires("auto only"),
     ];
     let r = run(&checks).await;
     assert_eq!(r.validation_tests[0].status, TestStatus::Skipped);
-    assert!(r.validation_tests[0].message.as_deref().unwrap().contains("autoBootstrap"));
-    assert_eq!(r.validation_tests[1].message.as_deref(), Some("Skipped: Impersonation is not enabled."));
+    assert!(
+        r.validation_tests[0]
+            .message
+            .as_deref()
+            .unwrap()
+            .contains("autoBootstrap")
+    );
+    assert_eq!(
+        r.validation_tests[1].message.as_deref(),
+        Some("Skipped: Impersonation is not enabled.")
+    );
     assert_eq!(r.validation_tests[2].status, TestStatus::Skipped);
     assert_eq!(r.status, TestStatus::Skipped);
 
-    let ctx = CheckContext { auto_bootstrap: true, ..CheckContext::default() };
+    let ctx = CheckContext {
+        auto_bootstrap: true,
+        ..CheckContext::default()
+    };
     let r = run_checks(&checks, Arc::new(()), &ctx, &RunOptions::default(), None).await;
     assert_eq!(r.validation_tests[0].status, TestStatus::Passed);
     assert_eq!(r.validation_tests[2].status, TestStatus::Passed);
@@ -155,32 +253,85 @@ async fn undeclared_and_cyclic_prerequisites_are_skipped_not_hung() {
     for t in &r.validation_tests {
         assert_eq!(t.status, TestStatus::Skipped, "{t:?}");
     }
-    assert!(r.validation_tests[0].message.as_deref().unwrap().contains("nobody"));
-    assert!(r.validation_tests[1].message.as_deref().unwrap().contains("cycle"));
+    assert!(
+        r.validation_tests[0]
+            .message
+            .as_deref()
+            .unwrap()
+            .contains("nobody")
+    );
+    assert!(
+        r.validation_tests[1]
+            .message
+            .as_deref()
+            .unwrap()
+            .contains("cycle")
+    );
 }
 
 #[tokio::test(start_paused = true)]
 async fn checks_see_the_config_and_the_peers() {
     use junction_core::Peer;
-    let check = Check::new("unique", "name is unique", |cfg: Arc<String>, ctx: CheckContext| async move {
-        match ctx.other_peers().find(|p| p.config["name"] == *cfg) {
-            Some(p) => CheckOutcome::failed(format!("used by integration {}", p.id)),
-            None => CheckOutcome::passed(),
-        }
-    });
+    let check = Check::new(
+        "unique",
+        "name is unique",
+        |cfg: Arc<String>, ctx: CheckContext| async move {
+            match ctx.other_peers().find(|p| p.config["name"] == *cfg) {
+                Some(p) => CheckOutcome::failed(format!("used by integration {}", p.id)),
+                None => CheckOutcome::passed(),
+            }
+        },
+    );
     let peers = vec![
-        Peer { id: 1, status: junction_core::Status::Enabled, config: serde_json::json!({"name": "a"}) },
-        Peer { id: 2, status: junction_core::Status::Enabled, config: serde_json::json!({"name": "b"}) },
+        Arc::new(Peer {
+            id: 1,
+            status: junction_core::Status::Enabled,
+            config: serde_json::json!({"name": "a"}),
+        }),
+        Arc::new(Peer {
+            id: 2,
+            status: junction_core::Status::Enabled,
+            config: serde_json::json!({"name": "b"}),
+        }),
     ];
-    let ctx = CheckContext { integration_id: Some(1), auto_bootstrap: false, peers: Arc::new(peers) };
-    let r = run_checks(&[check], Arc::new("a".to_owned()), &ctx, &RunOptions::default(), None).await;
-    assert_eq!(r.status, TestStatus::Passed, "its own record is not a clash");
-    let check = Check::new("unique", "name is unique", |cfg: Arc<String>, ctx: CheckContext| async move {
-        match ctx.other_peers().find(|p| p.config["name"] == *cfg) {
-            Some(p) => CheckOutcome::failed(format!("used by integration {}", p.id)),
-            None => CheckOutcome::passed(),
-        }
-    });
-    let r = run_checks(&[check], Arc::new("b".to_owned()), &ctx, &RunOptions::default(), None).await;
-    assert_eq!(r.validation_tests[0].message.as_deref(), Some("used by integration 2"));
+    let ctx = CheckContext {
+        integration_id: Some(1),
+        auto_bootstrap: false,
+        peers: Arc::new(peers),
+    };
+    let r = run_checks(
+        &[check],
+        Arc::new("a".to_owned()),
+        &ctx,
+        &RunOptions::default(),
+        None,
+    )
+    .await;
+    assert_eq!(
+        r.status,
+        TestStatus::Passed,
+        "its own record is not a clash"
+    );
+    let check = Check::new(
+        "unique",
+        "name is unique",
+        |cfg: Arc<String>, ctx: CheckContext| async move {
+            match ctx.other_peers().find(|p| p.config["name"] == *cfg) {
+                Some(p) => CheckOutcome::failed(format!("used by integration {}", p.id)),
+                None => CheckOutcome::passed(),
+            }
+        },
+    );
+    let r = run_checks(
+        &[check],
+        Arc::new("b".to_owned()),
+        &ctx,
+        &RunOptions::default(),
+        None,
+    )
+    .await;
+    assert_eq!(
+        r.validation_tests[0].message.as_deref(),
+        Some("used by integration 2")
+    );
 }

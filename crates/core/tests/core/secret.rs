@@ -12,9 +12,15 @@ struct Login {
 
 #[test]
 fn debug_display_and_serialize_redact() {
-    let l: Login = serde_json::from_value(serde_json::json!({"user": "u", "password": SENTINEL})).unwrap();
+    let l: Login =
+        serde_json::from_value(serde_json::json!({"user": "u", "password": SENTINEL})).unwrap();
     assert_eq!(l.password.expose(), SENTINEL);
-    for shown in [format!("{l:?}"), format!("{:#?}", l), format!("{}", l.password), serde_json::to_string(&l).unwrap()] {
+    for shown in [
+        format!("{l:?}"),
+        format!("{:#?}", l),
+        format!("{}", l.password),
+        serde_json::to_string(&l).unwrap(),
+    ] {
         assert!(!shown.contains(SENTINEL), "{shown}");
         assert!(shown.contains(REDACTED), "{shown}");
     }
@@ -22,7 +28,10 @@ fn debug_display_and_serialize_redact() {
 
 #[test]
 fn exposure_is_scoped_to_the_closure() {
-    let l = Login { user: "u".into(), password: Secret::new(SENTINEL.into()) };
+    let l = Login {
+        user: "u".into(),
+        password: Secret::new(SENTINEL.into()),
+    };
     let inside = with_secrets_exposed(|| serde_json::to_string(&l).unwrap());
     assert!(inside.contains(SENTINEL));
     let after = serde_json::to_string(&l).unwrap();

@@ -27,17 +27,73 @@ fn kind(e: &TransitionError) -> &'static str {
 // Columns: StartCreate, StartEdit, StartDelete, StartMigrate, Succeeded, Failed.
 fn row(from: Option<Status>) -> [Want; 6] {
     match from {
-        None => [To(Creating), Err("NotFound"), Err("NotFound"), Err("NotFound"), Err("NotFound"), Err("NotFound")],
-        Some(Creating) => [Err("InProgress"), Err("InProgress"), Err("InProgress"), Err("InProgress"), To(Enabled), To(CreateError)],
-        Some(Editing) => [Err("InProgress"), Err("InProgress"), Err("InProgress"), Err("InProgress"), To(Enabled), To(EditError)],
-        Some(Deleting) => [Err("InProgress"), Err("InProgress"), Err("InProgress"), Err("InProgress"), To(Deleted), To(DeleteError)],
-        Some(Migrating) => [Err("InProgress"), Err("InProgress"), Err("InProgress"), Err("InProgress"), To(Enabled), To(MigrateError)],
+        None => [
+            To(Creating),
+            Err("NotFound"),
+            Err("NotFound"),
+            Err("NotFound"),
+            Err("NotFound"),
+            Err("NotFound"),
+        ],
+        Some(Creating) => [
+            Err("InProgress"),
+            Err("InProgress"),
+            Err("InProgress"),
+            Err("InProgress"),
+            To(Enabled),
+            To(CreateError),
+        ],
+        Some(Editing) => [
+            Err("InProgress"),
+            Err("InProgress"),
+            Err("InProgress"),
+            Err("InProgress"),
+            To(Enabled),
+            To(EditError),
+        ],
+        Some(Deleting) => [
+            Err("InProgress"),
+            Err("InProgress"),
+            Err("InProgress"),
+            Err("InProgress"),
+            To(Deleted),
+            To(DeleteError),
+        ],
+        Some(Migrating) => [
+            Err("InProgress"),
+            Err("InProgress"),
+            Err("InProgress"),
+            Err("InProgress"),
+            To(Enabled),
+            To(MigrateError),
+        ],
         Some(s @ (Enabled | EditError | DeleteError | MigrateError)) => {
             let _ = s;
-            [Err("AlreadyExists"), To(Editing), To(Deleting), To(Migrating), Err("NoOperation"), Err("NoOperation")]
+            [
+                Err("AlreadyExists"),
+                To(Editing),
+                To(Deleting),
+                To(Migrating),
+                Err("NoOperation"),
+                Err("NoOperation"),
+            ]
         }
-        Some(CreateError) => [Err("AlreadyExists"), To(Creating), To(Deleting), Err("NotAllowed"), Err("NoOperation"), Err("NoOperation")],
-        Some(Deleted) => [Err("Deleted"), Err("Deleted"), Err("Deleted"), Err("Deleted"), Err("Deleted"), Err("Deleted")],
+        Some(CreateError) => [
+            Err("AlreadyExists"),
+            To(Creating),
+            To(Deleting),
+            Err("NotAllowed"),
+            Err("NoOperation"),
+            Err("NoOperation"),
+        ],
+        Some(Deleted) => [
+            Err("Deleted"),
+            Err("Deleted"),
+            Err("Deleted"),
+            Err("Deleted"),
+            Err("Deleted"),
+            Err("Deleted"),
+        ],
     }
 }
 
@@ -63,13 +119,30 @@ fn every_status_event_pair_matches_the_table() {
 fn statuses_serialise_as_the_contract_spells_them() {
     let spelled: Vec<String> = Status::ALL
         .iter()
-        .map(|s| serde_json::to_value(s).unwrap().as_str().unwrap().to_owned())
+        .map(|s| {
+            serde_json::to_value(s)
+                .unwrap()
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
         .collect();
     let mut sorted = spelled.clone();
     sorted.sort();
     assert_eq!(
         sorted,
-        ["createError", "creating", "deleteError", "deleted", "deleting", "editError", "editing", "enabled", "migrateError", "migrating"]
+        [
+            "createError",
+            "creating",
+            "deleteError",
+            "deleted",
+            "deleting",
+            "editError",
+            "editing",
+            "enabled",
+            "migrateError",
+            "migrating"
+        ]
     );
     for s in Status::ALL {
         assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());

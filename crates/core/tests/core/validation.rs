@@ -2,16 +2,34 @@ use junction_core::{TestStatus, ValidationResults, ValidationTest};
 use serde_json::json;
 
 fn t(name: &str, status: TestStatus, message: Option<&str>) -> ValidationTest {
-    ValidationTest { name: name.into(), status, message: message.map(Into::into) }
+    ValidationTest {
+        name: name.into(),
+        status,
+        message: message.map(Into::into),
+    }
 }
 
 /// Golden: exactly the contract's field names and values.
 #[test]
 fn results_serialise_to_the_contract_shape() {
     let results = ValidationResults::new(vec![
-        t("Initial validation: basic connection test", TestStatus::Passed, None),
-        t("Validate automatic: database does not exist", TestStatus::Failed, Some("The database already exists. If this database can be safely dropped, please do so and try again. Alternatively, specify a different database name.")),
-        t("Validate automatic: impersonation role does not exist", TestStatus::Skipped, Some("Skipped: impersonation is not enabled.")),
+        t(
+            "Initial validation: basic connection test",
+            TestStatus::Passed,
+            None,
+        ),
+        t(
+            "Validate automatic: database does not exist",
+            TestStatus::Failed,
+            Some(
+                "The database already exists. If this database can be safely dropped, please do so and try again. Alternatively, specify a different database name.",
+            ),
+        ),
+        t(
+            "Validate automatic: impersonation role does not exist",
+            TestStatus::Skipped,
+            Some("Skipped: impersonation is not enabled."),
+        ),
         t("Some warning test", TestStatus::Warning, Some("careful")),
     ]);
     let got = serde_json::to_value(&results).unwrap();

@@ -184,13 +184,13 @@ async fn an_existing_location_fails_unless_it_is_the_integrations_own() {
     let ctx = CheckContext {
         integration_id: Some(3),
         auto_bootstrap: false,
-        peers: Arc::new(vec![Peer {
+        peers: Arc::new(vec![Arc::new(Peer {
             id: 3,
             status: Status::Enabled,
             config: DynPlatform::parse(&support::platform(), &c, false)
                 .unwrap()
                 .public,
-        }]),
+        })]),
     };
     let r = validate(&c, ctx).await;
     let t = result(&r, checks::LOCATION_ABSENT);

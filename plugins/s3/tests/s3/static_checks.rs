@@ -141,8 +141,8 @@ fn auto_bootstrap_is_refused_naming_the_field() {
     assert!(err.0[0].message.contains("autoBootstrap"), "{err}");
 }
 
-fn peer(id: i64, name: &str, path: &str) -> Peer {
-    Peer {
+fn peer(id: i64, name: &str, path: &str) -> Arc<Peer> {
+    Arc::new(Peer {
         id,
         status: Status::Enabled,
         config: json!({
@@ -154,7 +154,7 @@ fn peer(id: i64, name: &str, path: &str) -> Peer {
             "authenticationType": "accessKey",
             "awsAccessKeyId": support::TEST_KEY_ID,
         }),
-    }
+    })
 }
 
 async fn validate(c: &Value, ctx: CheckContext) -> junction_core::ValidationResults {

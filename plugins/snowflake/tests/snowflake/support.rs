@@ -128,7 +128,7 @@ pub async fn validate(
     let ctx = junction_core::CheckContext {
         integration_id,
         auto_bootstrap: auto,
-        peers: std::sync::Arc::new(peers),
+        peers: std::sync::Arc::new(peers.into_iter().map(std::sync::Arc::new).collect()),
     };
     junction_core::DynPlatform::validate(
         &Snowflake::new(),
