@@ -2,7 +2,7 @@
 
 use crate::{cargo, run};
 use anyhow::{Context, Result, bail};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 /// Features of `junction-host` that are not platforms.
@@ -39,16 +39,27 @@ pub fn check_features(root: &Path) -> Result<()> {
     let mut sets: Vec<Option<&str>> = vec![None];
     sets.extend(features.iter().map(|f| Some(f.as_str())));
     for set in sets {
-        eprintln!("check-features: junction-host with {}", set.unwrap_or("no platform"));
+        eprintln!(
+            "check-features: junction-host with {}",
+            set.unwrap_or("no platform")
+        );
         let mut cmd = Command::new(cargo());
-        cmd.current_dir(root)
-            .args(["check", "--quiet", "-p", "junction-host", "--no-default-features"]);
+        cmd.current_dir(root).args([
+            "check",
+            "--quiet",
+            "-p",
+            "junction-host",
+            "--no-default-features",
+        ]);
         if let Some(f) = set {
             cmd.args(["--features", f]);
         }
         run(&mut cmd)?;
     }
-    eprintln!("check-features: {} platform features and none: all build", features.len());
+    eprintln!(
+        "check-features: {} platform features and none: all build",
+        features.len()
+    );
     Ok(())
 }
 
@@ -70,18 +81,25 @@ pub fn dist(root: &Path, args: &[String]) -> Result<()> {
             bail!("unknown platform `{w}` (known: {})", known.join(", "));
         }
     }
-    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
+    let target_dir = crate::target_dir(root);
     let mut cmd = Command::new(cargo());
-    cmd.current_dir(root)
-        .args(["build", "--release", "-p", "junction-host", "--no-default-features"]);
+    cmd.current_dir(root).args([
+        "build",
+        "--release",
+        "-p",
+        "junction-host",
+        "--no-default-features",
+    ]);
     if !wanted.is_empty() {
         cmd.args(["--features", &wanted.join(",")]);
     }
     run(&mut cmd)?;
     // Each subset gets its own copy: the next build overwrites target/release/junction.
-    let label = if wanted.is_empty() { "none".to_owned() } else { wanted.join("-") };
+    let label = if wanted.is_empty() {
+        "none".to_owned()
+    } else {
+        wanted.join("-")
+    };
     let dist_dir = target_dir.join("dist");
     std::fs::create_dir_all(&dist_dir)?;
     let binary = dist_dir.join(format!("junction-{label}"));
@@ -89,6 +107,15 @@ pub fn dist(root: &Path, args: &[String]) -> Result<()> {
         .with_context(|| format!("copying the release binary to {}", binary.display()))?;
     let size = std::fs::metadata(&binary)?.len();
     println!("{}", binary.display());
-    println!("size: {} bytes ({:.1} MiB), platforms: {}", size, size as f64 / 1048576.0, if wanted.is_empty() { "none".into() } else { wanted.join(", ") });
+    println!(
+        "size: {} bytes ({:.1} MiB), platforms: {}",
+        size,
+        size as f64 / 1048576.0,
+        if wanted.is_empty() {
+            "none".into()
+        } else {
+            wanted.join(", ")
+        }
+    );
     Ok(())
 }

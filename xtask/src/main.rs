@@ -42,9 +42,13 @@ fn main() -> Result<()> {
         Some("new-plugin") => scaffold::new_plugin(&root, &args[1..]),
         Some("check-features") => features::check_features(&root),
         Some("dist") => features::dist(&root, &args[1..]),
-        Some("bench-core") => run(Command::new(cargo())
-            .current_dir(&root)
-            .args(["bench", "-p", "junction-core", "--bench", "runner"])),
+        Some("bench-core") => run(Command::new(cargo()).current_dir(&root).args([
+            "bench",
+            "-p",
+            "junction-core",
+            "--bench",
+            "runner",
+        ])),
         Some("help" | "--help" | "-h") | None => {
             print!("{HELP}");
             Ok(())
@@ -102,6 +106,13 @@ pub fn run(cmd: &mut Command) -> Result<()> {
         bail!("{:?} failed: {status}", cmd.get_program());
     }
     Ok(())
+}
+
+/// Cargo's target dir: `CARGO_TARGET_DIR`, else `target/` of the workspace.
+pub fn target_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"))
 }
 
 fn workspace_root() -> Result<PathBuf> {

@@ -34,14 +34,20 @@ impl Names {
     fn new(raw: &str) -> Result<Names> {
         let ok = !raw.is_empty()
             && raw.chars().next().is_some_and(|c| c.is_ascii_lowercase())
-            && raw.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+            && raw
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
         if !ok {
-            bail!("plugin names are lower-case ASCII letters, digits, `-` and `_`, starting with a letter: `{raw}`");
+            bail!(
+                "plugin names are lower-case ASCII letters, digits, `-` and `_`, starting with a letter: `{raw}`"
+            );
         }
         let words: Vec<&str> = raw.split(['-', '_']).filter(|w| !w.is_empty()).collect();
         let cap = |w: &str| {
             let mut c = w.chars();
-            c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
         };
         Ok(Names {
             snake: words.join("_"),
@@ -83,14 +89,16 @@ fn write_files(dir: &Path, names: &Names, files: &[(&str, &str)]) -> Result<()> 
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)?;
         }
-        std::fs::write(&path, names.fill(template)).with_context(|| format!("writing {}", path.display()))?;
+        std::fs::write(&path, names.fill(template))
+            .with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(())
 }
 
 /// Inserts `line` right before the line holding `marker`, once.
 fn insert_before(path: &Path, marker: &str, line: &str) -> Result<()> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     if text.contains(line) {
         return Ok(());
     }
@@ -98,7 +106,10 @@ fn insert_before(path: &Path, marker: &str, line: &str) -> Result<()> {
         bail!("{} has lost its marker `{marker}`", path.display());
     };
     let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
-    let indent: String = text[line_start..at].chars().take_while(|c| c.is_whitespace()).collect();
+    let indent: String = text[line_start..at]
+        .chars()
+        .take_while(|c| c.is_whitespace())
+        .collect();
     let mut out = String::with_capacity(text.len() + line.len() + 1);
     out.push_str(&text[..line_start]);
     for l in line.lines() {
@@ -135,20 +146,62 @@ fn add_to_default(path: &Path, feature: &str) -> Result<()> {
     Ok(())
 }
 
+/// Adds a path to the workspace's `members` list.
+fn add_member(root: &Path, member: &str) -> Result<()> {
+    let path = root.join("Cargo.toml");
+    let text = std::fs::read_to_string(&path)?;
+    let Some(start) = text.find("members = [") else {
+        bail!("the root Cargo.toml has no `members = [` list");
+    };
+    let Some(close) = text[start..].find(']').map(|i| start + i) else {
+        bail!("unclosed members list in the root Cargo.toml");
+    };
+    let quoted = format!("\"{member}\"");
+    if text[start..close].contains(&quoted) {
+        return Ok(());
+    }
+    let out = format!("{}, {quoted}{}", text[..close].trim_end_matches([' ', ',']), &text[close..]);
+    std::fs::write(&path, out)?;
+    Ok(())
+}
+
 fn new_static(root: &Path, n: &Names) -> Result<()> {
     let dir = root.join("plugins").join(&n.snake);
     write_files(&dir, n, templates::STATIC)?;
     let host_manifest = root.join("crates/host/Cargo.toml");
-    insert_before(&root.join("Cargo.toml"), ROOT_DEP_MARKER, &n.fill("junction-{{kebab}} = { path = \"plugins/{{snake}}\" }"))?;
-    insert_before(&host_manifest, HOST_FEATURE_MARKER, &n.fill("{{snake}} = [\"dep:junction-{{kebab}}\"]"))?;
-    insert_before(&host_manifest, HOST_DEP_MARKER, &n.fill("junction-{{kebab}} = { workspace = true, optional = true }"))?;
+    insert_before(
+        &root.join("Cargo.toml"),
+        ROOT_DEP_MARKER,
+        &n.fill("junction-{{kebab}} = { path = \"plugins/{{snake}}\" }"),
+    )?;
+    insert_before(
+        &host_manifest,
+        HOST_FEATURE_MARKER,
+        &n.fill("{{snake}} = [\"dep:junction-{{kebab}}\"]"),
+    )?;
+    insert_before(
+        &host_manifest,
+        HOST_DEP_MARKER,
+        &n.fill("junction-{{kebab}} = { workspace = true, optional = true }"),
+    )?;
     add_to_default(&host_manifest, &n.snake)?;
     let host_lib = root.join("crates/host/src/lib.rs");
     insert_before(&host_lib, HOST_EXTERN_MARKER, &n.fill("#[cfg(feature = \"{{snake}}\")]\n#[allow(unused_extern_crates)]\nextern crate junction_{{snake}};"))?;
-    insert_before(&host_lib, HOST_ENABLED_MARKER, &n.fill("#[cfg(feature = \"{{snake}}\")]\njunction_{{snake}}::TYPE_NAME,"))?;
-    insert_before(&root.join("README.md"), README_MARKER, &n.fill("| {{Title}} | `plugins/{{snake}}` | scaffolded | (write its stand-in) |"))?;
+    insert_before(
+        &host_lib,
+        HOST_ENABLED_MARKER,
+        &n.fill("#[cfg(feature = \"{{snake}}\")]\njunction_{{snake}}::TYPE_NAME,"),
+    )?;
+    insert_before(
+        &root.join("README.md"),
+        README_MARKER,
+        &n.fill("| {{Title}} | `plugins/{{snake}}` | scaffolded | (write its stand-in) |"),
+    )?;
     println!("created {}", dir.display());
-    println!("wired into the host as feature `{}` (in `default`), and into the README's platform table", n.snake);
+    println!(
+        "wired into the host as feature `{}` (in `default`), and into the README's platform table",
+        n.snake
+    );
     println!("next: `cargo xtask test`, then fill in checks.rs, client.rs and bootstrap.rs");
     Ok(())
 }
@@ -156,11 +209,18 @@ fn new_static(root: &Path, n: &Names) -> Result<()> {
 fn new_dynamic(root: &Path, n: &Names) -> Result<()> {
     let dir = root.join("dynamic-plugins").join(&n.snake);
     write_files(&dir, n, templates::DYNAMIC)?;
+    add_member(root, &format!("dynamic-plugins/{}", n.snake))?;
     let lib = dir.join("src/lib.rs");
     let mut text = std::fs::read_to_string(&lib)?;
     text.push_str(&n.fill(templates::DYNAMIC_EXPORT));
     std::fs::write(&lib, text)?;
-    println!("created {} (a workspace member, never linked into the host)", dir.display());
-    println!("build it: cargo build -p junction-{}-plugin; load it: junction serve --plugin-dir target/debug", n.kebab);
+    println!(
+        "created {} (a workspace member, never linked into the host)",
+        dir.display()
+    );
+    println!(
+        "build it: cargo build -p junction-{}-plugin; load it: junction serve --plugin-dir target/debug",
+        n.kebab
+    );
     Ok(())
 }

@@ -20,7 +20,7 @@ pub fn endpoints_file(root: &Path) -> PathBuf {
 }
 
 fn base(root: &Path) -> PathBuf {
-    root.join("target/stand-ins")
+    crate::target_dir(root).join("stand-ins")
 }
 
 fn in_ci() -> bool {
@@ -58,7 +58,9 @@ pub fn up(root: &Path, args: &[String]) -> Result<()> {
             Err(e) if in_ci() => return Err(e.context(format!("stand-in {name} could not start"))),
             Err(e) => {
                 write_endpoint(root, name, None)?;
-                eprintln!("stand-in {name}: NOT started ({e:#}); its tests will be skipped outside CI");
+                eprintln!(
+                    "stand-in {name}: NOT started ({e:#}); its tests will be skipped outside CI"
+                );
             }
         }
     }
@@ -109,7 +111,10 @@ fn is_root() -> bool {
 /// Installs Debian packages when running as root (CI and the dev machines are).
 fn apt_install(packages: &[&str]) -> Result<()> {
     if !is_root() {
-        bail!("{} missing and not root: install them with apt-get", packages.join(" "));
+        bail!(
+            "{} missing and not root: install them with apt-get",
+            packages.join(" ")
+        );
     }
     eprintln!("installing {} from Debian…", packages.join(" "));
     run(Command::new("apt-get").arg("update").arg("-qq"))?;
@@ -185,18 +190,30 @@ fn postgres_up(root: &Path) -> Result<Value> {
     let data = dir.join("data");
     std::fs::create_dir_all(&dir)?;
     if is_root() {
-        run(Command::new("chown").args(["-R", "postgres:postgres"]).arg(&dir))?;
+        run(Command::new("chown")
+            .args(["-R", "postgres:postgres"])
+            .arg(&dir))?;
     }
     if !data.join("PG_VERSION").exists() {
         let pwfile = dir.join("pwfile");
         std::fs::write(&pwfile, PG_PASSWORD)?;
         if is_root() {
-            run(Command::new("chown").args(["postgres:postgres"]).arg(&pwfile))?;
+            run(Command::new("chown")
+                .args(["postgres:postgres"])
+                .arg(&pwfile))?;
         }
         run(as_postgres(&bin.join("initdb"))
             .arg("-D")
             .arg(&data)
-            .args(["-U", "postgres", "--auth-local=trust", "--auth-host=scram-sha-256", "--no-sync", "-E", "UTF8"])
+            .args([
+                "-U",
+                "postgres",
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+                "--no-sync",
+                "-E",
+                "UTF8",
+            ])
             .arg(format!("--pwfile={}", pwfile.display()))
             .stdout(std::process::Stdio::null()))
         .context("initdb failed")?;
@@ -234,7 +251,9 @@ fn postgres_up(root: &Path) -> Result<Value> {
 
 fn postgres_down(root: &Path) -> Result<()> {
     let data = base(root).join("postgres/data");
-    let Some(bin) = pg_bin_dir() else { return Ok(()) };
+    let Some(bin) = pg_bin_dir() else {
+        return Ok(());
+    };
     if data.join("postmaster.pid").exists() {
         run(as_postgres(&bin.join("pg_ctl"))
             .arg("-D")
@@ -269,7 +288,10 @@ const FAKESNOW: PythonStandIn = PythonStandIn {
     name: "fakesnow",
     port: 54331,
     // snowflake-connector-python 5.x breaks fakesnow 0.12.
-    packages: &["fakesnow[server]==0.12.1", "snowflake-connector-python==4.8.1"],
+    packages: &[
+        "fakesnow[server]==0.12.1",
+        "snowflake-connector-python==4.8.1",
+    ],
     command: &["bin/fakesnow", "-s", "--host", "127.0.0.1", "-p", "{port}"],
     env: &[],
 };
@@ -304,7 +326,10 @@ fn python_up(root: &Path, s: &PythonStandIn) -> Result<Value> {
         bail!("port {} is taken by another program", s.port);
     }
     let port = s.port.to_string();
-    let args: Vec<String> = s.command[1..].iter().map(|a| a.replace("{port}", &port)).collect();
+    let args: Vec<String> = s.command[1..]
+        .iter()
+        .map(|a| a.replace("{port}", &port))
+        .collect();
     let log = std::fs::File::create(dir.join("log"))?;
     let child = Command::new(venv.join(s.command[0]))
         .args(&args)
@@ -319,7 +344,12 @@ fn python_up(root: &Path, s: &PythonStandIn) -> Result<Value> {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while !port_open(s.port) {
         if std::time::Instant::now() > deadline || !pid_alive(child.id()) {
-            bail!("{} did not start listening on 127.0.0.1:{} (see {})", s.name, s.port, dir.join("log").display());
+            bail!(
+                "{} did not start listening on 127.0.0.1:{} (see {})",
+                s.name,
+                s.port,
+                dir.join("log").display()
+            );
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
@@ -338,14 +368,22 @@ fn python_down(root: &Path, s: &PythonStandIn) -> Result<()> {
 }
 
 fn read_pid(dir: &Path) -> Option<u32> {
-    std::fs::read_to_string(dir.join("pid")).ok()?.trim().parse().ok()
+    std::fs::read_to_string(dir.join("pid"))
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 fn pid_alive(pid: u32) -> bool {
     // A zombie still has /proc/PID: look at its state too.
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .ok()
-        .and_then(|s| s.rsplit(')').next().map(|r| !r.trim_start().starts_with('Z')))
+        .and_then(|s| {
+            s.rsplit(')')
+                .next()
+                .map(|r| !r.trim_start().starts_with('Z'))
+        })
         .unwrap_or(false)
 }
 

@@ -11,6 +11,7 @@ extern crate junction_s3;
 #[cfg(feature = "snowflake")]
 #[allow(unused_extern_crates)]
 extern crate junction_snowflake;
+// new-plugin: extern crates above
 #[cfg(feature = "synthetic")]
 #[allow(unused_extern_crates)]
 extern crate junction_testkit;
@@ -38,6 +39,7 @@ pub fn enabled_platforms() -> Vec<&'static str> {
         junction_s3::TYPE_NAME,
         #[cfg(feature = "snowflake")]
         junction_snowflake::TYPE_NAME,
+        // new-plugin: enabled platforms above
         #[cfg(feature = "synthetic")]
         junction_testkit::synthetic::TYPE_NAME,
     ];
