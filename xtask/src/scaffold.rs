@@ -146,6 +146,13 @@ fn add_to_default(path: &Path, feature: &str) -> Result<()> {
     Ok(())
 }
 
+fn append(path: &Path, text: &str) -> Result<()> {
+    let mut all = std::fs::read_to_string(path)?;
+    all.push_str(text);
+    std::fs::write(path, all)?;
+    Ok(())
+}
+
 /// Adds a path to the workspace's `members` list.
 fn add_member(root: &Path, member: &str) -> Result<()> {
     let path = root.join("Cargo.toml");
@@ -168,6 +175,7 @@ fn add_member(root: &Path, member: &str) -> Result<()> {
 fn new_static(root: &Path, n: &Names) -> Result<()> {
     let dir = root.join("plugins").join(&n.snake);
     write_files(&dir, n, templates::STATIC)?;
+    append(&dir.join("src/lib.rs"), &n.fill(templates::STATIC_REGISTER))?;
     let host_manifest = root.join("crates/host/Cargo.toml");
     insert_before(
         &root.join("Cargo.toml"),
@@ -210,10 +218,7 @@ fn new_dynamic(root: &Path, n: &Names) -> Result<()> {
     let dir = root.join("dynamic-plugins").join(&n.snake);
     write_files(&dir, n, templates::DYNAMIC)?;
     add_member(root, &format!("dynamic-plugins/{}", n.snake))?;
-    let lib = dir.join("src/lib.rs");
-    let mut text = std::fs::read_to_string(&lib)?;
-    text.push_str(&n.fill(templates::DYNAMIC_EXPORT));
-    std::fs::write(&lib, text)?;
+    append(&dir.join("src/lib.rs"), &n.fill(templates::DYNAMIC_EXPORT))?;
     println!(
         "created {} (a workspace member, never linked into the host)",
         dir.display()

@@ -391,6 +391,12 @@ async fn the_connection_test_fails_on_a_closed_port() {
 /// The dynamic crate's `lib.rs`: the static one plus the export.
 const DYNAMIC_LIB: &str = LIB;
 
+/// Appended to the static crate's `lib.rs`.
+pub const STATIC_REGISTER: &str = "
+// Linked into the host by its `{{snake}}` feature, this registers the platform.
+junction_core::register_platform!({{Camel}});
+";
+
 /// Appended to the dynamic crate's `lib.rs`.
 pub const DYNAMIC_EXPORT: &str = "
 // The same `Platform` as a linked-in crate, exported through the plugin ABI.
