@@ -65,6 +65,23 @@ impl<A: Action> Plan<A> {
         self.steps.extend(other.steps);
     }
 
+    /// The plan run backwards: each step's undo becomes its action and the
+    /// other way round, in reverse order; steps without an undo drop out. A
+    /// teardown is the set-up reversed, so a teardown that fails half-way is
+    /// rolled back by the set-up's own steps.
+    pub fn reversed(self) -> Plan<A> {
+        let steps = self
+            .steps
+            .into_iter()
+            .rev()
+            .filter_map(|s| {
+                let undo = s.undo?;
+                Some(Step::new(format!("undo-{}", s.id), undo, Some(s.apply)))
+            })
+            .collect();
+        Plan { steps }
+    }
+
     /// The steps, for an operator to run by hand.
     pub fn script(&self) -> Vec<String> {
         self.steps.iter().map(|s| s.apply.render()).collect()

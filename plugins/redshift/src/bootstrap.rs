@@ -13,7 +13,7 @@
 
 use crate::scripts::sql::{self, Procedure};
 use crate::scripts::{SCHEMAS, SqlAction};
-use junction_core::{Plan, Secret, Step};
+use junction_core::{Plan, Secret};
 
 /// The newest set-up version. Version 2 replaced the impersonation procedures.
 pub const CURRENT_VERSION: u32 = 2;
@@ -126,22 +126,6 @@ pub fn create_plan(
     plan
 }
 
-/// The plan run backwards: each step's undo becomes its action and the other
-/// way round, in reverse order. Delete is the create plan reversed, so a delete
-/// that fails half-way is rolled back by the create steps themselves.
-pub fn reversed(plan: Plan<SqlAction>) -> Plan<SqlAction> {
-    let steps = plan
-        .steps
-        .into_iter()
-        .rev()
-        .filter_map(|s| {
-            let undo = s.undo?;
-            Some(Step::new(format!("undo-{}", s.id), undo, Some(s.apply)))
-        })
-        .collect();
-    Plan { steps }
-}
-
 /// Steps of one target, for the two manual scripts.
 fn statements_for(plan: &Plan<SqlAction>, target: crate::scripts::Target) -> Vec<String> {
     use junction_core::Action;
@@ -212,7 +196,7 @@ pub fn edit_plan(
             let mut enable = Plan::new();
             impersonation_role_steps(&mut enable, role, sys);
             impersonation_procedure_steps(&mut enable, role, sys, version);
-            plan.extend(reversed(enable));
+            plan.extend(enable.reversed());
         }
         (Some(from), Some(to)) if from != to => {
             plan.push(

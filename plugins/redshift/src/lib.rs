@@ -374,11 +374,12 @@ impl Platform for Redshift {
             } else {
                 // Undoing the create plan; a rollback re-creates the system user
                 // with the password Junction holds for it.
-                bootstrap::reversed(bootstrap::create_plan(
+                bootstrap::create_plan(
                     &names(&config, &sys),
                     &config.password,
                     op.bootstrap_version,
-                ))
+                )
+                .reversed()
             };
             run_plan(&config, creds, &plan, op.fault.as_ref(), "delete").await
         };

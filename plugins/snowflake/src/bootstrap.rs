@@ -12,7 +12,7 @@
 
 use crate::config::SnowflakeConfig;
 use crate::scripts::{SCHEMAS, SqlAction, TABLE_GRANT_ROLES_TABLE, VERSION_TABLE, sql};
-use junction_core::{Plan, Secret, Step};
+use junction_core::{Plan, Secret};
 
 /// The newest set-up version. Version 2 added the table-grant roles table.
 pub const CURRENT_VERSION: u32 = 2;
@@ -243,22 +243,6 @@ pub fn create_plan(
     plan
 }
 
-/// The plan run backwards: each step's undo becomes its action and the other
-/// way round, in reverse order. Delete is the create plan reversed, so a delete
-/// that fails half-way is rolled back by the create steps themselves.
-pub fn reversed(plan: Plan<SqlAction>) -> Plan<SqlAction> {
-    let steps = plan
-        .steps
-        .into_iter()
-        .rev()
-        .filter_map(|s| {
-            let undo = s.undo?;
-            Some(Step::new(format!("undo-{}", s.id), undo, Some(s.apply)))
-        })
-        .collect();
-    Plan { steps }
-}
-
 /// The manual teardown: dropping the database takes every object in it
 /// along; the roles and the user go after it (their account grants with
 /// them). With `if_exists` it also cleans up after a create that stopped half-way.
@@ -334,7 +318,7 @@ pub fn edit_plan(
         (Some(imp), None) => {
             let mut enable = Plan::new();
             impersonation_steps(&mut enable, imp, role);
-            plan.extend(reversed(enable));
+            plan.extend(enable.reversed());
         }
         (Some(from), Some(to)) if from != to => plan.push(
             step::RENAME_IMPERSONATION_ROLE,
@@ -425,7 +409,7 @@ mod tests {
     #[test]
     fn reversed_plan_undoes_in_reverse() {
         let plan = create_plan(&names(), &Secret::new("pw".into()), 1);
-        let rev = reversed(plan.clone());
+        let rev = plan.clone().reversed();
         assert_eq!(rev.steps.len(), plan.steps.len());
         assert_eq!(rev.steps[0].id, "undo-record-version");
         assert_eq!(

@@ -439,11 +439,12 @@ impl Platform for Snowflake {
             } else {
                 // Undoing the create plan; a rollback re-creates the system user
                 // with the password Junction holds for it.
-                bootstrap::reversed(bootstrap::create_plan(
+                bootstrap::create_plan(
                     &names,
                     &config.password.clone().unwrap_or_default(),
                     op.bootstrap_version,
-                ))
+                )
+                .reversed()
             };
             run_plan(
                 &config,

@@ -77,3 +77,12 @@ async fn a_plan_without_faults_runs_every_step_once() {
     .unwrap();
     assert_eq!(*log.lock().unwrap(), ["create a", "create b", "create c"]);
 }
+
+#[test]
+fn a_reversed_plan_swaps_each_step_and_its_undo_in_reverse_order() {
+    let r = plan3().reversed();
+    let ids: Vec<_> = r.steps.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(ids, ["undo-c", "undo-a"]);
+    assert_eq!(r.script(), ["drop c;", "drop a;"]);
+    assert_eq!(r.undo_script(), ["create a;", "create c;"]);
+}
