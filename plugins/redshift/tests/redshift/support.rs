@@ -7,7 +7,6 @@ use junction_core::{OpContext, Platform};
 use junction_redshift::{Redshift, RedshiftConfig};
 use junction_testkit::stand_ins::{self, Postgres};
 use serde_json::{Value, json};
-use std::sync::atomic::{AtomicU32, Ordering};
 use tokio_postgres::{Client, NoTls};
 
 /// The PostgreSQL stand-in, or `None` (the test returns early) outside CI.
@@ -18,13 +17,7 @@ pub fn stand_in() -> Option<Postgres> {
 /// A lowercase name no other test (or earlier run) uses: the tests share one
 /// cluster and run in parallel.
 pub fn unique(tag: &str) -> String {
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let salt = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos() % 100_000)
-        .unwrap_or(0);
-    format!("jt_{tag}_{}_{n}_{salt}", std::process::id())
+    junction_testkit::unique_name(tag, '_')
 }
 
 /// The names one test's integration uses.
@@ -90,19 +83,11 @@ pub fn typed(config: &Value) -> RedshiftConfig {
 }
 
 pub fn op(auto: bool, version: u32) -> OpContext {
-    OpContext {
-        integration_id: Some(1),
-        auto_bootstrap: auto,
-        bootstrap_version: version,
-        fault: None,
-    }
+    junction_testkit::op_context(auto, version)
 }
 
 pub fn op_fault(auto: bool, version: u32, step: &str) -> OpContext {
-    OpContext {
-        fault: Some(junction_core::FaultInjection::at(step)),
-        ..op(auto, version)
-    }
+    junction_testkit::op_context_failing_at(auto, version, step)
 }
 
 /// Creates the integration automatically and returns the stored config.

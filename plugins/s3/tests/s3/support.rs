@@ -10,7 +10,6 @@ use junction_core::OpContext;
 use junction_s3::{S3, S3Config};
 use junction_testkit::stand_ins::{self, Http};
 use serde_json::{Value, json};
-use std::sync::atomic::{AtomicU32, Ordering};
 
 /// A key id the tests use where moto does not enforce auth.
 pub const TEST_KEY_ID: &str = "AKIAJUNCTIONTEST0001";
@@ -55,13 +54,7 @@ pub fn remove_env(key: &str) {
 /// A lowercase name no other test (or earlier run) uses: the tests share one
 /// moto and run in parallel.
 pub fn unique(tag: &str) -> String {
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let salt = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos() % 100_000)
-        .unwrap_or(0);
-    format!("jt-{tag}-{}-{n}-{salt}", std::process::id())
+    junction_testkit::unique_name(tag, '-')
 }
 
 /// moto's auth enforcement is global: tests that use moto hold this lock

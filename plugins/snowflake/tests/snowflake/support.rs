@@ -79,19 +79,11 @@ pub fn typed(config: &Value) -> SnowflakeConfig {
 }
 
 pub fn op(auto: bool, version: u32) -> OpContext {
-    OpContext {
-        integration_id: Some(1),
-        auto_bootstrap: auto,
-        bootstrap_version: version,
-        fault: None,
-    }
+    junction_testkit::op_context(auto, version)
 }
 
 pub fn op_fault(auto: bool, version: u32, step: &str) -> OpContext {
-    OpContext {
-        fault: Some(junction_core::FaultInjection::at(step)),
-        ..op(auto, version)
-    }
+    junction_testkit::op_context_failing_at(auto, version, step)
 }
 
 pub async fn create_auto(platform: &Snowflake, config: &Value) -> SnowflakeConfig {
