@@ -226,6 +226,25 @@ impl Server {
         self.req(method, path, Some(ADMIN), body)
     }
 
+    /// An admin request with extra headers.
+    pub fn admin_with(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> Resp {
+        http(
+            &self.addr,
+            method,
+            path,
+            Some(&format!("Bearer {ADMIN}")),
+            body.map(str::as_bytes),
+            Some("application/json"),
+            headers,
+        )
+    }
+
     /// A request with full control of the Authorization header and content type.
     pub fn raw(
         &self,

@@ -275,6 +275,58 @@ fn migrate_succeeds_and_its_failure_rolls_back() {
     assert_eq!(s.settle(bad)["status"], "enabled");
 }
 
+/// Test builds honour `X-Junction-Fault-Step`: the named step of the
+/// platform's plan fails, the plan rolls back, and the integration lands in
+/// the operation's error status with the old configuration.
+#[test]
+fn a_fault_injected_through_the_api_fails_the_named_step_and_rolls_back() {
+    let s = Server::start("fault", &[]);
+    let fault = [("X-Junction-Fault-Step", "system-user")];
+    let r = s.admin_with(
+        "POST",
+        "/integrations",
+        Some(&payload("acct-f1", json!({"label": "one"}))),
+        &fault,
+    );
+    assert_eq!(r.status, 202, "{}", r.body);
+    let id = r.json()["id"].as_i64().unwrap();
+    let v = s.settle(id);
+    assert_eq!(v["status"], "createError", "{v}");
+    let h = events(&s, id);
+    let last = h.last().unwrap()["message"].as_str().unwrap().to_owned();
+    assert!(
+        last.contains("step system-user failed: injected fault"),
+        "{last}"
+    );
+    assert!(
+        last.contains("every step before it was rolled back"),
+        "{last}"
+    );
+
+    // Without the header the retry goes through; then a faulted edit rolls back.
+    let r = s.admin(
+        "PUT",
+        &format!("/integrations/{id}"),
+        Some(&payload("acct-f1", json!({"label": "one"}))),
+    );
+    assert_eq!(r.status, 202, "{}", r.body);
+    assert_eq!(s.settle(id)["status"], "enabled");
+    let fault = [("X-Junction-Fault-Step", "remove-old-label")];
+    let r = s.admin_with(
+        "PUT",
+        &format!("/integrations/{id}"),
+        Some(&payload("acct-f1", json!({"label": "two"}))),
+        &fault,
+    );
+    assert_eq!(r.status, 202, "{}", r.body);
+    let v = s.settle(id);
+    assert_eq!(v["status"], "editError", "{v}");
+    assert_eq!(
+        v["config"]["label"], "one",
+        "the old configuration is back: {v}"
+    );
+}
+
 #[test]
 fn delete_follows_the_credential_rules() {
     let s = Server::start("delete", &[]);

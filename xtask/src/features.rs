@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::Command;
 
 /// Features of `junction-host` that are not platforms.
-const NOT_PLATFORMS: &[&str] = &["default", "synthetic"];
+const NOT_PLATFORMS: &[&str] = &["default", "synthetic", "fault-injection"];
 
 /// The host's platform features, read from its manifest's `[features]` table.
 pub fn platform_features(root: &Path) -> Result<Vec<String>> {

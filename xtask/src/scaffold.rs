@@ -167,7 +167,11 @@ fn add_member(root: &Path, member: &str) -> Result<()> {
     if text[start..close].contains(&quoted) {
         return Ok(());
     }
-    let out = format!("{}, {quoted}{}", text[..close].trim_end_matches([' ', ',']), &text[close..]);
+    let out = format!(
+        "{}, {quoted}{}",
+        text[..close].trim_end_matches([' ', ',']),
+        &text[close..]
+    );
     std::fs::write(&path, out)?;
     Ok(())
 }

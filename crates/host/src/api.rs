@@ -112,8 +112,24 @@ async fn authorize(State(app): State<App>, mut req: Request, next: Next) -> Resp
         ))
         .into_response();
     }
-    req.extensions_mut().insert(Caller { key });
+    let fault = test_fault(req.headers());
+    req.extensions_mut().insert(Caller { key, fault });
     next.run(req).await
+}
+
+/// Builds with the `fault-injection` feature (tests only; the test-only
+/// `synthetic` feature turns it on) let a request name the set-up step its
+/// operation fails at, so rollback can be tested through the API.
+#[cfg(feature = "fault-injection")]
+fn test_fault(headers: &axum::http::HeaderMap) -> Option<junction_core::FaultInjection> {
+    let step = headers.get("x-junction-fault-step")?.to_str().ok()?;
+    Some(junction_core::FaultInjection::at(step))
+}
+
+/// Release builds ignore the header.
+#[cfg(not(feature = "fault-injection"))]
+fn test_fault(_headers: &axum::http::HeaderMap) -> Option<junction_core::FaultInjection> {
+    None
 }
 
 async fn not_found() -> ApiError {

@@ -56,6 +56,9 @@ pub struct PlatformEntry {
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub key: ApiKey,
+    /// Tests only (feature `fault-injection`): the set-up step the caller's
+    /// operation is made to fail at, from the `X-Junction-Fault-Step` header.
+    pub fault: Option<junction_core::FaultInjection>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -164,6 +167,8 @@ struct Job {
     new_account_key: Option<String>,
     privileged: Option<Value>,
     key_id: Option<String>,
+    /// Tests only: where the operation is made to fail.
+    fault: Option<junction_core::FaultInjection>,
     scrub: Vec<String>,
     /// Store the attempted config when a create fails (a retry from createError).
     store_attempt: bool,
@@ -536,6 +541,7 @@ impl Host {
             new_account_key: None,
             privileged: None,
             key_id: lease.key_id,
+            fault: caller.fault.clone(),
             scrub: scrub_list,
             store_attempt: false,
         });
@@ -619,6 +625,7 @@ impl Host {
             new_account_key: Some(parsed.account_key),
             privileged: None,
             key_id: lease.key_id,
+            fault: caller.fault.clone(),
             scrub: scrub_list,
             store_attempt: retry_create,
         });
@@ -706,6 +713,7 @@ impl Host {
             new_account_key: None,
             privileged: body,
             key_id: lease.key_id,
+            fault: caller.fault.clone(),
             scrub: scrub_list,
             store_attempt: false,
         });
@@ -759,6 +767,7 @@ impl Host {
             new_account_key: None,
             privileged: None,
             key_id: lease.key_id,
+            fault: caller.fault.clone(),
             scrub: scrub_list,
             store_attempt: false,
         });
@@ -997,7 +1006,7 @@ impl Host {
             integration_id: Some(job.id),
             auto_bootstrap: job.auto_bootstrap,
             bootstrap_version: job.bootstrap_version,
-            fault: None,
+            fault: job.fault.clone(),
         };
         let platform = Arc::clone(&job.platform);
         let (old, new, privileged) = (
