@@ -1,0 +1,337 @@
+//! Through the real `junction` binary's HTTP API against `fake_snowflake`
+//! (started here on 127.0.0.1, reached through the config's `endpoint`):
+//! create, edit, migrate and delete, each first with a fault injected at a
+//! middle step of its plan (`X-Junction-Fault-Step`, honoured by a binary
+//! built with the host's `synthetic` feature) — the operation ends in its
+//! `…Error` status and the fake account's objects are exactly what they were
+//! — and then without, which succeeds.
+//!
+//! Needs the binary (`cargo build -p junction-host --features synthetic`, or
+//! `cargo xtask test`) with the `snowflake` feature; without it, outside CI,
+//! these tests say so and return.
+
+use crate::fake_snowflake::{self, FakeSnowflake, WAREHOUSE, q};
+use crate::support::{self, unique};
+use junction_e2e::Server;
+use junction_snowflake::bootstrap::step;
+use junction_testkit::SENTINEL;
+use serde_json::{Value, json};
+use std::path::PathBuf;
+
+const FAULT: &str = "X-Junction-Fault-Step";
+
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// Whether the binary is there and knows Snowflake; `false` (and a message)
+/// means the test returns early.
+fn binary_ready() -> bool {
+    let bin = std::env::var_os("JUNCTION_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let exe = std::env::current_exe().expect("current_exe");
+            let dir = exe.parent().and_then(|p| p.parent()).expect("target dir");
+            dir.join(format!("junction{}", std::env::consts::EXE_SUFFIX))
+        });
+    let ready = bin.exists()
+        && std::process::Command::new(&bin)
+            .args(["plugins", "--output", "json"])
+            .output()
+            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("\"Snowflake\""));
+    if !ready {
+        let msg = format!(
+            "the junction binary at {} is missing or lacks Snowflake: build it with `cargo build -p junction-host --features synthetic`",
+            bin.display()
+        );
+        assert!(!in_ci(), "{msg}");
+        eprintln!("SKIPPING: {msg}");
+    }
+    ready
+}
+
+/// A runtime whose worker serves the fake while the test thread makes
+/// blocking HTTP calls to the binary.
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+/// The fake account's admin logs in with the sentinel: it must never come back.
+fn start_fake(rt: &tokio::runtime::Runtime) -> FakeSnowflake {
+    rt.block_on(FakeSnowflake::start(SENTINEL))
+}
+
+/// Automatic set-up as the fake's admin, with impersonation and table grants.
+fn auto_config(server: &FakeSnowflake, db: &str) -> Value {
+    let mut c = support::fake_config(server, SENTINEL, db);
+    c["impersonation"] = json!({"enabled": true, "role": format!("{db}_IMP")});
+    // A prefix no name of these tests starts with (they start with `JT_`).
+    c["tableGrants"] = json!({"enabled": true, "rolePrefix": "TGR"});
+    c
+}
+
+fn payload(auto: bool, config: &Value) -> String {
+    json!({"type": "Snowflake", "autoBootstrap": auto, "config": config}).to_string()
+}
+
+fn last_message(server: &Server, id: i64) -> String {
+    let r = server.admin("GET", &format!("/integrations/{id}/history"), None);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(!r.body.contains(SENTINEL), "a secret in the history");
+    r.json()
+        .as_array()
+        .and_then(|a| a.last())
+        .and_then(|e| e["message"].as_str())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn assert_failed_at(server: &Server, id: i64, step: &str) {
+    let m = last_message(server, id);
+    assert!(
+        m.contains(&format!("step {step} failed: injected fault")),
+        "{m}"
+    );
+    assert!(m.contains("every step before it was rolled back"), "{m}");
+}
+
+/// Sends a request, checks it was accepted (202), and waits for the outcome.
+fn run(
+    server: &Server,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+    fault: Option<&str>,
+    id: Option<i64>,
+) -> (i64, Value) {
+    let headers: Vec<(&str, &str)> = fault.map(|s| (FAULT, s)).into_iter().collect();
+    let r = server.admin_with(method, path, body, &headers);
+    assert_eq!(r.status, 202, "{method} {path}: {}", r.body);
+    assert!(!r.body.contains(SENTINEL), "a secret in a response");
+    let id = id.unwrap_or_else(|| r.json()["id"].as_i64().expect("id"));
+    let v = server.settle(id);
+    assert!(!v.to_string().contains(SENTINEL), "a secret in a response");
+    (id, v)
+}
+
+#[test]
+fn api_fake_snowflake_create_edit_delete_with_faults_leave_the_account_as_it_was() {
+    if !binary_ready() {
+        return;
+    }
+    let rt = runtime();
+    let fake = start_fake(&rt);
+    fake.with(|s| s.objects.insert(format!("warehouse {}", q("OTHER_WH"))));
+    let db = unique("api");
+    let config = auto_config(&fake, &db);
+    let server = Server::start("snowflake-faults", &[]);
+    let initial = fake.snapshot();
+
+    // Create, failing at a middle step: nothing is left behind.
+    let (id, v) = run(
+        &server,
+        "POST",
+        "/integrations",
+        Some(&payload(true, &config)),
+        Some(step::GRANT_WAREHOUSE),
+        None,
+    );
+    assert_eq!(v["status"], "createError", "{v}\n{}", server.logs());
+    assert_failed_at(&server, id, step::GRANT_WAREHOUSE);
+    assert_eq!(fake.snapshot(), initial);
+
+    // The retry (PUT on a createError) without a fault goes through.
+    let (_, v) = run(
+        &server,
+        "PUT",
+        &format!("/integrations/{id}"),
+        Some(&payload(true, &config)),
+        None,
+        Some(id),
+    );
+    assert_eq!(v["status"], "enabled", "{v}\n{}", server.logs());
+    let (sys, role) = (format!("{db}_SYSTEM"), format!("{db}_SYSTEM_ROLE"));
+    assert_eq!(v["config"]["username"], json!(sys), "{v}");
+    assert_eq!(v["config"]["role"], json!(role), "{v}");
+    assert!(v["config"].get("password").is_none(), "{v}");
+    let created = fake.snapshot();
+    assert_ne!(created, initial);
+    assert!(created.contains(&format!("role {}", q(&role))), "{created:#?}");
+    assert!(
+        created
+            .iter()
+            .any(|l| l.starts_with(&format!("rows {}.", q(&db))) && l.ends_with("[2]")),
+        "{created:#?}"
+    );
+
+    // Edit with privileged credentials: another warehouse, audit on, the
+    // impersonation role renamed; failing at a middle step.
+    let mut edited = config.clone();
+    edited["warehouse"] = json!("OTHER_WH");
+    edited["audit"] = json!({"enabled": true});
+    edited["impersonation"]["role"] = json!(format!("{db}_IMP2"));
+    let (_, v) = run(
+        &server,
+        "PUT",
+        &format!("/integrations/{id}"),
+        Some(&payload(true, &edited)),
+        Some(step::REVOKE_OLD_WAREHOUSE),
+        Some(id),
+    );
+    assert_eq!(v["status"], "editError", "{v}\n{}", server.logs());
+    assert_failed_at(&server, id, step::REVOKE_OLD_WAREHOUSE);
+    let old = &v["config"];
+    assert_eq!(old["warehouse"], json!(WAREHOUSE), "the old config is back: {v}");
+    assert_eq!(old["impersonation"]["role"], json!(format!("{db}_IMP")), "{v}");
+    assert_eq!(old["username"], json!(sys), "{v}");
+    assert_eq!(old["role"], json!(role), "{v}");
+    let r = server.admin("GET", &format!("/integrations/{id}"), None);
+    assert_eq!(r.json()["config"], v["config"]);
+    assert_eq!(fake.snapshot(), created);
+
+    // Without the fault the edit goes through; the system user stays stored.
+    let (_, v) = run(
+        &server,
+        "PUT",
+        &format!("/integrations/{id}"),
+        Some(&payload(true, &edited)),
+        None,
+        Some(id),
+    );
+    assert_eq!(v["status"], "enabled", "{v}\n{}", server.logs());
+    assert_eq!(v["config"]["warehouse"], json!("OTHER_WH"), "{v}");
+    assert_eq!(v["config"]["username"], json!(sys), "{v}");
+    let after_edit = fake.snapshot();
+    assert!(after_edit.contains(&format!(
+        "grant USAGE ON WAREHOUSE {} TO ROLE {}",
+        q("OTHER_WH"),
+        q(&role)
+    )));
+    assert!(after_edit.contains(&format!("role {}", q(&format!("{db}_IMP2")))));
+    assert!(!after_edit.contains(&format!("role {}", q(&format!("{db}_IMP")))));
+
+    // Delete with privileged credentials, failing at a middle step of the
+    // reversed create plan: the undone steps are re-done.
+    let creds = json!({"username": fake_snowflake::ADMIN, "password": SENTINEL}).to_string();
+    let middle = format!("undo-{}", step::CREATE_SYSTEM_USER);
+    let (_, v) = run(
+        &server,
+        "DELETE",
+        &format!("/integrations/{id}"),
+        Some(&creds),
+        Some(&middle),
+        Some(id),
+    );
+    assert_eq!(v["status"], "deleteError", "{v}\n{}", server.logs());
+    assert_failed_at(&server, id, &middle);
+    assert_eq!(fake.snapshot(), after_edit);
+
+    // Without the fault: deleted, and the account is as it was at the start.
+    let (_, v) = run(
+        &server,
+        "DELETE",
+        &format!("/integrations/{id}"),
+        Some(&creds),
+        None,
+        Some(id),
+    );
+    assert_eq!(v["status"], "deleted", "{v}\n{}", server.logs());
+    assert_eq!(fake.snapshot(), initial);
+    assert!(!server.logs().contains(SENTINEL), "a secret in the logs");
+}
+
+/// The binary installs only the newest set-up version, so an integration to
+/// migrate is one whose set-up an older release made: set up version 1 on the
+/// fake (through the plugin, as an older Junction would have), then register
+/// it through the API as a manual set-up, which reads its version (1) from the
+/// account. No store is edited.
+#[test]
+fn api_fake_snowflake_migrate_with_a_fault_leaves_the_account_as_it_was() {
+    if !binary_ready() {
+        return;
+    }
+    let rt = runtime();
+    let fake = start_fake(&rt);
+    let db = unique("apimig");
+    let config = auto_config(&fake, &db);
+    let stored = rt.block_on(support::create_auto(
+        &junction_snowflake::Snowflake::installing_version(1),
+        &config,
+    ));
+    // The system user's password becomes the sentinel, to look for it.
+    let (sys, role) = (stored.username.clone(), stored.role.clone());
+    fake.with(|s| {
+        s.users.get_mut(&sys).expect("system user").0 = SENTINEL.to_owned();
+    });
+    let v1 = fake.snapshot();
+    assert!(
+        v1.iter()
+            .any(|l| l.starts_with(&format!("rows {}.", q(&db))) && l.ends_with("[1]")),
+        "{v1:#?}"
+    );
+
+    let server = Server::start("snowflake-migrate", &[]);
+    let mut manual = config.clone();
+    manual["username"] = json!(sys);
+    manual["role"] = json!(role);
+    let (id, v) = run(
+        &server,
+        "POST",
+        "/integrations",
+        Some(&payload(false, &manual)),
+        None,
+        None,
+    );
+    assert_eq!(v["status"], "enabled", "{v}\n{}", server.logs());
+    assert_eq!(fake.snapshot(), v1, "a manual create touches nothing");
+
+    // Migrate 1 → 2 (create-table-grant-roles, grant-table-grant-roles,
+    // record-version-2), failing at the middle step.
+    let migrate = format!("/integrations/{id}/migrate");
+    let (_, v) = run(
+        &server,
+        "POST",
+        &migrate,
+        None,
+        Some(step::GRANT_TABLE_GRANT_ROLES),
+        Some(id),
+    );
+    assert_eq!(v["status"], "migrateError", "{v}\n{}", server.logs());
+    assert_failed_at(&server, id, step::GRANT_TABLE_GRANT_ROLES);
+    assert_eq!(fake.snapshot(), v1);
+
+    // Without the fault the migration goes through; then nothing is left to migrate.
+    let (_, v) = run(&server, "POST", &migrate, None, None, Some(id));
+    assert_eq!(v["status"], "enabled", "{v}\n{}", server.logs());
+    let v2 = fake.snapshot();
+    assert!(v2.contains(&format!(
+        "table {}.{}.{}",
+        q(&db),
+        q("IMMUTA_SYSTEM"),
+        q("TABLE_GRANT_ROLES")
+    )));
+    assert!(
+        v2.iter()
+            .any(|l| l.starts_with(&format!("rows {}.", q(&db))) && l.ends_with("[2]")),
+        "{v2:#?}"
+    );
+    let r = server.admin("POST", &migrate, None);
+    assert_eq!(r.status, 409, "{}", r.body);
+
+    // A manual delete touches nothing.
+    let (_, v) = run(
+        &server,
+        "DELETE",
+        &format!("/integrations/{id}"),
+        None,
+        None,
+        Some(id),
+    );
+    assert_eq!(v["status"], "deleted", "{v}\n{}", server.logs());
+    assert_eq!(fake.snapshot(), v2);
+    assert!(!server.logs().contains(SENTINEL), "a secret in the logs");
+}
