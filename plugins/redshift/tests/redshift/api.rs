@@ -254,7 +254,6 @@ fn create_and_delete_through_the_api() {
 // faulted operation ends in its `…Error` status and leaves the cluster's
 // catalog exactly as it was before it.
 
-
 const FAULT: &str = "X-Junction-Fault-Step";
 
 /// The last history entry's message.
@@ -360,7 +359,10 @@ fn api_stand_in_create_edit_delete_with_faults_leave_the_catalog_as_it_was() {
     assert_eq!(v["config"]["username"], json!(names.system_user), "{v}");
     let created = snapshot();
     assert!(has(&created, "version row 2"), "{created:#?}");
-    assert!(has(&created, &format!("role {} ", names.role())), "{created:#?}");
+    assert!(
+        has(&created, &format!("role {} ", names.role())),
+        "{created:#?}"
+    );
 
     // Edit: rename the impersonation role, failing at the middle step
     // (rename-impersonation-role, replace-grant-procedure, replace-revoke-procedure).
@@ -384,7 +386,11 @@ fn api_stand_in_create_edit_delete_with_faults_leave_the_catalog_as_it_was() {
     assert_eq!(v["config"]["username"], json!(names.system_user), "{v}");
     let r = server.admin("GET", &format!("/integrations/{id}"), None);
     assert_eq!(r.json()["config"], v["config"]);
-    assert_eq!(snapshot(), created, "after a fault at replace-grant-procedure");
+    assert_eq!(
+        snapshot(),
+        created,
+        "after a fault at replace-grant-procedure"
+    );
 
     // Without the fault the rename goes through.
     let (_, v) = run(
@@ -398,7 +404,10 @@ fn api_stand_in_create_edit_delete_with_faults_leave_the_catalog_as_it_was() {
     assert_eq!(v["status"], "enabled", "{v}\n{}", server.logs());
     assert_eq!(v["config"]["impersonation"]["role"], json!(renamed), "{v}");
     let renamed_snap = snapshot();
-    assert!(has(&renamed_snap, &format!("role {renamed} ")), "{renamed_snap:#?}");
+    assert!(
+        has(&renamed_snap, &format!("role {renamed} ")),
+        "{renamed_snap:#?}"
+    );
     assert!(!has(&renamed_snap, &format!("role {} ", names.role())));
 
     // Delete with privileged credentials, failing at a middle step of the
@@ -455,8 +464,7 @@ fn api_stand_in_migrate_with_a_fault_leaves_the_catalog_as_it_was() {
     let auto = support::auto_config(&pg, &names, true);
     let stored = rt.block_on(async {
         let stored =
-            support::create_auto(&junction_redshift::Redshift::installing_version(1), &auto)
-                .await;
+            support::create_auto(&junction_redshift::Redshift::installing_version(1), &auto).await;
         // The system user's password becomes the sentinel, to look for it.
         support::superuser(&pg, &pg.database)
             .await

@@ -99,6 +99,24 @@ fn assert_failed_at(server: &Server, id: i64, step: &str) {
     assert!(m.contains("every step before it was rolled back"), "{m}");
 }
 
+/// Whether any file under the server's data directory holds `needle` as bytes.
+fn data_dir_holds(server: &Server, needle: &str) -> bool {
+    fn walk(dir: &std::path::Path, needle: &[u8]) -> bool {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return false;
+        };
+        entries.flatten().any(|e| {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, needle)
+            } else {
+                std::fs::read(&p).is_ok_and(|b| b.windows(needle.len()).any(|w| w == needle))
+            }
+        })
+    }
+    walk(&server.data_dir, needle.as_bytes())
+}
+
 /// Sends a request, checks it was accepted (202), and waits for the outcome.
 fn run(
     server: &Server,
@@ -160,7 +178,10 @@ fn api_fake_snowflake_create_edit_delete_with_faults_leave_the_account_as_it_was
     assert!(v["config"].get("password").is_none(), "{v}");
     let created = fake.snapshot();
     assert_ne!(created, initial);
-    assert!(created.contains(&format!("role {}", q(&role))), "{created:#?}");
+    assert!(
+        created.contains(&format!("role {}", q(&role))),
+        "{created:#?}"
+    );
     assert!(
         created
             .iter()
@@ -185,8 +206,16 @@ fn api_fake_snowflake_create_edit_delete_with_faults_leave_the_account_as_it_was
     assert_eq!(v["status"], "editError", "{v}\n{}", server.logs());
     assert_failed_at(&server, id, step::REVOKE_OLD_WAREHOUSE);
     let old = &v["config"];
-    assert_eq!(old["warehouse"], json!(WAREHOUSE), "the old config is back: {v}");
-    assert_eq!(old["impersonation"]["role"], json!(format!("{db}_IMP")), "{v}");
+    assert_eq!(
+        old["warehouse"],
+        json!(WAREHOUSE),
+        "the old config is back: {v}"
+    );
+    assert_eq!(
+        old["impersonation"]["role"],
+        json!(format!("{db}_IMP")),
+        "{v}"
+    );
     assert_eq!(old["username"], json!(sys), "{v}");
     assert_eq!(old["role"], json!(role), "{v}");
     let r = server.admin("GET", &format!("/integrations/{id}"), None);
@@ -242,6 +271,7 @@ fn api_fake_snowflake_create_edit_delete_with_faults_leave_the_account_as_it_was
     assert_eq!(v["status"], "deleted", "{v}\n{}", server.logs());
     assert_eq!(fake.snapshot(), initial);
     assert!(!server.logs().contains(SENTINEL), "a secret in the logs");
+    assert!(!data_dir_holds(&server, SENTINEL), "a secret in the store");
 }
 
 /// The binary installs only the newest set-up version, so an integration to
@@ -334,4 +364,5 @@ fn api_fake_snowflake_migrate_with_a_fault_leaves_the_account_as_it_was() {
     assert_eq!(v["status"], "deleted", "{v}\n{}", server.logs());
     assert_eq!(fake.snapshot(), v2);
     assert!(!server.logs().contains(SENTINEL), "a secret in the logs");
+    assert!(!data_dir_holds(&server, SENTINEL), "a secret in the store");
 }
