@@ -1230,3 +1230,140 @@ fn a_bad_plugin_library_is_refused_and_the_host_still_serves() {
     );
     let _ = std::fs::remove_dir_all(plugins);
 }
+
+/// The example out-of-tree plugin, built as a shared library by this same test
+/// build (a dev-dependency of this crate), loaded with `--plugin-dir` and
+/// driven through the real binary: validation, the whole lifecycle, a check
+/// that panics, an operation that panics and one that hangs. A library built
+/// for another ABI major is refused with its reason, and the host keeps serving.
+#[test]
+fn a_shared_library_plugin_through_the_binary() {
+    use junction_example_dynamic::{CHECK_CONNECT, CHECK_PRIVILEGES, TYPE_NAME};
+    let deps = junction_e2e::junction_bin().parent().unwrap().join("deps");
+    let lib = |name: &str| format!("lib{name}.{}", std::env::consts::DLL_EXTENSION);
+    let dir = junction_e2e::temp_dir("dyn-plugins");
+    for name in [
+        "junction_example_dynamic",
+        "junction_plugin_abi_fixture_wrong_major",
+    ] {
+        std::fs::copy(deps.join(lib(name)), dir.join(lib(name)))
+            .unwrap_or_else(|e| panic!("{} was not built: {e}", lib(name)));
+    }
+    let s = Server::start(
+        "dynamic",
+        &[
+            "--plugin-dir",
+            dir.to_str().unwrap(),
+            "--operation-timeout",
+            "3s",
+            "--check-timeout",
+            "2s",
+        ],
+    );
+    let loads = s.admin("GET", "/plugins", None).json();
+    let loads = loads.as_array().unwrap();
+    assert_eq!(loads.len(), 2, "{loads:?}");
+    let loaded = loads
+        .iter()
+        .find(|l| l["type"] == TYPE_NAME)
+        .expect("the example loaded");
+    assert!(loaded.get("refused").is_none(), "{loaded}");
+    let refused = loads
+        .iter()
+        .find(|l| l["refused"].is_string())
+        .expect("the fixture refused");
+    let reason = refused["refused"].as_str().unwrap();
+    assert!(
+        reason.contains("999") && reason.contains("major"),
+        "{reason}"
+    );
+
+    let body = |account: &str, extra: Value| {
+        let mut config = json!({"account": account, "password": SENTINEL, "label": "one"});
+        for (k, v) in extra.as_object().unwrap() {
+            config[k] = v.clone();
+        }
+        json!({"type": TYPE_NAME, "autoBootstrap": false, "config": config}).to_string()
+    };
+
+    // Validation through the ABI, nothing stored.
+    let r = s.admin(
+        "POST",
+        "/integrations/validate",
+        Some(&body("dyn-v", json!({}))),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["status"], "passed", "{}", r.body);
+
+    // The whole lifecycle.
+    let id = create(&s, &body("dyn-1", json!({})));
+    assert_eq!(s.settle(id)["status"], "enabled");
+    let r = s.admin(
+        "PUT",
+        &format!("/integrations/{id}"),
+        Some(&body("dyn-1", json!({"label": "two"}))),
+    );
+    assert_eq!(r.status, 202, "{}", r.body);
+    let v = s.settle(id);
+    assert_eq!(
+        (v["status"].as_str(), v["config"]["label"].as_str()),
+        (Some("enabled"), Some("two")),
+        "{v}"
+    );
+    assert_eq!(
+        s.admin("POST", &format!("/integrations/{id}/migrate"), None)
+            .status,
+        202
+    );
+    assert_eq!(s.settle(id)["status"], "enabled");
+    assert_eq!(
+        s.admin("DELETE", &format!("/integrations/{id}"), None)
+            .status,
+        202
+    );
+    assert_eq!(s.settle(id)["status"], "deleted");
+
+    // A check that panics is a failed test; the one that requires it is skipped.
+    let id = create(
+        &s,
+        &body(
+            "dyn-2",
+            json!({"checks": {CHECK_CONNECT: {"behavior": "panic"}}}),
+        ),
+    );
+    let v = s.settle(id);
+    assert_eq!(v["status"], "createError", "{v}");
+    let tests = v["validationResults"]["validationTests"]
+        .as_array()
+        .unwrap();
+    let by_name = |n: &str| tests.iter().find(|t| t["name"] == n).unwrap().clone();
+    assert_eq!(by_name(CHECK_CONNECT)["status"], "failed");
+    assert!(
+        by_name(CHECK_CONNECT)["message"]
+            .as_str()
+            .unwrap()
+            .contains("panicked")
+    );
+    assert_eq!(by_name(CHECK_PRIVILEGES)["status"], "skipped");
+
+    // An operation that panics, and one that hangs past the operation timeout.
+    for (account, behavior) in [("dyn-3", "panic"), ("dyn-4", "hang")] {
+        let id = create(
+            &s,
+            &body(
+                account,
+                json!({"operations": {"create": {"behavior": behavior}}}),
+            ),
+        );
+        let v = s.settle(id);
+        assert_eq!(v["status"], "createError", "{behavior}: {v}");
+    }
+
+    // Still serving, and the secret never left the host.
+    assert_eq!(s.req("GET", "/healthz", None, None).status, 200);
+    let all = s.admin("GET", "/integrations", None);
+    assert_eq!(all.status, 200);
+    assert!(!all.body.contains(SENTINEL));
+    assert!(!s.logs().contains(SENTINEL));
+    let _ = std::fs::remove_dir_all(dir);
+}
