@@ -19,6 +19,9 @@ use std::time::{Duration, Instant};
 pub const ADMIN: &str = "jct_e2e_admin_key_0123456789abcdef";
 
 /// The `junction` binary under test.
+/// The header that makes an operation of a test build fail at a named step.
+pub const FAULT_HEADER: &str = "X-Junction-Fault-Step";
+
 pub fn junction_bin() -> PathBuf {
     if let Some(p) = std::env::var_os("JUNCTION_BIN") {
         return PathBuf::from(p);
@@ -224,6 +227,29 @@ impl Server {
     /// With the admin key.
     pub fn admin(&self, method: &str, path: &str, body: Option<&str>) -> Resp {
         self.req(method, path, Some(ADMIN), body)
+    }
+
+    /// Starts an operation as admin — with `fault`, made to fail at that step
+    /// of the platform's plan ([`FAULT_HEADER`]) — checks it was accepted (202)
+    /// and that `secret` is in no response, and waits for its outcome. `id`
+    /// names the integration, or `None` for a create (the id comes back).
+    pub fn operate(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+        fault: Option<&str>,
+        id: Option<i64>,
+        secret: &str,
+    ) -> (i64, Value) {
+        let headers: Vec<(&str, &str)> = fault.map(|s| (FAULT_HEADER, s)).into_iter().collect();
+        let r = self.admin_with(method, path, body, &headers);
+        assert_eq!(r.status, 202, "{method} {path}: {}", r.body);
+        assert!(!r.body.contains(secret), "a secret in a response");
+        let id = id.unwrap_or_else(|| r.json()["id"].as_i64().expect("id"));
+        let v = self.settle(id);
+        assert!(!v.to_string().contains(secret), "a secret in a response");
+        (id, v)
     }
 
     /// An admin request with extra headers.

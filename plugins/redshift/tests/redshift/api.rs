@@ -254,8 +254,6 @@ fn create_and_delete_through_the_api() {
 // faulted operation ends in its `…Error` status and leaves the cluster's
 // catalog exactly as it was before it.
 
-const FAULT: &str = "X-Junction-Fault-Step";
-
 /// The last history entry's message.
 fn last_message(server: &Server, id: i64) -> String {
     let r = server.admin("GET", &format!("/integrations/{id}/history"), None);
@@ -278,7 +276,7 @@ fn assert_failed_at(server: &Server, id: i64, step: &str) {
     assert!(m.contains("every step before it was rolled back"), "{m}");
 }
 
-/// Sends a request, checks it was accepted (202), and waits for the outcome.
+/// Sends an operation, checks it was accepted (202), and waits for the outcome.
 fn run(
     server: &Server,
     method: &str,
@@ -287,14 +285,7 @@ fn run(
     fault: Option<&str>,
     id: Option<i64>,
 ) -> (i64, Value) {
-    let headers: Vec<(&str, &str)> = fault.map(|s| (FAULT, s)).into_iter().collect();
-    let r = server.admin_with(method, path, body, &headers);
-    assert_eq!(r.status, 202, "{method} {path}: {}", r.body);
-    assert!(!r.body.contains(SENTINEL), "a secret in a response");
-    let id = id.unwrap_or_else(|| r.json()["id"].as_i64().expect("id"));
-    let v = server.settle(id);
-    assert!(!v.to_string().contains(SENTINEL), "a secret in a response");
-    (id, v)
+    server.operate(method, path, body, fault, id, SENTINEL)
 }
 
 #[test]

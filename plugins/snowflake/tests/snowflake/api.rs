@@ -18,8 +18,6 @@ use junction_testkit::SENTINEL;
 use serde_json::{Value, json};
 use std::path::PathBuf;
 
-const FAULT: &str = "X-Junction-Fault-Step";
-
 fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
 }
@@ -117,7 +115,7 @@ fn data_dir_holds(server: &Server, needle: &str) -> bool {
     walk(&server.data_dir, needle.as_bytes())
 }
 
-/// Sends a request, checks it was accepted (202), and waits for the outcome.
+/// Sends an operation, checks it was accepted (202), and waits for the outcome.
 fn run(
     server: &Server,
     method: &str,
@@ -126,14 +124,7 @@ fn run(
     fault: Option<&str>,
     id: Option<i64>,
 ) -> (i64, Value) {
-    let headers: Vec<(&str, &str)> = fault.map(|s| (FAULT, s)).into_iter().collect();
-    let r = server.admin_with(method, path, body, &headers);
-    assert_eq!(r.status, 202, "{method} {path}: {}", r.body);
-    assert!(!r.body.contains(SENTINEL), "a secret in a response");
-    let id = id.unwrap_or_else(|| r.json()["id"].as_i64().expect("id"));
-    let v = server.settle(id);
-    assert!(!v.to_string().contains(SENTINEL), "a secret in a response");
-    (id, v)
+    server.operate(method, path, body, fault, id, SENTINEL)
 }
 
 #[test]
