@@ -34,7 +34,7 @@ fn main() -> Result<()> {
     match args.first().map(String::as_str) {
         Some("test") => test(&root, &args[1..]),
         Some("stand-ins") => match args.get(1).map(String::as_str) {
-            Some("up") => stand_ins::up(&root, &args[2..]),
+            Some("up") => stand_ins::up(&root, &args[2..]).map(|_| ()),
             Some("down") => stand_ins::down(&root, &args[2..]),
             Some("status") => stand_ins::status(&root),
             _ => bail!("usage: cargo xtask stand-ins up|down|status [NAME…]\n\n{HELP}"),
@@ -60,7 +60,7 @@ fn main() -> Result<()> {
 /// The one test command: stand-ins up, then one build and run of every test.
 fn test(root: &Path, extra: &[String]) -> Result<()> {
     stand_ins::ensure_tools()?;
-    stand_ins::up(root, &[])?;
+    let missing = stand_ins::up(root, &[])?;
     let endpoints = stand_ins::endpoints_file(root);
     let mut cmd = Command::new(cargo());
     cmd.current_dir(root).env("JUNCTION_STAND_INS", &endpoints);
@@ -71,6 +71,14 @@ fn test(root: &Path, extra: &[String]) -> Result<()> {
     }
     cmd.args(test_features(root)).args(extra);
     let tests = run(&mut cmd);
+    if !missing.is_empty() {
+        // Their tests passed by returning early: say so last, where it is seen.
+        eprintln!(
+            "\nWARNING: stand-ins not running: {}. Their tests returned early; \
+             under CI=true this run would have failed. See `cargo xtask stand-ins up`.",
+            missing.join(", ")
+        );
+    }
     // The feature matrix runs only on a whole run, not on a filtered one.
     if extra.is_empty() {
         features::check_features(root)?;
