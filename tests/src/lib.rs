@@ -252,6 +252,48 @@ impl Server {
         (id, v)
     }
 
+    /// Whether any file under the data directory holds `needle` as bytes.
+    pub fn data_dir_holds(&self, needle: &str) -> bool {
+        fn walk(dir: &Path, needle: &[u8]) -> bool {
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                return false;
+            };
+            entries.flatten().any(|e| {
+                let p = e.path();
+                if p.is_dir() {
+                    walk(&p, needle)
+                } else {
+                    std::fs::read(&p).is_ok_and(|b| b.windows(needle.len()).any(|w| w == needle))
+                }
+            })
+        }
+        walk(&self.data_dir, needle.as_bytes())
+    }
+
+    /// The message of the integration's last history entry; `secret` must not
+    /// be anywhere in the history.
+    pub fn last_message(&self, id: i64, secret: &str) -> String {
+        let r = self.admin("GET", &format!("/integrations/{id}/history"), None);
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert!(!r.body.contains(secret), "a secret in the history");
+        r.json()
+            .as_array()
+            .and_then(|a| a.last())
+            .and_then(|e| e["message"].as_str())
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// The last operation failed at the injected `step` and rolled back.
+    pub fn assert_failed_at(&self, id: i64, step: &str, secret: &str) {
+        let m = self.last_message(id, secret);
+        assert!(
+            m.contains(&format!("step {step} failed: injected fault")),
+            "{m}"
+        );
+        assert!(m.contains("every step before it was rolled back"), "{m}");
+    }
+
     /// An admin request with extra headers.
     pub fn admin_with(
         &self,

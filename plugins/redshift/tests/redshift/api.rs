@@ -132,22 +132,8 @@ fn junction_validate_on_the_stand_in() {
     );
 }
 
-/// Reads every file under the data directory as bytes.
 fn data_dir_holds(server: &Server, needle: &str) -> bool {
-    fn walk(dir: &std::path::Path, needle: &[u8]) -> bool {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return false;
-        };
-        entries.flatten().any(|e| {
-            let p = e.path();
-            if p.is_dir() {
-                walk(&p, needle)
-            } else {
-                std::fs::read(&p).is_ok_and(|b| b.windows(needle.len()).any(|w| w == needle))
-            }
-        })
-    }
-    walk(&server.data_dir, needle.as_bytes())
+    server.data_dir_holds(needle)
 }
 
 #[test]
@@ -254,26 +240,8 @@ fn create_and_delete_through_the_api() {
 // faulted operation ends in its `…Error` status and leaves the cluster's
 // catalog exactly as it was before it.
 
-/// The last history entry's message.
-fn last_message(server: &Server, id: i64) -> String {
-    let r = server.admin("GET", &format!("/integrations/{id}/history"), None);
-    assert_eq!(r.status, 200, "{}", r.body);
-    assert!(!r.body.contains(SENTINEL), "a secret in the history");
-    let h = r.json();
-    h.as_array()
-        .and_then(|a| a.last())
-        .and_then(|e| e["message"].as_str())
-        .unwrap_or_default()
-        .to_owned()
-}
-
 fn assert_failed_at(server: &Server, id: i64, step: &str) {
-    let m = last_message(server, id);
-    assert!(
-        m.contains(&format!("step {step} failed: injected fault")),
-        "{m}"
-    );
-    assert!(m.contains("every step before it was rolled back"), "{m}");
+    server.assert_failed_at(id, step, SENTINEL)
 }
 
 /// Sends an operation, checks it was accepted (202), and waits for the outcome.

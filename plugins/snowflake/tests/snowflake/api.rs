@@ -76,43 +76,12 @@ fn payload(auto: bool, config: &Value) -> String {
     json!({"type": "Snowflake", "autoBootstrap": auto, "config": config}).to_string()
 }
 
-fn last_message(server: &Server, id: i64) -> String {
-    let r = server.admin("GET", &format!("/integrations/{id}/history"), None);
-    assert_eq!(r.status, 200, "{}", r.body);
-    assert!(!r.body.contains(SENTINEL), "a secret in the history");
-    r.json()
-        .as_array()
-        .and_then(|a| a.last())
-        .and_then(|e| e["message"].as_str())
-        .unwrap_or_default()
-        .to_owned()
-}
-
 fn assert_failed_at(server: &Server, id: i64, step: &str) {
-    let m = last_message(server, id);
-    assert!(
-        m.contains(&format!("step {step} failed: injected fault")),
-        "{m}"
-    );
-    assert!(m.contains("every step before it was rolled back"), "{m}");
+    server.assert_failed_at(id, step, SENTINEL)
 }
 
-/// Whether any file under the server's data directory holds `needle` as bytes.
 fn data_dir_holds(server: &Server, needle: &str) -> bool {
-    fn walk(dir: &std::path::Path, needle: &[u8]) -> bool {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return false;
-        };
-        entries.flatten().any(|e| {
-            let p = e.path();
-            if p.is_dir() {
-                walk(&p, needle)
-            } else {
-                std::fs::read(&p).is_ok_and(|b| b.windows(needle.len()).any(|w| w == needle))
-            }
-        })
-    }
-    walk(&server.data_dir, needle.as_bytes())
+    server.data_dir_holds(needle)
 }
 
 /// Sends an operation, checks it was accepted (202), and waits for the outcome.
