@@ -18,11 +18,11 @@ use std::time::{Duration, Instant};
 /// The admin key every test server starts with (`JUNCTION_ADMIN_KEY`).
 pub const ADMIN: &str = "jct_e2e_admin_key_0123456789abcdef";
 
-/// The `junction` binary under test.
 /// The header that makes an operation of a test build fail at a named step.
 pub const FAULT_HEADER: &str = "X-Junction-Fault-Step";
 
-pub fn junction_bin() -> PathBuf {
+/// Where the binary under test is: `JUNCTION_BIN`, else `target/<profile>/junction`.
+fn bin_path() -> PathBuf {
     if let Some(p) = std::env::var_os("JUNCTION_BIN") {
         return PathBuf::from(p);
     }
@@ -31,7 +31,12 @@ pub fn junction_bin() -> PathBuf {
         .parent()
         .and_then(Path::parent)
         .expect("the test executable sits in target/<profile>/deps");
-    let bin = dir.join(format!("junction{}", std::env::consts::EXE_SUFFIX));
+    dir.join(format!("junction{}", std::env::consts::EXE_SUFFIX))
+}
+
+/// The `junction` binary under test.
+pub fn junction_bin() -> PathBuf {
+    let bin = bin_path();
     assert!(
         bin.exists(),
         "the junction binary is missing at {}: build it with `cargo build -p junction-host --features synthetic` \
@@ -39,6 +44,30 @@ pub fn junction_bin() -> PathBuf {
         bin.display()
     );
     bin
+}
+
+/// Whether the binary is built and links the platform `type_name`. Outside CI
+/// `false` (with a message) means the caller returns early; under `CI=true` a
+/// missing binary or platform fails the test.
+pub fn binary_has_platform(type_name: &str) -> bool {
+    let bin = bin_path();
+    let ready = bin.exists()
+        && std::process::Command::new(&bin)
+            .args(["plugins", "--output", "json"])
+            .output()
+            .is_ok_and(|o| {
+                String::from_utf8_lossy(&o.stdout).contains(&format!("\"{type_name}\""))
+            });
+    if !ready {
+        let msg = format!(
+            "the junction binary at {} is missing or lacks {type_name}: build it with `cargo build -p junction-host --features synthetic`",
+            bin.display()
+        );
+        let in_ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
+        assert!(!in_ci, "{msg}");
+        eprintln!("SKIPPING: {msg}");
+    }
+    ready
 }
 
 /// A fresh, empty directory under the system's temp dir.

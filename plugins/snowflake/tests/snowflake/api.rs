@@ -16,36 +16,11 @@ use junction_e2e::Server;
 use junction_snowflake::bootstrap::step;
 use junction_testkit::SENTINEL;
 use serde_json::{Value, json};
-use std::path::PathBuf;
-
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
-}
 
 /// Whether the binary is there and knows Snowflake; `false` (and a message)
 /// means the test returns early.
 fn binary_ready() -> bool {
-    let bin = std::env::var_os("JUNCTION_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            let exe = std::env::current_exe().expect("current_exe");
-            let dir = exe.parent().and_then(|p| p.parent()).expect("target dir");
-            dir.join(format!("junction{}", std::env::consts::EXE_SUFFIX))
-        });
-    let ready = bin.exists()
-        && std::process::Command::new(&bin)
-            .args(["plugins", "--output", "json"])
-            .output()
-            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("\"Snowflake\""));
-    if !ready {
-        let msg = format!(
-            "the junction binary at {} is missing or lacks Snowflake: build it with `cargo build -p junction-host --features synthetic`",
-            bin.display()
-        );
-        assert!(!in_ci(), "{msg}");
-        eprintln!("SKIPPING: {msg}");
-    }
-    ready
+    junction_e2e::binary_has_platform("Snowflake")
 }
 
 /// A runtime whose worker serves the fake while the test thread makes
