@@ -189,6 +189,12 @@ pub trait Platform: Send + Sync + 'static {
     /// Names the platform account: one integration per account.
     fn account_key(&self, config: &Self::Config) -> String;
 
+    /// Rules an edit must keep (fields fixed once set up), checked when the
+    /// edit is asked for, before anything runs: errors carry paths under `config`.
+    fn check_edit(&self, _old: &Self::Config, _new: &Self::Config) -> Result<(), ConfigErrors> {
+        Ok(())
+    }
+
     fn checks(&self) -> Vec<Check<Self::Config>>;
 
     async fn create(
@@ -270,6 +276,12 @@ pub trait DynPlatform: Send + Sync {
     fn parse(&self, config: &Value, auto_bootstrap: bool) -> Result<ParsedConfig, ConfigErrors>;
     /// Checks the DELETE body's credentials without using them.
     fn parse_delete_credentials(&self, body: &Value) -> Result<(), ConfigErrors>;
+    /// Whether an edit from the stored `old` to `new` (both full configs) may
+    /// start: fields fixed once set up are refused with their paths. Libraries
+    /// loaded through the ABI do not answer it (their edit refuses instead).
+    fn check_edit(&self, _old: &Value, _new: &Value) -> Result<(), ConfigErrors> {
+        Ok(())
+    }
     async fn validate(
         &self,
         config: &Value,
@@ -379,6 +391,12 @@ impl<P: Platform> DynPlatform for P {
 
     fn parse_delete_credentials(&self, body: &Value) -> Result<(), ConfigErrors> {
         config::from_json_at::<P::DeleteCredentials>(body, "").map(|_| ())
+    }
+
+    fn check_edit(&self, old: &Value, new: &Value) -> Result<(), ConfigErrors> {
+        let old: P::Config = config::from_json_at(old, "config")?;
+        let new: P::Config = config::from_json_at(new, "config")?;
+        Platform::check_edit(self, &old, &new)
     }
 
     async fn validate(
