@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Every stand-in xtask knows, in start order.
-pub const ALL: &[&str] = &["postgres", "moto", "fakesnow"];
+pub const ALL: &[&str] = &["postgres", "moto", "fakesnow", "minilake"];
 
 const PG_PORT: u16 = 54329;
 /// A throwaway superuser password for a server bound to 127.0.0.1 in tests.
@@ -51,6 +51,7 @@ pub fn up(root: &Path, args: &[String]) -> Result<Vec<String>> {
             "postgres" => postgres_up(root),
             "moto" => python_up(root, &MOTO),
             "fakesnow" => python_up(root, &FAKESNOW),
+            "minilake" => python_up(root, &MINILAKE),
             _ => bail!("unknown stand-in {name}"),
         };
         match started {
@@ -77,6 +78,7 @@ pub fn down(root: &Path, args: &[String]) -> Result<()> {
             "postgres" => postgres_down(root)?,
             "moto" => python_down(root, &MOTO)?,
             "fakesnow" => python_down(root, &FAKESNOW)?,
+            "minilake" => python_down(root, &MINILAKE)?,
             _ => {}
         }
         write_endpoint(root, name, None)?;
@@ -298,6 +300,24 @@ const FAKESNOW: PythonStandIn = PythonStandIn {
     ],
     command: &["bin/fakesnow", "-s", "--host", "127.0.0.1", "-p", "{port}"],
     env: &[],
+};
+
+/// Databricks Unity Catalog (REST 2.1) and SQL statements; no notebook server,
+/// no Spark warm-up (the tests need neither).
+const MINILAKE: PythonStandIn = PythonStandIn {
+    name: "minilake",
+    port: 54332,
+    packages: &["minilake==1.9.0"],
+    command: &[
+        "bin/python",
+        "-m",
+        "minilake",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "{port}",
+    ],
+    env: &[("MINILAKE_NOTEBOOK", "0"), ("MINILAKE_SPARK_PREWARM", "0")],
 };
 
 fn python_up(root: &Path, s: &PythonStandIn) -> Result<Value> {
