@@ -6,6 +6,9 @@
 // Helpers outside #[test] functions panic on broken set-up, as tests do.
 #![allow(clippy::expect_used, clippy::panic)]
 
+/// ABI 1.0's JSON, pinned against literal texts.
+mod golden;
+
 use junction_core::{
     CheckContext, ConfigErrors, DynPlatform, OpContext, OpError, RunOptions, ScriptKind,
     TestStatus, ValidationResults, ValidationTest,
