@@ -19,7 +19,7 @@ use junction_testkit::{SENTINEL, conformance};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// A library built by this cargo run: next to this test executable
 /// (target/<profile>/deps) or one level up (target/<profile>).
@@ -367,8 +367,12 @@ async fn a_panicking_operation_is_an_op_error_and_the_host_goes_on() {
 
 #[tokio::test]
 async fn a_hanging_operation_times_out_and_a_hanging_check_fails() {
+    // Ten minutes on the host's paused clock, which jumps to the next timer
+    // when nothing else can run: the host gives up at its limit, exactly, and
+    // the test does not wait for it. (The plugin runs on its own, real clock.)
+    let limit = Duration::from_secs(600);
     let p = load_with(LoadOptions {
-        op_timeout: Duration::from_millis(300),
+        op_timeout: limit,
         ..LoadOptions::default()
     });
     let op = OpContext::default();
@@ -376,17 +380,25 @@ async fn a_hanging_operation_times_out_and_a_hanging_check_fails() {
         "hanging-op",
         json!({"operations": {"create": knob("hang")}}),
     );
-    let started = Instant::now();
+    tokio::time::pause();
+    let started = tokio::time::Instant::now();
     match p.create(&op, &hanging).await {
         Err(OpError::Failed(message)) => {
             assert!(
-                message.contains("did not finish create within 300 ms"),
+                message.contains("did not finish create within 600 s"),
                 "{message}"
             )
         }
         other => panic!("expected a timed-out operation, got {other:?}"),
     }
-    assert!(started.elapsed() < Duration::from_secs(5));
+    let waited = started.elapsed();
+    // Not before the limit; and no later than the timer wheel's 1 ms rounding.
+    assert!(
+        waited >= limit && waited <= limit + Duration::from_millis(1),
+        "the host gave up after {waited:?} of its clock, not at its {limit:?} limit"
+    );
+    // The rest talks to the plugin, whose answers take real time.
+    tokio::time::resume();
 
     // The hung task was cancelled inside the plugin; it serves on.
     let fine = config("hanging-op", json!({}));
