@@ -1,0 +1,28 @@
+//! # The platform kit
+//!
+//! What Junction's platforms share, so that a platform crate holds only what
+//! is its own (OpenDAL's `raw/` toolkit is the model). A platform implements a
+//! small trait and gets the rest:
+//!
+//! | module | what it gives a platform |
+//! |---|---|
+//! | [`lifecycle`] | [`Planned`], the trait of a platform whose set-up is a plan, and [`Kit`], which turns one into a `junction_core::Platform`: automatic vs manual create, fields fixed after create, migrate guards, delete with or without privileged credentials, spans, plan running with rollback |
+//! | [`sql`] | [`Dialect`] quoting (PostgreSQL/Redshift, Snowflake, T-SQL), the password placeholder of manual scripts, [`SqlAction`] |
+//! | [`password`] | generated passwords from the operating system's CSPRNG |
+//! | [`contract`] | the response contract's strings that several platforms share, each once |
+//! | `http` (feature `http`) | JSON over HTTPS on reqwest/rustls: timeouts, typed errors (an HTML page is not JSON), retries of idempotent calls with `Retry-After`, cached bearer tokens |
+//!
+//! A platform registers as `junction_core::register_platform!(junction_kit::Kit(MyPlatform::new()))`.
+//!
+//! The kit depends on `junction-core` only (and reqwest behind `http`); it
+//! knows no platform, and no platform needs the host.
+
+pub mod contract;
+#[cfg(feature = "http")]
+pub mod http;
+pub mod lifecycle;
+pub mod password;
+pub mod sql;
+
+pub use lifecycle::{Executor, Kit, Planned, Run, Work, fixed_field};
+pub use sql::{Dialect, SqlAction};
