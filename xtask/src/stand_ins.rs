@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Every stand-in xtask knows, in start order.
-pub const ALL: &[&str] = &["postgres", "moto", "fakesnow", "minilake"];
+pub const ALL: &[&str] = &["postgres", "moto", "fakesnow", "minilake", "pysqlbridge"];
 
 const PG_PORT: u16 = 54329;
 /// A throwaway superuser password for a server bound to 127.0.0.1 in tests.
@@ -52,6 +52,7 @@ pub fn up(root: &Path, args: &[String]) -> Result<Vec<String>> {
             "moto" => python_up(root, &MOTO),
             "fakesnow" => python_up(root, &FAKESNOW),
             "minilake" => python_up(root, &MINILAKE),
+            "pysqlbridge" => pysqlbridge_up(root),
             _ => bail!("unknown stand-in {name}"),
         };
         match started {
@@ -79,6 +80,7 @@ pub fn down(root: &Path, args: &[String]) -> Result<()> {
             "moto" => python_down(root, &MOTO)?,
             "fakesnow" => python_down(root, &FAKESNOW)?,
             "minilake" => python_down(root, &MINILAKE)?,
+            "pysqlbridge" => python_down(root, &PYSQLBRIDGE)?,
             _ => {}
         }
         write_endpoint(root, name, None)?;
@@ -131,7 +133,11 @@ fn apt_install(packages: &[&str]) -> Result<()> {
 }
 
 /// Programs the tests run besides the stand-ins, with their Debian packages.
-const TOOLS: &[(&str, &str)] = &[("openssl", "openssl"), ("psql", "postgresql-client")];
+const TOOLS: &[(&str, &str)] = &[
+    ("openssl", "openssl"),
+    ("psql", "postgresql-client"),
+    ("tsql", "freetds-bin"),
+];
 
 /// Installs the tests' command-line tools that are missing.
 pub fn ensure_tools() -> Result<()> {
@@ -319,6 +325,43 @@ const MINILAKE: PythonStandIn = PythonStandIn {
     ],
     env: &[("MINILAKE_NOTEBOOK", "0"), ("MINILAKE_SPARK_PREWARM", "0")],
 };
+
+/// A TDS server (login and SELECT only), for the Synapse plugin's connection
+/// test. Its login's password comes from the environment variable named in
+/// its `--config` file, which `pysqlbridge_up` writes.
+const PYSQLBRIDGE: PythonStandIn = PythonStandIn {
+    name: "pysqlbridge",
+    port: 54334,
+    packages: &["pysqlbridge==2.1.3"],
+    command: &[
+        "bin/pysqlbridge",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "{port}",
+        "--config",
+        "config.json",
+    ],
+    env: &[("BRIDGE_PW", PYSQLBRIDGE_PASSWORD)],
+};
+const PYSQLBRIDGE_USER: &str = "immuta";
+/// A throwaway password for a server bound to 127.0.0.1 in tests.
+const PYSQLBRIDGE_PASSWORD: &str = "junction-bridge-pw";
+
+fn pysqlbridge_up(root: &Path) -> Result<Value> {
+    let dir = base(root).join(PYSQLBRIDGE.name);
+    std::fs::create_dir_all(dir.join("data"))?;
+    std::fs::write(dir.join("data/t.csv"), "id,name\n1,one\n")?;
+    let config = json!({
+        "tables": [{"name": "t", "csv": "data/t.csv"}],
+        "logins": [{"user": PYSQLBRIDGE_USER, "password": "${BRIDGE_PW}"}],
+    });
+    std::fs::write(dir.join("config.json"), serde_json::to_string_pretty(&config)?)?;
+    let mut endpoint = python_up(root, &PYSQLBRIDGE)?;
+    endpoint["user"] = json!(PYSQLBRIDGE_USER);
+    endpoint["password"] = json!(PYSQLBRIDGE_PASSWORD);
+    Ok(endpoint)
+}
 
 fn python_up(root: &Path, s: &PythonStandIn) -> Result<Value> {
     let dir = base(root).join(s.name);
