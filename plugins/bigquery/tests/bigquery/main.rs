@@ -1,0 +1,11 @@
+//! The BigQuery plugin against bqemulator (the stand-in started by `cargo
+//! xtask stand-ins up bqemulator`) and against the fakes of this crate: a
+//! token endpoint that checks the signed JWT, and Resource Manager's
+//! `testIamPermissions`. One test binary; modules by theme.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod config;
+mod jwt;
+mod keys;
+mod support;
