@@ -12,7 +12,7 @@
 //! - migrations are plans from one set-up version to the next ([`migration_plan`]).
 
 use crate::scripts::sql::{self, Procedure};
-use crate::scripts::{SCHEMAS, SqlAction};
+use crate::scripts::{self, SCHEMAS, SqlAction};
 use junction_core::{Plan, Secret};
 
 /// The newest set-up version. Version 2 replaced the impersonation procedures.
@@ -55,13 +55,13 @@ pub struct Names<'a> {
 fn impersonation_role_steps(plan: &mut Plan<SqlAction>, role: &str, sys: &str) {
     plan.push(
         step::CREATE_IMPERSONATION_ROLE,
-        SqlAction::initial(sql::create_role(role)),
-        Some(SqlAction::initial(sql::drop_role(role, false))),
+        scripts::initial(sql::create_role(role)),
+        Some(scripts::initial(sql::drop_role(role, false))),
     );
     plan.push(
         step::GRANT_IMPERSONATION_ADMIN,
-        SqlAction::initial(sql::grant_role_admin(role, sys)),
-        Some(SqlAction::initial(sql::revoke_role(role, sys))),
+        scripts::initial(sql::grant_role_admin(role, sys)),
+        Some(scripts::initial(sql::revoke_role(role, sys))),
     );
 }
 
@@ -69,8 +69,8 @@ fn impersonation_procedure_steps(plan: &mut Plan<SqlAction>, role: &str, sys: &s
     for p in Procedure::BOTH {
         plan.push(
             step::procedure("create", p),
-            SqlAction::managed(sql::create_procedure(p, role, sys, version)),
-            Some(SqlAction::managed(sql::drop_procedure(p))),
+            scripts::managed(sql::create_procedure(p, role, sys, version)),
+            Some(scripts::managed(sql::drop_procedure(p))),
         );
     }
 }
@@ -87,18 +87,18 @@ pub fn create_plan(
     let mut plan = Plan::new()
         .step(
             step::CREATE_DATABASE,
-            SqlAction::initial(sql::create_database(db)),
-            Some(SqlAction::initial(sql::drop_database(db, false))),
+            scripts::initial(sql::create_database(db)),
+            Some(scripts::initial(sql::drop_database(db, false))),
         )
         .step(
             step::CREATE_SYSTEM_USER,
-            SqlAction::initial(sql::create_user(sys)).with_password(system_password.clone()),
-            Some(SqlAction::initial(sql::drop_role(sys, false))),
+            scripts::initial(sql::create_user(sys)).with_password(system_password.clone()),
+            Some(scripts::initial(sql::drop_role(sys, false))),
         )
         .step(
             step::GRANT_DATABASE,
-            SqlAction::initial(sql::grant_database(db, sys)),
-            Some(SqlAction::initial(sql::revoke_database(db, sys))),
+            scripts::initial(sql::grant_database(db, sys)),
+            Some(scripts::initial(sql::revoke_database(db, sys))),
         );
     if let Some(role) = names.impersonation_role {
         impersonation_role_steps(&mut plan, role, sys);
@@ -106,22 +106,22 @@ pub fn create_plan(
     for schema in SCHEMAS {
         plan.push(
             step::create_schema(schema),
-            SqlAction::managed(sql::create_schema(schema, sys)),
-            Some(SqlAction::managed(sql::drop_schema(schema))),
+            scripts::managed(sql::create_schema(schema, sys)),
+            Some(scripts::managed(sql::drop_schema(schema))),
         );
     }
     plan.push(
         step::CREATE_VERSION_TABLE,
-        SqlAction::managed(sql::create_version_table(sys)),
-        Some(SqlAction::managed(sql::drop_version_table())),
+        scripts::managed(sql::create_version_table(sys)),
+        Some(scripts::managed(sql::drop_version_table())),
     );
     if let Some(role) = names.impersonation_role {
         impersonation_procedure_steps(&mut plan, role, sys, version);
     }
     plan.push(
         step::RECORD_VERSION,
-        SqlAction::managed(sql::insert_version(version)),
-        Some(SqlAction::managed(sql::delete_version(version))),
+        scripts::managed(sql::insert_version(version)),
+        Some(scripts::managed(sql::delete_version(version))),
     );
     plan
 }
@@ -180,10 +180,8 @@ pub fn edit_plan(
             // Run in the managed database: the system user may connect there.
             plan.push(
                 step::ROTATE_PASSWORD,
-                SqlAction::managed(vec![sql::set_password(sys)]).with_password(new_pw.clone()),
-                Some(
-                    SqlAction::managed(vec![sql::set_password(sys)]).with_password(old_pw.clone()),
-                ),
+                scripts::managed(vec![sql::set_password(sys)]).with_password(new_pw.clone()),
+                Some(scripts::managed(vec![sql::set_password(sys)]).with_password(old_pw.clone())),
             );
         }
     }
@@ -201,14 +199,14 @@ pub fn edit_plan(
         (Some(from), Some(to)) if from != to => {
             plan.push(
                 step::RENAME_IMPERSONATION_ROLE,
-                SqlAction::initial(sql::rename_role(from, to)),
-                Some(SqlAction::initial(sql::rename_role(to, from))),
+                scripts::initial(sql::rename_role(from, to)),
+                Some(scripts::initial(sql::rename_role(to, from))),
             );
             for p in Procedure::BOTH {
                 plan.push(
                     step::procedure("replace", p),
-                    SqlAction::managed(sql::replace_procedure(p, to, version)),
-                    Some(SqlAction::managed(sql::replace_procedure(p, from, version))),
+                    scripts::managed(sql::replace_procedure(p, to, version)),
+                    Some(scripts::managed(sql::replace_procedure(p, from, version))),
                 );
             }
         }
@@ -234,16 +232,16 @@ pub fn migration_plan(names: &Names<'_>, from: u32, to: u32) -> Plan<SqlAction> 
                 for p in Procedure::BOTH {
                     plan.push(
                         step::procedure("replace", p),
-                        SqlAction::managed(sql::replace_procedure(p, role, next)),
-                        Some(SqlAction::managed(sql::replace_procedure(p, role, v))),
+                        scripts::managed(sql::replace_procedure(p, role, next)),
+                        Some(scripts::managed(sql::replace_procedure(p, role, v))),
                     );
                 }
             }
         }
         plan.push(
             format!("{}-{next}", step::RECORD_VERSION),
-            SqlAction::managed(sql::update_version(v, next)),
-            Some(SqlAction::managed(sql::update_version(next, v))),
+            scripts::managed(sql::update_version(v, next)),
+            Some(scripts::managed(sql::update_version(next, v))),
         );
     }
     plan

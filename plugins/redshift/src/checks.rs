@@ -5,17 +5,19 @@
 use crate::client::{self, Credentials};
 use crate::config::RedshiftConfig;
 use junction_core::{Check, CheckContext, CheckOutcome};
+use junction_kit::contract;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio_postgres::Client;
 
-pub const CONNECT: &str = "Initial validation: basic connection test";
-pub const DATABASE_ABSENT: &str = "Validate automatic: database does not exist";
-pub const ROLE_ABSENT: &str = "Validate automatic: impersonation role does not exist";
+// All three tests and their messages are ones the SQL platforms share.
+const CONNECT: &str = contract::TEST_BASIC_CONNECTION;
+const DATABASE_ABSENT: &str = contract::TEST_DATABASE_ABSENT;
+const ROLE_ABSENT: &str = contract::TEST_IMPERSONATION_ROLE_ABSENT;
 
-pub const CONNECT_FAILED: &str = "Unable to connect to host.";
-pub const DATABASE_EXISTS: &str = "The database already exists. If this database can be safely dropped, please do so and try again. Alternatively, specify a different database name.";
-pub const ROLE_EXISTS: &str = "Impersonation role already exists. If this role can be safely dropped please do so and try again. Alternatively, specify a different role name.";
+const CONNECT_FAILED: &str = contract::UNABLE_TO_CONNECT;
+const DATABASE_EXISTS: &str = contract::DATABASE_EXISTS;
+const ROLE_EXISTS: &str = contract::IMPERSONATION_ROLE_EXISTS;
 
 /// Longer than the longest connect timeout a config may set, plus a query: the
 /// connect timeout, not the runner's, decides when a connection gives up.

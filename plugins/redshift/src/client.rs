@@ -227,6 +227,31 @@ pub async fn recorded_version(client: &Client) -> Result<u32, DbError> {
         .ok_or_else(|| DbError::Statement("the version table holds no version".into()))
 }
 
+/// Whom a plan runs as: the cluster (from the configuration) and one set of
+/// credentials.
+pub struct Login {
+    pub config: RedshiftConfig,
+    pub creds: Credentials,
+}
+
+impl Login {
+    pub fn new(config: &RedshiftConfig, creds: Credentials) -> Self {
+        Login {
+            config: config.clone(),
+            creds,
+        }
+    }
+}
+
+#[junction_core::async_trait]
+impl junction_kit::Executor<SqlAction> for Session {
+    type Error = DbError;
+
+    async fn exec(&mut self, action: SqlAction) -> Result<(), DbError> {
+        Session::exec(self, action).await
+    }
+}
+
 /// One set of credentials, with a lazily opened connection to each database
 /// an action may target.
 pub struct Session {
@@ -273,7 +298,7 @@ impl Session {
         let Some(client) = client else {
             return Err(DbError::Statement("no connection".into()));
         };
-        let sql = action.executable_sql();
+        let sql = action.executable().join(";\n");
         client
             .batch_execute(&sql)
             .await

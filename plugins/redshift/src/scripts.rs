@@ -8,7 +8,7 @@
 //! The SQL is PostgreSQL's, which the stand-in runs. Where Redshift spells a
 //! statement differently, the README says so.
 
-use junction_core::{Action, Secret};
+use junction_kit::Dialect;
 
 /// Schemas the set-up creates in the managed database.
 pub const SCHEMA_SYSTEM: &str = "immuta_system";
@@ -20,26 +20,21 @@ pub const VERSION_TABLE: &str = "bootstrap_version";
 pub const GRANT_PROCEDURE: &str = "grant_impersonation";
 pub const REVOKE_PROCEDURE: &str = "revoke_impersonation";
 
+/// Redshift speaks PostgreSQL's SQL (quoting, literals, psql's variables).
+const DIALECT: Dialect = Dialect::Postgres;
+
 /// Where a password goes in a statement. In a script it stays as it is: psql
 /// fills it from `-v junction_password=…` (quoted, as `:'name'` asks), and a
 /// script run without the variable fails instead of setting a known password.
 /// Junction replaces it with the quoted password when it runs the action.
-pub const PASSWORD_PLACEHOLDER: &str = ":'junction_password'";
+pub const PASSWORD_PLACEHOLDER: &str = DIALECT.password_placeholder();
 
-/// `"name"` with embedded quotes doubled: safe for any name without NUL.
 pub fn ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
+    DIALECT.ident(name)
 }
 
-/// `'text'` with quotes doubled; `E'…'` with backslashes doubled when there
-/// are any, so the literal means the same whatever `standard_conforming_strings` says.
 pub fn literal(text: &str) -> String {
-    let quoted = text.replace('\'', "''");
-    if text.contains('\\') {
-        format!("E'{}'", quoted.replace('\\', "\\\\"))
-    } else {
-        format!("'{quoted}'")
-    }
+    DIALECT.literal(text)
 }
 
 /// `schema.name`, both quoted.
@@ -72,56 +67,17 @@ pub enum Target {
     Managed,
 }
 
-/// One step's SQL: statements run together in one database, and the password
-/// they set, if any (kept out of the text so that rendering never shows it).
-#[derive(Debug, Clone)]
-pub struct SqlAction {
-    pub target: Target,
-    pub statements: Vec<String>,
-    pub password: Option<Secret<String>>,
+/// One step's SQL: statements run together in one database.
+pub type SqlAction = junction_kit::SqlAction<Target>;
+
+/// An action in the initial database.
+pub fn initial(statement: impl Into<String>) -> SqlAction {
+    SqlAction::new(DIALECT, Target::Initial, vec![statement.into()])
 }
 
-impl SqlAction {
-    pub fn initial(statement: impl Into<String>) -> Self {
-        SqlAction {
-            target: Target::Initial,
-            statements: vec![statement.into()],
-            password: None,
-        }
-    }
-
-    pub fn managed(statements: Vec<String>) -> Self {
-        SqlAction {
-            target: Target::Managed,
-            statements,
-            password: None,
-        }
-    }
-
-    pub fn with_password(mut self, password: Secret<String>) -> Self {
-        self.password = Some(password);
-        self
-    }
-
-    /// The text sent to the server: the placeholder replaced with the quoted
-    /// password. Never logged, never returned.
-    pub(crate) fn executable_sql(&self) -> String {
-        let text = self.statements.join(";\n");
-        match &self.password {
-            Some(p) => text.replace(PASSWORD_PLACEHOLDER, &literal(p.expose())),
-            None => text,
-        }
-    }
-}
-
-impl Action for SqlAction {
-    fn render(&self) -> String {
-        self.statements
-            .iter()
-            .map(|s| format!("{s};"))
-            .collect::<Vec<_>>()
-            .join("\n")
-    }
+/// An action in the managed database.
+pub fn managed(statements: Vec<String>) -> SqlAction {
+    SqlAction::new(DIALECT, Target::Managed, statements)
 }
 
 /// Statements of the objects the set-up manages; `sys` is the system user.
@@ -298,6 +254,8 @@ pub mod sql {
 mod tests {
     use super::*;
 
+    use junction_core::{Action, Secret};
+
     #[test]
     fn identifiers_and_literals_are_escaped() {
         assert_eq!(ident(r#"a"b"#), r#""a""b""#);
@@ -313,10 +271,9 @@ mod tests {
 
     #[test]
     fn rendering_never_shows_the_password() {
-        let a = SqlAction::initial(sql::create_user("u"))
-            .with_password(Secret::new("pa'ss".to_owned()));
+        let a = initial(sql::create_user("u")).with_password(Secret::new("pa'ss".to_owned()));
         assert!(!a.render().contains("pa'ss"));
         assert!(!format!("{a:?}").contains("pa'ss"));
-        assert_eq!(a.executable_sql(), "CREATE USER \"u\" PASSWORD 'pa''ss'");
+        assert_eq!(a.executable(), ["CREATE USER \"u\" PASSWORD 'pa''ss'"]);
     }
 }

@@ -5,7 +5,7 @@
 
 use crate::support::{self, Cleanup, Names, has};
 use junction_e2e::Server;
-use junction_redshift::bootstrap::step;
+use junction_redshift::step;
 use junction_testkit::SENTINEL;
 use serde_json::{Value, json};
 
@@ -95,14 +95,14 @@ fn junction_validate_on_the_stand_in() {
         s[1],
         (
             "failed".into(),
-            junction_redshift::checks::DATABASE_EXISTS.into()
+            "The database already exists. If this database can be safely dropped, please do so and try again. Alternatively, specify a different database name.".into()
         )
     );
     assert_eq!(
         s[2],
         (
             "failed".into(),
-            junction_redshift::checks::ROLE_EXISTS.into()
+            "Impersonation role already exists. If this role can be safely dropped please do so and try again. Alternatively, specify a different role name.".into()
         )
     );
 }

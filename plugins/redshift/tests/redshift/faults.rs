@@ -3,7 +3,8 @@
 
 use crate::support::{self, Cleanup, Names, op, op_fault};
 use junction_core::{OpError, Platform};
-use junction_redshift::bootstrap::{self, CURRENT_VERSION, step};
+use junction_redshift::testing as bootstrap;
+use junction_redshift::{CURRENT_VERSION, step};
 use junction_redshift::{PrivilegedCredentials, Redshift};
 use serde_json::json;
 

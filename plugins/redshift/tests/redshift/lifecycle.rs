@@ -3,7 +3,7 @@
 
 use crate::support::{self, Cleanup, Names, has, op};
 use junction_core::{OpError, Platform};
-use junction_redshift::bootstrap::CURRENT_VERSION;
+use junction_redshift::CURRENT_VERSION;
 use junction_redshift::{PrivilegedCredentials, Redshift};
 use serde_json::json;
 

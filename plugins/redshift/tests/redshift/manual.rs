@@ -3,7 +3,7 @@
 
 use crate::support::{self, Cleanup, Names, op};
 use junction_core::{Platform, ScriptKind};
-use junction_redshift::bootstrap::CURRENT_VERSION;
+use junction_redshift::CURRENT_VERSION;
 use junction_redshift::{PrivilegedCredentials, Redshift, RedshiftConfig};
 use serde_json::json;
 

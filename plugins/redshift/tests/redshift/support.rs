@@ -91,7 +91,7 @@ pub fn op_fault(auto: bool, version: u32, step: &str) -> OpContext {
 }
 
 /// Creates the integration automatically and returns the stored config.
-pub async fn create_auto(platform: &Redshift, config: &Value) -> RedshiftConfig {
+pub async fn create_auto(platform: &junction_kit::Kit<Redshift>, config: &Value) -> RedshiftConfig {
     Platform::create(platform, &op(true, 0), typed(config))
         .await
         .expect("create succeeds")

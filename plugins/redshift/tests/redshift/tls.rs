@@ -4,7 +4,7 @@
 //! 127.0.0.1), which the client must refuse.
 
 use crate::support;
-use junction_redshift::client;
+use junction_redshift::testing as client;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use serde_json::json;

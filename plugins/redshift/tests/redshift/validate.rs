@@ -4,9 +4,15 @@
 use crate::support::{self, Cleanup, Names};
 use junction_core::{CheckContext, DynPlatform, RunOptions, TestStatus, ValidationResults};
 use junction_redshift::Redshift;
-use junction_redshift::checks::{
-    CONNECT, CONNECT_FAILED, DATABASE_ABSENT, DATABASE_EXISTS, ROLE_ABSENT, ROLE_EXISTS,
-};
+
+// The contract's words, copied from the response contract (not from the
+// plugin's constants, so a constant that drifts fails here).
+const CONNECT: &str = "Initial validation: basic connection test";
+const DATABASE_ABSENT: &str = "Validate automatic: database does not exist";
+const ROLE_ABSENT: &str = "Validate automatic: impersonation role does not exist";
+const CONNECT_FAILED: &str = "Unable to connect to host.";
+const DATABASE_EXISTS: &str = "The database already exists. If this database can be safely dropped, please do so and try again. Alternatively, specify a different database name.";
+const ROLE_EXISTS: &str = "Impersonation role already exists. If this role can be safely dropped please do so and try again. Alternatively, specify a different role name.";
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
@@ -307,7 +313,7 @@ fn defaults_are_port_5439_and_tls_require() {
         "username": "admin", "password": "pw"
     }));
     assert_eq!(c.port, 5439);
-    assert_eq!(c.tls, junction_redshift::config::TlsMode::Require);
+    assert_eq!(c.tls, junction_redshift::TlsMode::Require);
     assert!(!c.impersonation.enabled);
 }
 
