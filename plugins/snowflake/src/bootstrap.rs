@@ -11,7 +11,7 @@
 //! - migrations are plans from one set-up version to the next ([`migration_plan`]).
 
 use crate::config::SnowflakeConfig;
-use crate::scripts::{SCHEMAS, SqlAction, TABLE_GRANT_ROLES_TABLE, VERSION_TABLE, sql};
+use crate::scripts::{self, SCHEMAS, SqlAction, TABLE_GRANT_ROLES_TABLE, VERSION_TABLE, sql};
 use junction_core::{Plan, Secret};
 
 /// The newest set-up version. Version 2 added the table-grant roles table.
@@ -104,21 +104,21 @@ impl<'a> Names<'a> {
 fn impersonation_steps(plan: &mut Plan<SqlAction>, role: &str, sys_role: &str) {
     plan.push(
         step::CREATE_IMPERSONATION_ROLE,
-        SqlAction::one(sql::create_role(role)),
-        Some(SqlAction::one(sql::drop_role(role, false))),
+        scripts::one(sql::create_role(role)),
+        Some(scripts::one(sql::drop_role(role, false))),
     );
     plan.push(
         step::GRANT_IMPERSONATION_ROLE,
-        SqlAction::one(sql::grant_role_to_role(role, sys_role)),
-        Some(SqlAction::one(sql::revoke_role_from_role(role, sys_role))),
+        scripts::one(sql::grant_role_to_role(role, sys_role)),
+        Some(scripts::one(sql::revoke_role_from_role(role, sys_role))),
     );
 }
 
 fn create_role_grant(plan: &mut Plan<SqlAction>, sys_role: &str) {
     plan.push(
         step::GRANT_CREATE_ROLE,
-        SqlAction::one(sql::grant_on_account("CREATE ROLE", sys_role)),
-        Some(SqlAction::one(sql::revoke_on_account(
+        scripts::one(sql::grant_on_account("CREATE ROLE", sys_role)),
+        Some(scripts::one(sql::revoke_on_account(
             "CREATE ROLE",
             sys_role,
         ))),
@@ -128,8 +128,8 @@ fn create_role_grant(plan: &mut Plan<SqlAction>, sys_role: &str) {
 fn audit_grant(plan: &mut Plan<SqlAction>, sys_role: &str) {
     plan.push(
         step::GRANT_AUDIT,
-        SqlAction::one(sql::grant_audit(sys_role)),
-        Some(SqlAction::one(sql::revoke_audit(sys_role))),
+        scripts::one(sql::grant_audit(sys_role)),
+        Some(scripts::one(sql::revoke_audit(sys_role))),
     );
 }
 
@@ -143,61 +143,61 @@ pub fn create_plan(
     let (db, role, user) = (n.database, n.system_role, n.system_user);
     let mut plan = Plan::new().step(
         step::CREATE_DATABASE,
-        SqlAction::one(sql::create_database(db)),
-        Some(SqlAction::one(sql::drop_database(db, false))),
+        scripts::one(sql::create_database(db)),
+        Some(scripts::one(sql::drop_database(db, false))),
     );
     for schema in SCHEMAS {
         plan.push(
             step::create_schema(schema),
-            SqlAction::one(sql::create_schema(db, schema)),
-            Some(SqlAction::one(sql::drop_schema(db, schema))),
+            scripts::one(sql::create_schema(db, schema)),
+            Some(scripts::one(sql::drop_schema(db, schema))),
         );
     }
     plan.push(
         step::CREATE_SYSTEM_ROLE,
-        SqlAction::one(sql::create_role(role)),
-        Some(SqlAction::one(sql::drop_role(role, false))),
+        scripts::one(sql::create_role(role)),
+        Some(scripts::one(sql::drop_role(role, false))),
     );
     if let Some(privileged) = n.privileged_role {
         plan.push(
             step::GRANT_SYSTEM_ROLE_TO_PRIVILEGED,
-            SqlAction::one(sql::grant_role_to_role(role, privileged)),
-            Some(SqlAction::one(sql::revoke_role_from_role(role, privileged))),
+            scripts::one(sql::grant_role_to_role(role, privileged)),
+            Some(scripts::one(sql::revoke_role_from_role(role, privileged))),
         );
     }
     plan.push(
         step::CREATE_SYSTEM_USER,
-        SqlAction::one(sql::create_user(user, role, n.warehouse))
+        scripts::one(sql::create_user(user, role, n.warehouse))
             .with_password(system_password.clone()),
-        Some(SqlAction::one(sql::drop_user(user, false))),
+        Some(scripts::one(sql::drop_user(user, false))),
     );
     plan.push(
         step::GRANT_SYSTEM_ROLE,
-        SqlAction::one(sql::grant_role_to_user(role, user)),
-        Some(SqlAction::one(sql::revoke_role_from_user(role, user))),
+        scripts::one(sql::grant_role_to_user(role, user)),
+        Some(scripts::one(sql::revoke_role_from_user(role, user))),
     );
     plan.push(
         step::GRANT_WAREHOUSE,
-        SqlAction::one(sql::grant_warehouse(n.warehouse, role)),
-        Some(SqlAction::one(sql::revoke_warehouse(n.warehouse, role))),
+        scripts::one(sql::grant_warehouse(n.warehouse, role)),
+        Some(scripts::one(sql::revoke_warehouse(n.warehouse, role))),
     );
     plan.push(
         step::GRANT_DATABASE,
-        SqlAction::one(sql::grant_database(db, role)),
-        Some(SqlAction::one(sql::revoke_database(db, role))),
+        scripts::one(sql::grant_database(db, role)),
+        Some(scripts::one(sql::revoke_database(db, role))),
     );
     for schema in SCHEMAS {
         plan.push(
             step::grant_schema(schema),
-            SqlAction::one(sql::grant_schema(db, schema, role)),
-            Some(SqlAction::one(sql::revoke_schema(db, schema, role))),
+            scripts::one(sql::grant_schema(db, schema, role)),
+            Some(scripts::one(sql::revoke_schema(db, schema, role))),
         );
     }
     for (id, privilege) in POLICY_PRIVILEGES {
         plan.push(
             step::grant_account(id),
-            SqlAction::one(sql::grant_on_account(privilege, role)),
-            Some(SqlAction::one(sql::revoke_on_account(privilege, role))),
+            scripts::one(sql::grant_on_account(privilege, role)),
+            Some(scripts::one(sql::revoke_on_account(privilege, role))),
         );
     }
     if n.table_grants {
@@ -211,24 +211,24 @@ pub fn create_plan(
     }
     plan.push(
         step::CREATE_VERSION_TABLE,
-        SqlAction::one(sql::create_version_table(db)),
-        Some(SqlAction::one(sql::drop_table(db, VERSION_TABLE))),
+        scripts::one(sql::create_version_table(db)),
+        Some(scripts::one(sql::drop_table(db, VERSION_TABLE))),
     );
     plan.push(
         step::GRANT_VERSION_TABLE,
-        SqlAction::one(sql::grant_table(db, VERSION_TABLE, role)),
-        Some(SqlAction::one(sql::revoke_table(db, VERSION_TABLE, role))),
+        scripts::one(sql::grant_table(db, VERSION_TABLE, role)),
+        Some(scripts::one(sql::revoke_table(db, VERSION_TABLE, role))),
     );
     if version >= 2 {
         plan.push(
             step::CREATE_TABLE_GRANT_ROLES,
-            SqlAction::one(sql::create_table_grant_roles(db)),
-            Some(SqlAction::one(sql::drop_table(db, TABLE_GRANT_ROLES_TABLE))),
+            scripts::one(sql::create_table_grant_roles(db)),
+            Some(scripts::one(sql::drop_table(db, TABLE_GRANT_ROLES_TABLE))),
         );
         plan.push(
             step::GRANT_TABLE_GRANT_ROLES,
-            SqlAction::one(sql::grant_table(db, TABLE_GRANT_ROLES_TABLE, role)),
-            Some(SqlAction::one(sql::revoke_table(
+            scripts::one(sql::grant_table(db, TABLE_GRANT_ROLES_TABLE, role)),
+            Some(scripts::one(sql::revoke_table(
                 db,
                 TABLE_GRANT_ROLES_TABLE,
                 role,
@@ -237,8 +237,8 @@ pub fn create_plan(
     }
     plan.push(
         step::RECORD_VERSION,
-        SqlAction::one(sql::insert_version(db, version)),
-        Some(SqlAction::one(sql::delete_version(db, version))),
+        scripts::one(sql::insert_version(db, version)),
+        Some(scripts::one(sql::delete_version(db, version))),
     );
     plan
 }
@@ -270,37 +270,37 @@ pub fn edit_plan(
         if old_pw != new_pw {
             plan.push(
                 step::ROTATE_PASSWORD,
-                SqlAction::one(sql::set_password(user)).with_password(new_pw.clone()),
-                Some(SqlAction::one(sql::set_password(user)).with_password(old_pw.clone())),
+                scripts::one(sql::set_password(user)).with_password(new_pw.clone()),
+                Some(scripts::one(sql::set_password(user)).with_password(old_pw.clone())),
             );
         }
     }
     if old.warehouse != new.warehouse {
         plan.push(
             step::GRANT_WAREHOUSE,
-            SqlAction::one(sql::grant_warehouse(new.warehouse, role)),
-            Some(SqlAction::one(sql::revoke_warehouse(new.warehouse, role))),
+            scripts::one(sql::grant_warehouse(new.warehouse, role)),
+            Some(scripts::one(sql::revoke_warehouse(new.warehouse, role))),
         );
         plan.push(
             step::SET_DEFAULT_WAREHOUSE,
-            SqlAction::one(sql::set_default_warehouse(user, new.warehouse)),
-            Some(SqlAction::one(sql::set_default_warehouse(
+            scripts::one(sql::set_default_warehouse(user, new.warehouse)),
+            Some(scripts::one(sql::set_default_warehouse(
                 user,
                 old.warehouse,
             ))),
         );
         plan.push(
             step::REVOKE_OLD_WAREHOUSE,
-            SqlAction::one(sql::revoke_warehouse(old.warehouse, role)),
-            Some(SqlAction::one(sql::grant_warehouse(old.warehouse, role))),
+            scripts::one(sql::revoke_warehouse(old.warehouse, role)),
+            Some(scripts::one(sql::grant_warehouse(old.warehouse, role))),
         );
     }
     match (old.table_grants, new.table_grants) {
         (false, true) => create_role_grant(&mut plan, role),
         (true, false) => plan.push(
             step::REVOKE_CREATE_ROLE,
-            SqlAction::one(sql::revoke_on_account("CREATE ROLE", role)),
-            Some(SqlAction::one(sql::grant_on_account("CREATE ROLE", role))),
+            scripts::one(sql::revoke_on_account("CREATE ROLE", role)),
+            Some(scripts::one(sql::grant_on_account("CREATE ROLE", role))),
         ),
         _ => {}
     }
@@ -308,8 +308,8 @@ pub fn edit_plan(
         (false, true) => audit_grant(&mut plan, role),
         (true, false) => plan.push(
             step::REVOKE_AUDIT,
-            SqlAction::one(sql::revoke_audit(role)),
-            Some(SqlAction::one(sql::grant_audit(role))),
+            scripts::one(sql::revoke_audit(role)),
+            Some(scripts::one(sql::grant_audit(role))),
         ),
         _ => {}
     }
@@ -322,8 +322,8 @@ pub fn edit_plan(
         }
         (Some(from), Some(to)) if from != to => plan.push(
             step::RENAME_IMPERSONATION_ROLE,
-            SqlAction::one(sql::rename_role(from, to)),
-            Some(SqlAction::one(sql::rename_role(to, from))),
+            scripts::one(sql::rename_role(from, to)),
+            Some(scripts::one(sql::rename_role(to, from))),
         ),
         _ => {}
     }
@@ -346,20 +346,20 @@ pub fn migration_plan(database: &str, system_role: &str, from: u32, to: u32) -> 
         if next == 2 {
             plan.push(
                 step::CREATE_TABLE_GRANT_ROLES,
-                SqlAction::one(sql::create_table_grant_roles(database)),
-                Some(SqlAction::one(sql::drop_table(
+                scripts::one(sql::create_table_grant_roles(database)),
+                Some(scripts::one(sql::drop_table(
                     database,
                     TABLE_GRANT_ROLES_TABLE,
                 ))),
             );
             plan.push(
                 step::GRANT_TABLE_GRANT_ROLES,
-                SqlAction::one(sql::grant_table(
+                scripts::one(sql::grant_table(
                     database,
                     TABLE_GRANT_ROLES_TABLE,
                     system_role,
                 )),
-                Some(SqlAction::one(sql::revoke_table(
+                Some(scripts::one(sql::revoke_table(
                     database,
                     TABLE_GRANT_ROLES_TABLE,
                     system_role,
@@ -368,8 +368,8 @@ pub fn migration_plan(database: &str, system_role: &str, from: u32, to: u32) -> 
         }
         plan.push(
             format!("{}-{next}", step::RECORD_VERSION),
-            SqlAction::one(sql::update_version(database, v, next)),
-            Some(SqlAction::one(sql::update_version(database, next, v))),
+            scripts::one(sql::update_version(database, v, next)),
+            Some(scripts::one(sql::update_version(database, next, v))),
         );
     }
     plan

@@ -6,23 +6,24 @@ use crate::client::{self, Credentials, Session, SfError};
 use crate::config::SnowflakeConfig;
 use crate::scripts::ident;
 use junction_core::{Check, CheckContext, CheckOutcome};
+use junction_kit::contract;
 use std::sync::Arc;
 use std::time::Duration;
 use tracing::Instrument;
 
-pub const CONNECT: &str = "Initial validation: basic connection test";
+pub const CONNECT: &str = contract::TEST_BASIC_CONNECTION;
 pub const WAREHOUSE: &str = "Initial validation: default warehouse access test";
 pub const ROLE_PREFIX: &str = "Initial validation: table grants role prefix is unique";
 pub const PRIVILEGED_ROLE: &str = "Initial validation: validate access to privileged role";
 pub const BOOTSTRAP_GRANTS: &str = "Validate automatic bootstrap user grants";
-pub const DATABASE_ABSENT: &str = "Validate automatic: database does not exist";
-pub const ROLE_ABSENT: &str = "Validate automatic: impersonation role does not exist";
+pub const DATABASE_ABSENT: &str = contract::TEST_DATABASE_ABSENT;
+pub const ROLE_ABSENT: &str = contract::TEST_IMPERSONATION_ROLE_ABSENT;
 
-pub const CONNECT_FAILED: &str = "Unable to connect to host.";
+pub const CONNECT_FAILED: &str = contract::UNABLE_TO_CONNECT;
 pub const WAREHOUSE_FAILED: &str = "Unable to access default warehouse. If this was a manual installation, ensure that the user has been granted usage on the specified warehouse.";
 pub const PRIVILEGED_ROLE_FAILED: &str = "User does not have access to the privileged role.";
-pub const DATABASE_EXISTS: &str = "The database already exists. If this database can be safely dropped, please do so and try again. Alternatively, specify a different database name.";
-pub const ROLE_EXISTS: &str = "Impersonation role already exists. If this role can be safely dropped please do so and try again. Alternatively, specify a different role name.";
+pub const DATABASE_EXISTS: &str = contract::DATABASE_EXISTS;
+pub const ROLE_EXISTS: &str = contract::IMPERSONATION_ROLE_EXISTS;
 
 /// The contract's message for a role prefix in use, with the configured prefix.
 pub fn role_prefix_in_use(prefix: &str) -> String {

@@ -5,7 +5,7 @@
 //! identifier ([`ident`]) or a string literal ([`literal`]); nothing from the
 //! payload is pasted into SQL any other way.
 
-use junction_core::{Action, Secret};
+use junction_kit::Dialect;
 
 /// Schemas the set-up creates in the managed database.
 pub const SCHEMA_SYSTEM: &str = "IMMUTA_SYSTEM";
@@ -23,21 +23,23 @@ pub const VERSION_TABLE: &str = "BOOTSTRAP_VERSION";
 /// Version 2's table in `IMMUTA_SYSTEM`: the roles table grants created.
 pub const TABLE_GRANT_ROLES_TABLE: &str = "TABLE_GRANT_ROLES";
 
+const DIALECT: Dialect = Dialect::Snowflake;
+
 /// Where the system user's password goes in a statement. In a manual script
 /// it stays as it is: not valid SQL, so a script run without replacing it
 /// fails instead of setting a known password. Junction replaces it with the
 /// quoted password when it runs the action.
-pub const PASSWORD_PLACEHOLDER: &str = "<SYSTEM_USER_PASSWORD>";
+pub const PASSWORD_PLACEHOLDER: &str = DIALECT.password_placeholder();
 
 /// `"name"` with embedded quotes doubled: safe for any name without NUL.
 pub fn ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
+    DIALECT.ident(name)
 }
 
 /// `'text'` with quotes doubled and backslashes escaped (Snowflake reads
 /// backslash escapes in single-quoted literals).
 pub fn literal(text: &str) -> String {
-    format!("'{}'", text.replace('\\', "\\\\").replace('\'', "''"))
+    DIALECT.literal(text)
 }
 
 /// `"db"."schema"`.
@@ -55,55 +57,11 @@ pub fn version_table(db: &str) -> String {
 }
 
 /// One step's SQL: statements run in order in one session (Snowflake takes
-/// one statement per request), and the password they set, if any (kept out of
-/// the text so that rendering never shows it).
-#[derive(Debug, Clone)]
-pub struct SqlAction {
-    pub statements: Vec<String>,
-    pub password: Option<Secret<String>>,
-}
+/// one statement per request).
+pub type SqlAction = junction_kit::SqlAction;
 
-impl SqlAction {
-    pub fn one(statement: impl Into<String>) -> Self {
-        SqlAction {
-            statements: vec![statement.into()],
-            password: None,
-        }
-    }
-
-    pub fn many(statements: Vec<String>) -> Self {
-        SqlAction {
-            statements,
-            password: None,
-        }
-    }
-
-    pub fn with_password(mut self, password: Secret<String>) -> Self {
-        self.password = Some(password);
-        self
-    }
-
-    /// The texts sent to the server: the placeholder replaced with the quoted
-    /// password. Never logged, never returned.
-    pub(crate) fn executable(&self) -> Vec<String> {
-        self.statements
-            .iter()
-            .map(|s| match &self.password {
-                Some(p) => s.replace(PASSWORD_PLACEHOLDER, &literal(p.expose())),
-                None => s.clone(),
-            })
-            .collect()
-    }
-}
-
-impl Action for SqlAction {
-    fn render(&self) -> String {
-        self.statements
-            .iter()
-            .map(|s| format!("{s};"))
-            .collect::<Vec<_>>()
-            .join("\n")
-    }
+pub fn one(statement: impl Into<String>) -> SqlAction {
+    SqlAction::new(DIALECT, (), vec![statement.into()])
 }
 
 /// Statements of the objects the set-up manages.
@@ -285,6 +243,7 @@ pub mod sql {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use junction_core::{Action, Secret};
 
     #[test]
     fn identifiers_and_literals_are_escaped() {
@@ -295,8 +254,7 @@ mod tests {
 
     #[test]
     fn rendering_never_shows_the_password() {
-        let a = SqlAction::one(sql::create_user("u", "r", "w"))
-            .with_password(Secret::new("pa'ss".to_owned()));
+        let a = one(sql::create_user("u", "r", "w")).with_password(Secret::new("pa'ss".to_owned()));
         assert!(!a.render().contains("pa'ss"));
         assert!(!format!("{a:?}").contains("pa'ss"));
         assert!(a.executable()[0].contains("PASSWORD = 'pa''ss'"));

@@ -13,7 +13,7 @@
 use crate::fake_snowflake::{self, FakeSnowflake, WAREHOUSE, q};
 use crate::support::{self, unique};
 use junction_e2e::Server;
-use junction_snowflake::bootstrap::step;
+use junction_snowflake::step;
 use junction_testkit::SENTINEL;
 use serde_json::{Value, json};
 

@@ -4,11 +4,11 @@
 use crate::support::{self, fakesnow, unique};
 use junction_core::{OpError, Platform, TestStatus};
 use junction_snowflake::Snowflake;
-use junction_snowflake::bootstrap::step;
-use junction_snowflake::checks::{
+use junction_snowflake::step;
+use junction_snowflake::testing::checks::{
     CONNECT, CONNECT_FAILED, DATABASE_ABSENT, DATABASE_EXISTS, WAREHOUSE, WAREHOUSE_FAILED,
 };
-use junction_snowflake::client::{Credentials, Session};
+use junction_snowflake::testing::{Credentials, Session};
 use std::time::{Duration, Instant};
 
 async fn session(fs: &junction_testkit::stand_ins::Http) -> Session {
@@ -249,7 +249,7 @@ async fn fakesnow_create_fails_at_the_system_role_and_rolls_back() {
 }
 
 async fn support_database_exists(s: &mut Session, db: &str) -> bool {
-    junction_snowflake::client::database_exists(s, db)
+    junction_snowflake::testing::database_exists(s, db)
         .await
         .unwrap()
 }

@@ -6,8 +6,8 @@
 use crate::fake_snowflake::{FakeSnowflake, WAREHOUSE, q};
 use crate::support::{self, op, op_fault, unique};
 use junction_core::{OpError, Platform};
-use junction_snowflake::bootstrap::{CURRENT_VERSION, step};
-use junction_snowflake::client::{Credentials, Session};
+use junction_snowflake::testing::{Credentials, Session};
+use junction_snowflake::{CURRENT_VERSION, step};
 use junction_snowflake::{PrivilegedCredentials, Snowflake, SnowflakeConfig};
 use serde_json::json;
 
@@ -39,7 +39,7 @@ fn full_config(server: &FakeSnowflake, db: &str) -> serde_json::Value {
 
 async fn system_session(
     c: &SnowflakeConfig,
-) -> Result<Session, junction_snowflake::client::SfError> {
+) -> Result<Session, junction_snowflake::testing::SfError> {
     Session::open(c, Credentials::of(c)).await
 }
 
@@ -131,7 +131,7 @@ async fn fake_snowflake_create_makes_every_object_and_the_system_user_logs_in() 
     let mut s = system_session(&stored).await.expect("system user logs in");
     s.query(&format!("USE ROLE {}", q(&role))).await.unwrap();
     assert_eq!(
-        junction_snowflake::client::recorded_version(&mut s, &db)
+        junction_snowflake::testing::recorded_version(&mut s, &db)
             .await
             .unwrap(),
         CURRENT_VERSION

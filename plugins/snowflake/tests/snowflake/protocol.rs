@@ -6,8 +6,8 @@
 use crate::fake_snowflake::{ACCOUNT, FakeSnowflake};
 use crate::support::{self, unique};
 use junction_core::TestStatus;
-use junction_snowflake::checks::{CONNECT, CONNECT_FAILED};
-use junction_snowflake::client::{Credentials, Session};
+use junction_snowflake::testing::checks::{CONNECT, CONNECT_FAILED};
+use junction_snowflake::testing::{Credentials, Session};
 use junction_testkit::SENTINEL;
 use serde_json::json;
 
@@ -183,7 +183,7 @@ async fn fake_snowflake_running_query_is_polled_and_a_slow_one_aborted() {
     let err = s.query("SELECT 1").await.unwrap_err();
     assert!(started.elapsed() < std::time::Duration::from_secs(2));
     assert!(
-        matches!(err, junction_snowflake::client::SfError::Timeout { .. }),
+        matches!(err, junction_snowflake::testing::SfError::Timeout { .. }),
         "{err}"
     );
     assert_eq!(server.with(|st| st.aborts), 1);

@@ -4,7 +4,7 @@
 use crate::fake_snowflake::FakeSnowflake;
 use crate::support::{self, op, unique};
 use junction_core::Platform;
-use junction_snowflake::client::{Credentials, Session};
+use junction_snowflake::testing::{Credentials, Session};
 use junction_snowflake::{PrivilegedCredentials, Snowflake};
 use junction_testkit::SENTINEL;
 use serde_json::json;

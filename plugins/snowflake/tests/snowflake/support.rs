@@ -86,7 +86,10 @@ pub fn op_fault(auto: bool, version: u32, step: &str) -> OpContext {
     junction_testkit::op_context_failing_at(auto, version, step)
 }
 
-pub async fn create_auto(platform: &Snowflake, config: &Value) -> SnowflakeConfig {
+pub async fn create_auto(
+    platform: &junction_kit::Kit<Snowflake>,
+    config: &Value,
+) -> SnowflakeConfig {
     Platform::create(platform, &op(true, 0), typed(config))
         .await
         .expect("create succeeds")

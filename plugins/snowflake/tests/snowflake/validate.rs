@@ -4,7 +4,7 @@
 use crate::fake_snowflake::{FakeSnowflake, q};
 use crate::support::{self, unique};
 use junction_core::{Peer, Status, TestStatus};
-use junction_snowflake::checks::*;
+use junction_snowflake::testing::checks::*;
 use serde_json::json;
 
 const PW: &str = "admin-password";
