@@ -4,7 +4,7 @@
 
 use crate::ffi::{self, Buffer, Completion, HostApi, PluginVTable, Slice, Status, VTableHeader};
 use crate::wire::{self, WireError};
-use junction_core::{DynPlatform, ValidationTest};
+use junction_core::{DynPlatform, OpContext, ValidationTest};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
@@ -343,29 +343,27 @@ fn decode<T: DeserializeOwned>(input: &[u8]) -> Result<T, Answer> {
 fn dispatch_sync(platform: &dyn DynPlatform, method: &[u8], input: &[u8]) -> Answer {
     let run = || -> Result<Answer, Answer> {
         Ok(match method {
-            m if m == ffi::method::DESCRIPTOR.as_bytes() => ok(&platform.descriptor()),
+            m if m == ffi::method::DESCRIPTOR.as_bytes() => {
+                ok(&wire::WireDescriptor::from(platform.descriptor()))
+            }
             m if m == ffi::method::PARSE.as_bytes() => {
-                let i: wire::ParseIn = decode(input)?;
+                let i: wire::ParseIn<'_> = decode(input)?;
                 match platform.parse(&i.config, i.auto_bootstrap) {
-                    Ok(p) => ok(&wire::ParseOut {
-                        full: p.full,
-                        public: p.public,
-                        account_key: p.account_key,
-                    }),
-                    Err(errors) => refuse(WireError::Config { errors }),
+                    Ok(p) => ok(&wire::ParseOut::from(p)),
+                    Err(errors) => refuse(WireError::config(errors)),
                 }
             }
             m if m == ffi::method::PARSE_DELETE_CREDENTIALS.as_bytes() => {
-                let i: wire::DeleteCredentialsIn = decode(input)?;
+                let i: wire::DeleteCredentialsIn<'_> = decode(input)?;
                 match platform.parse_delete_credentials(&i.body) {
                     Ok(()) => ok(&()),
-                    Err(errors) => refuse(WireError::Config { errors }),
+                    Err(errors) => refuse(WireError::config(errors)),
                 }
             }
             m if m == ffi::method::SCRIPT.as_bytes() => {
-                let i: wire::ScriptIn = decode(input)?;
-                match platform.script(i.kind, &i.config, i.previous.as_ref()) {
-                    Ok(script) => ok(&script),
+                let i: wire::ScriptIn<'_> = decode(input)?;
+                match platform.script(i.kind.into(), &i.config, i.previous.as_deref()) {
+                    Ok(script) => ok(&wire::WireScript::from(script)),
                     Err(e) => refuse(e.into()),
                 }
             }
@@ -498,35 +496,40 @@ async fn dispatch_async(
     let run = async || -> Result<Answer, Answer> {
         Ok(match method {
             m if m == ffi::method::VALIDATE.as_bytes() => {
-                let i: wire::ValidateIn = decode(input)?;
+                let i: wire::ValidateIn<'_> = decode(input)?;
                 let options = i.options.into();
                 let progress = |test: &ValidationTest| {
-                    if let Ok(bytes) = serde_json::to_vec(test) {
+                    if let Ok(bytes) =
+                        serde_json::to_vec(&wire::WireValidationTest::from(test.clone()))
+                    {
                         completion.progress(&bytes);
                     }
                 };
                 let progress: Option<junction_core::runner::Progress<'_>> =
                     if i.progress { Some(&progress) } else { None };
                 match platform
-                    .validate(&i.config, i.ctx, &options, progress)
+                    .validate(&i.config, i.ctx.into(), &options, progress)
                     .await
                 {
-                    Ok(results) => ok(&results),
-                    Err(errors) => refuse(WireError::Config { errors }),
+                    Ok(results) => ok(&wire::WireValidationResults::from(results)),
+                    Err(errors) => refuse(WireError::config(errors)),
                 }
             }
             m if m == ffi::method::CREATE.as_bytes() => {
-                let i: wire::CreateIn = decode(input)?;
-                op_answer(platform.create(&i.op, &i.config).await)
+                let i: wire::CreateIn<'_> = decode(input)?;
+                let op = OpContext::from(i.op);
+                op_answer(platform.create(&op, &i.config).await)
             }
             m if m == ffi::method::EDIT.as_bytes() => {
-                let i: wire::EditIn = decode(input)?;
-                op_answer(platform.edit(&i.op, &i.old, &i.new).await)
+                let i: wire::EditIn<'_> = decode(input)?;
+                let op = OpContext::from(i.op);
+                op_answer(platform.edit(&op, &i.old, &i.new).await)
             }
             m if m == ffi::method::DELETE.as_bytes() => {
-                let i: wire::DeleteIn = decode(input)?;
+                let i: wire::DeleteIn<'_> = decode(input)?;
+                let op = OpContext::from(i.op);
                 match platform
-                    .delete(&i.op, &i.config, i.privileged.as_ref())
+                    .delete(&op, &i.config, i.privileged.as_deref())
                     .await
                 {
                     Ok(()) => ok(&()),
@@ -534,8 +537,9 @@ async fn dispatch_async(
                 }
             }
             m if m == ffi::method::MIGRATE.as_bytes() => {
-                let i: wire::CreateIn = decode(input)?;
-                op_answer(platform.migrate(&i.op, &i.config).await)
+                let i: wire::CreateIn<'_> = decode(input)?;
+                let op = OpContext::from(i.op);
+                op_answer(platform.migrate(&op, &i.config).await)
             }
             other => bad_request(format!(
                 "unknown asynchronous method \"{}\"",
@@ -548,10 +552,7 @@ async fn dispatch_async(
 
 fn op_answer(result: Result<junction_core::DynOutput, junction_core::OpError>) -> Answer {
     match result {
-        Ok(out) => ok(&wire::OpOut {
-            config: out.config,
-            bootstrap_version: out.bootstrap_version,
-        }),
+        Ok(out) => ok(&wire::OpOut::from(out)),
         Err(e) => refuse(e.into()),
     }
 }

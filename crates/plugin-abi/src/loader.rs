@@ -27,6 +27,7 @@ use junction_core::{
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use std::borrow::Cow;
 use std::ffi::c_void;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
@@ -265,12 +266,12 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<Arc<DynamicPlatform>, 
         options: options.clone(),
     };
     let descriptor = platform
-        .call_sync::<PlatformDescriptor>(ffi::method::DESCRIPTOR, &())
+        .call_sync::<wire::WireDescriptor>(ffi::method::DESCRIPTOR, &())
         .map_err(|e| LoadError::Descriptor {
             path: path.to_owned(),
             message: e.to_string(),
         })?;
-    platform.descriptor = Some(descriptor);
+    platform.descriptor = Some(descriptor.into());
     Ok(Arc::new(platform))
 }
 
@@ -398,10 +399,11 @@ impl DynamicPlatform {
         loop {
             match tokio::time::timeout_at(deadline, rx.recv()).await {
                 Ok(Some(Event::Progress(bytes))) => {
-                    if let (Some(progress), Ok(test)) =
-                        (progress, serde_json::from_slice::<ValidationTest>(&bytes))
-                    {
-                        progress(&test);
+                    if let (Some(progress), Ok(test)) = (
+                        progress,
+                        serde_json::from_slice::<wire::WireValidationTest>(&bytes),
+                    ) {
+                        progress(&test.into());
                     }
                 }
                 Ok(Some(Event::Done(status, bytes))) => {
@@ -498,7 +500,7 @@ impl CallError {
     fn into_config_errors(self) -> ConfigErrors {
         match self {
             CallError::Plugin(_, WireError::Config { errors } | WireError::Invalid { errors }) => {
-                errors
+                errors.into()
             }
             CallError::Plugin(
                 _,
@@ -515,7 +517,7 @@ impl CallError {
     fn into_op_error(self) -> OpError {
         match self {
             CallError::Plugin(_, WireError::Config { errors } | WireError::Invalid { errors }) => {
-                OpError::Invalid(errors)
+                OpError::Invalid(errors.into())
             }
             CallError::Plugin(_, WireError::Unsupported { message }) => {
                 OpError::Unsupported(message)
@@ -691,21 +693,18 @@ impl DynPlatform for DynamicPlatform {
 
     fn parse(&self, config: &Value, auto_bootstrap: bool) -> Result<ParsedConfig, ConfigErrors> {
         let input = wire::ParseIn {
-            config: config.clone(),
+            config: Cow::Borrowed(config),
             auto_bootstrap,
         };
-        let out: wire::ParseOut = self
-            .call_sync(ffi::method::PARSE, &input)
-            .map_err(CallError::into_config_errors)?;
-        Ok(ParsedConfig {
-            full: out.full,
-            public: out.public,
-            account_key: out.account_key,
-        })
+        self.call_sync::<wire::ParseOut>(ffi::method::PARSE, &input)
+            .map(ParsedConfig::from)
+            .map_err(CallError::into_config_errors)
     }
 
     fn parse_delete_credentials(&self, body: &Value) -> Result<(), ConfigErrors> {
-        let input = wire::DeleteCredentialsIn { body: body.clone() };
+        let input = wire::DeleteCredentialsIn {
+            body: Cow::Borrowed(body),
+        };
         self.call_sync(ffi::method::PARSE_DELETE_CREDENTIALS, &input)
             .map_err(CallError::into_config_errors)
     }
@@ -719,17 +718,22 @@ impl DynPlatform for DynamicPlatform {
     ) -> Result<ValidationResults, ConfigErrors> {
         let budget = self.validation_budget(options);
         let input = wire::ValidateIn {
-            config: config.clone(),
-            ctx,
+            config: Cow::Borrowed(config),
+            ctx: (&ctx).into(),
             options: options.into(),
             progress: progress.is_some(),
         };
         match self
-            .call_async::<ValidationResults>(ffi::method::VALIDATE, &input, budget, progress)
+            .call_async::<wire::WireValidationResults>(
+                ffi::method::VALIDATE,
+                &input,
+                budget,
+                progress,
+            )
             .await
         {
-            Ok(results) => Ok(results),
-            Err(CallError::Plugin(_, WireError::Config { errors })) => Err(errors),
+            Ok(results) => Ok(results.into()),
+            Err(CallError::Plugin(_, WireError::Config { errors })) => Err(errors.into()),
             // The plugin could not finish: every test fails, with the reason.
             Err(other) => {
                 tracing::error!(plugin = %self.path.display(), "validation through the plugin failed: {other}");
@@ -740,17 +744,17 @@ impl DynPlatform for DynamicPlatform {
 
     async fn create(&self, op: &OpContext, config: &Value) -> Result<DynOutput, OpError> {
         let input = wire::CreateIn {
-            op: op.clone(),
-            config: config.clone(),
+            op: op.into(),
+            config: Cow::Borrowed(config),
         };
         self.op(ffi::method::CREATE, &input).await
     }
 
     async fn edit(&self, op: &OpContext, old: &Value, new: &Value) -> Result<DynOutput, OpError> {
         let input = wire::EditIn {
-            op: op.clone(),
-            old: old.clone(),
-            new: new.clone(),
+            op: op.into(),
+            old: Cow::Borrowed(old),
+            new: Cow::Borrowed(new),
         };
         self.op(ffi::method::EDIT, &input).await
     }
@@ -762,9 +766,9 @@ impl DynPlatform for DynamicPlatform {
         privileged: Option<&Value>,
     ) -> Result<(), OpError> {
         let input = wire::DeleteIn {
-            op: op.clone(),
-            config: config.clone(),
-            privileged: privileged.cloned(),
+            op: op.into(),
+            config: Cow::Borrowed(config),
+            privileged: privileged.map(Cow::Borrowed),
         };
         self.call_async::<()>(ffi::method::DELETE, &input, self.options.op_timeout, None)
             .await
@@ -773,8 +777,8 @@ impl DynPlatform for DynamicPlatform {
 
     async fn migrate(&self, op: &OpContext, config: &Value) -> Result<DynOutput, OpError> {
         let input = wire::CreateIn {
-            op: op.clone(),
-            config: config.clone(),
+            op: op.into(),
+            config: Cow::Borrowed(config),
         };
         self.op(ffi::method::MIGRATE, &input).await
     }
@@ -786,11 +790,12 @@ impl DynPlatform for DynamicPlatform {
         previous: Option<&Value>,
     ) -> Result<Script, OpError> {
         let input = wire::ScriptIn {
-            kind,
-            config: config.clone(),
-            previous: previous.cloned(),
+            kind: kind.into(),
+            config: Cow::Borrowed(config),
+            previous: previous.map(Cow::Borrowed),
         };
-        self.call_sync(ffi::method::SCRIPT, &input)
+        self.call_sync::<wire::WireScript>(ffi::method::SCRIPT, &input)
+            .map(Script::from)
             .map_err(CallError::into_op_error)
     }
 }
@@ -806,9 +811,6 @@ impl DynamicPlatform {
                 }
                 e.into_op_error()
             })?;
-        Ok(DynOutput {
-            config: out.config,
-            bootstrap_version: out.bootstrap_version,
-        })
+        Ok(out.into())
     }
 }

@@ -1,19 +1,22 @@
 //! ABI 1.0's JSON, pinned. Every message that crosses the library boundary is
 //! compared with a literal text written here by hand (never with the code's
-//! own output), in both directions: what one side writes, and what the other
-//! reads back. Renaming a field, an enum spelling or a method name fails one of
-//! these tests: a library built against 1.0 would no longer understand its host.
+//! own output), in both directions: what one side writes from core's values,
+//! and what the other side reads back into core's values. Renaming a field, an
+//! enum spelling or a method name fails one of these tests: a library built
+//! against 1.0 would no longer understand its host.
 
 use junction_core::{
-    BootstrapModes, CheckContext, CheckDescriptor, ConfigErrors, DeleteCredentials, FaultInjection,
-    FieldError, OpContext, OpError, Peer, PlatformDescriptor, RunOptions, Script, ScriptKind,
-    Status, TestStatus, ValidationResults, ValidationTest,
+    BootstrapModes, CheckContext, CheckDescriptor, ConfigErrors, DeleteCredentials, DynOutput,
+    FaultInjection, FieldError, OpContext, OpError, ParsedConfig, Peer, PlatformDescriptor,
+    RunOptions, Script, ScriptKind, Status, TestStatus, ValidationResults, ValidationTest,
 };
 use junction_plugin_abi::ffi;
 use junction_plugin_abi::wire::{self, WireError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
+use std::borrow::Cow;
+use std::fmt::Debug;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -45,6 +48,12 @@ fn assert_reads<T: Serialize + DeserializeOwned>(text: &str) -> T {
         .unwrap_or_else(|e| panic!("ABI 1.0's text is no longer read: {e}\n{text}"));
     assert_writes(&read, text);
     read
+}
+
+/// Core types without `PartialEq` are compared by their `Debug` text.
+#[track_caller]
+fn assert_same<T: Debug>(read: &T, expected: &T) {
+    assert_eq!(format!("{read:?}"), format!("{expected:?}"));
 }
 
 fn peer() -> Peer {
@@ -183,13 +192,9 @@ fn descriptor_answer() {
         "secretPaths": ["/password"],
         "exampleConfig": {"account": "example-1"}
     }"#;
-    assert_writes(&descriptor, text);
-    let read: PlatformDescriptor = assert_reads(text);
-    assert_eq!(
-        format!("{read:?}"),
-        format!("{descriptor:?}"),
-        "the host reads the descriptor the plugin wrote"
-    );
+    assert_writes(&wire::WireDescriptor::from(descriptor.clone()), text);
+    let read: wire::WireDescriptor = assert_reads(text);
+    assert_same(&PlatformDescriptor::from(read), &descriptor);
 }
 
 #[test]
@@ -199,31 +204,34 @@ fn descriptor_enum_spellings() {
         (BootstrapModes::ManualOnly, "\"manualOnly\""),
         (BootstrapModes::AutomaticOnly, "\"automaticOnly\""),
     ] {
-        assert_writes(&modes, text);
-        assert_eq!(assert_reads::<BootstrapModes>(text), modes);
+        assert_writes(&wire::WireBootstrapModes::from(modes), text);
+        let read: wire::WireBootstrapModes = assert_reads(text);
+        assert_eq!(BootstrapModes::from(read), modes);
     }
     for (credentials, text) in [
         (DeleteCredentials::WhenAutomatic, "\"whenAutomatic\""),
         (DeleteCredentials::Never, "\"never\""),
     ] {
-        assert_writes(&credentials, text);
-        assert_eq!(assert_reads::<DeleteCredentials>(text), credentials);
+        assert_writes(&wire::WireDeleteCredentials::from(credentials), text);
+        let read: wire::WireDeleteCredentials = assert_reads(text);
+        assert_eq!(DeleteCredentials::from(read), credentials);
     }
 }
 
 #[test]
 fn parse_request_and_answer() {
+    let config = config();
     let request = wire::ParseIn {
-        config: config(),
+        config: Cow::Borrowed(&config),
         auto_bootstrap: true,
     };
     let text = r#"{"config": {"account": "acme", "password": "pw"}, "autoBootstrap": true}"#;
     assert_writes(&request, text);
-    let read: wire::ParseIn = assert_reads(text);
-    assert_eq!((read.config, read.auto_bootstrap), (config(), true));
+    let read: wire::ParseIn<'_> = assert_reads(text);
+    assert_eq!((&*read.config, read.auto_bootstrap), (&config, true));
 
-    let answer = wire::ParseOut {
-        full: config(),
+    let answer = ParsedConfig {
+        full: config.clone(),
         public: json!({"account": "acme"}),
         account_key: "acme".into(),
     };
@@ -232,23 +240,21 @@ fn parse_request_and_answer() {
         "public": {"account": "acme"},
         "accountKey": "acme"
     }"#;
-    assert_writes(&answer, text);
+    assert_writes(&wire::ParseOut::from(answer.clone()), text);
     let read: wire::ParseOut = assert_reads(text);
-    assert_eq!(
-        (read.full, read.public, read.account_key),
-        (config(), json!({"account": "acme"}), "acme".to_owned())
-    );
+    assert_same(&ParsedConfig::from(read), &answer);
 }
 
 #[test]
 fn parse_delete_credentials_request() {
+    let body = json!({"password": "pw"});
     let request = wire::DeleteCredentialsIn {
-        body: json!({"password": "pw"}),
+        body: Cow::Borrowed(&body),
     };
     let text = r#"{"body": {"password": "pw"}}"#;
     assert_writes(&request, text);
-    let read: wire::DeleteCredentialsIn = assert_reads(text);
-    assert_eq!(read.body, json!({"password": "pw"}));
+    let read: wire::DeleteCredentialsIn<'_> = assert_reads(text);
+    assert_eq!(*read.body, body);
 }
 
 #[test]
@@ -260,10 +266,12 @@ fn answers_without_content_are_null() {
 
 #[test]
 fn script_request_and_answer() {
+    let config = config();
+    let previous = json!({"account": "acme", "label": "old"});
     let request = wire::ScriptIn {
-        kind: ScriptKind::Edit,
-        config: config(),
-        previous: Some(json!({"account": "acme", "label": "old"})),
+        kind: ScriptKind::Edit.into(),
+        config: Cow::Borrowed(&config),
+        previous: Some(Cow::Borrowed(&previous)),
     };
     let text = r#"{
         "kind": "edit",
@@ -271,30 +279,31 @@ fn script_request_and_answer() {
         "previous": {"account": "acme", "label": "old"}
     }"#;
     assert_writes(&request, text);
-    let read: wire::ScriptIn = assert_reads(text);
-    assert_eq!(read.kind, ScriptKind::Edit);
+    let read: wire::ScriptIn<'_> = assert_reads(text);
+    assert_eq!(ScriptKind::from(read.kind), ScriptKind::Edit);
     assert_eq!(
-        read.previous,
-        Some(json!({"account": "acme", "label": "old"}))
+        (&*read.config, read.previous.as_deref()),
+        (&config, Some(&previous))
     );
 
     let request = wire::ScriptIn {
-        kind: ScriptKind::Create,
-        config: config(),
+        kind: ScriptKind::Create.into(),
+        config: Cow::Borrowed(&config),
         previous: None,
     };
     let text =
         r#"{"kind": "create", "config": {"account": "acme", "password": "pw"}, "previous": null}"#;
     assert_writes(&request, text);
-    assert_eq!(assert_reads::<wire::ScriptIn>(text).previous, None);
+    assert_eq!(assert_reads::<wire::ScriptIn<'_>>(text).previous, None);
 
     let answer = Script {
         language: "sql".into(),
         statements: vec!["CREATE USER x;".into(), "GRANT y TO x;".into()],
     };
     let text = r#"{"language": "sql", "statements": ["CREATE USER x;", "GRANT y TO x;"]}"#;
-    assert_writes(&answer, text);
-    assert_eq!(assert_reads::<Script>(text), answer);
+    assert_writes(&wire::WireScript::from(answer.clone()), text);
+    let read: wire::WireScript = assert_reads(text);
+    assert_eq!(Script::from(read), answer);
 }
 
 #[test]
@@ -306,16 +315,18 @@ fn script_kind_spellings() {
         (ScriptKind::Edit, "\"edit\""),
         (ScriptKind::Delete, "\"delete\""),
     ] {
-        assert_writes(&kind, text);
-        assert_eq!(assert_reads::<ScriptKind>(text), kind);
+        assert_writes(&wire::WireScriptKind::from(kind), text);
+        let read: wire::WireScriptKind = assert_reads(text);
+        assert_eq!(ScriptKind::from(read), kind);
     }
 }
 
 #[test]
 fn validate_request_with_context_peers_and_options() {
+    let (config, ctx) = (config(), check_context());
     let request = wire::ValidateIn {
-        config: config(),
-        ctx: check_context(),
+        config: Cow::Borrowed(&config),
+        ctx: (&ctx).into(),
         options: (&run_options()).into(),
         progress: true,
     };
@@ -331,18 +342,19 @@ fn validate_request_with_context_peers_and_options() {
         "progress": true
     }"#;
     assert_writes(&request, text);
-    let read: wire::ValidateIn = assert_reads(text);
-    assert_eq!(format!("{:?}", read.ctx), format!("{:?}", check_context()));
-    let options: RunOptions = read.options.into();
-    assert_eq!(format!("{options:?}"), format!("{:?}", run_options()));
+    let read: wire::ValidateIn<'_> = assert_reads(text);
+    assert_eq!(*read.config, config);
+    assert_same(&CheckContext::from(read.ctx), &ctx);
+    assert_same(&RunOptions::from(read.options), &run_options());
     assert!(read.progress);
 }
 
 #[test]
 fn validate_request_with_defaults() {
+    let (config, ctx) = (config(), CheckContext::default());
     let request = wire::ValidateIn {
-        config: config(),
-        ctx: CheckContext::default(),
+        config: Cow::Borrowed(&config),
+        ctx: (&ctx).into(),
         options: (&RunOptions::default()).into(),
         progress: false,
     };
@@ -353,11 +365,10 @@ fn validate_request_with_defaults() {
         "progress": false
     }"#;
     assert_writes(&request, text);
-    let read: wire::ValidateIn = assert_reads(text);
-    assert_eq!(
-        format!("{:?}", read.ctx),
-        format!("{:?}", CheckContext::default())
-    );
+    let read: wire::ValidateIn<'_> = assert_reads(text);
+    assert_same(&CheckContext::from(read.ctx), &ctx);
+    assert_same(&RunOptions::from(read.options), &RunOptions::default());
+    assert!(!read.progress);
 }
 
 #[test]
@@ -382,8 +393,9 @@ fn peer_status_spellings() {
             status,
             config: json!({}),
         };
-        assert_writes(&peer, &text);
-        assert_eq!(assert_reads::<Peer>(&text).status, status);
+        assert_writes(&wire::WirePeer::from(&peer), &text);
+        let read: wire::WirePeer<'_> = assert_reads(&text);
+        assert_same(&Peer::from(read), &peer);
     }
 }
 
@@ -395,8 +407,9 @@ fn validate_progress_items_and_answer() {
         message: Some("Unable to connect to host.".into()),
     };
     let text = r#"{"name": "Example: connection", "status": "failed", "message": "Unable to connect to host."}"#;
-    assert_writes(&failed, text);
-    assert_eq!(assert_reads::<ValidationTest>(text), failed);
+    assert_writes(&wire::WireValidationTest::from(failed.clone()), text);
+    let read: wire::WireValidationTest = assert_reads(text);
+    assert_eq!(ValidationTest::from(read), failed);
 
     let passed = ValidationTest {
         name: "Example: privileges".into(),
@@ -404,8 +417,9 @@ fn validate_progress_items_and_answer() {
         message: None,
     };
     let text = r#"{"name": "Example: privileges", "status": "passed"}"#;
-    assert_writes(&passed, text);
-    assert_eq!(assert_reads::<ValidationTest>(text), passed);
+    assert_writes(&wire::WireValidationTest::from(passed.clone()), text);
+    let read: wire::WireValidationTest = assert_reads(text);
+    assert_eq!(ValidationTest::from(read), passed);
 
     let skipped = ValidationTest {
         name: "Example: automatic set-up is possible".into(),
@@ -427,112 +441,119 @@ fn validate_progress_items_and_answer() {
             {"name": "Example: warned", "status": "warning", "message": "Careful."}
         ]
     }"#;
-    assert_writes(&answer, text);
-    assert_eq!(assert_reads::<ValidationResults>(text), answer);
+    assert_writes(&wire::WireValidationResults::from(answer.clone()), text);
+    let read: wire::WireValidationResults = assert_reads(text);
+    assert_eq!(ValidationResults::from(read), answer);
 }
 
 #[test]
 fn create_and_migrate_request_with_fault_injection() {
+    let (op, config) = (op_context(), config());
     let request = wire::CreateIn {
-        op: op_context(),
-        config: config(),
+        op: (&op).into(),
+        config: Cow::Borrowed(&config),
     };
     // `fault` keeps the snake_case name it shipped with in 1.0.
     let text =
         format!(r#"{{"op": {OP_CONTEXT}, "config": {{"account": "acme", "password": "pw"}}}}"#);
     assert_writes(&request, &text);
-    let read: wire::CreateIn = assert_reads(&text);
-    assert_eq!(format!("{:?}", read.op), format!("{:?}", op_context()));
-    assert_eq!(read.config, config());
+    let read: wire::CreateIn<'_> = assert_reads(&text);
+    assert_same(&OpContext::from(read.op), &op);
+    assert_eq!(*read.config, config);
 }
 
 #[test]
 fn op_context_defaults() {
+    let (op, empty) = (OpContext::default(), json!({}));
     let request = wire::CreateIn {
-        op: OpContext::default(),
-        config: json!({}),
+        op: (&op).into(),
+        config: Cow::Borrowed(&empty),
     };
     let text = r#"{
         "op": {"integrationId": null, "autoBootstrap": false, "bootstrapVersion": 0, "fault": null},
         "config": {}
     }"#;
     assert_writes(&request, text);
-    let read: wire::CreateIn = assert_reads(text);
-    assert_eq!(
-        format!("{:?}", read.op),
-        format!("{:?}", OpContext::default())
-    );
+    let read: wire::CreateIn<'_> = assert_reads(text);
+    assert_same(&OpContext::from(read.op), &op);
 
+    let op = OpContext {
+        fault: Some(FaultInjection::default()),
+        ..OpContext::default()
+    };
     let request = wire::CreateIn {
-        op: OpContext {
-            fault: Some(FaultInjection::default()),
-            ..OpContext::default()
-        },
-        config: json!({}),
+        op: (&op).into(),
+        config: Cow::Borrowed(&empty),
     };
     let text = r#"{
         "op": {"integrationId": null, "autoBootstrap": false, "bootstrapVersion": 0, "fault": {"fail_at_step": null}},
         "config": {}
     }"#;
     assert_writes(&request, text);
-    let read: wire::CreateIn = assert_reads(text);
-    assert_eq!(read.op.fault, Some(FaultInjection::default()));
+    let read: wire::CreateIn<'_> = assert_reads(text);
+    assert_same(&OpContext::from(read.op), &op);
 }
 
 #[test]
 fn edit_request() {
+    let (op, old, new) = (
+        op_context(),
+        json!({"label": "old"}),
+        json!({"label": "new"}),
+    );
     let request = wire::EditIn {
-        op: op_context(),
-        old: json!({"label": "old"}),
-        new: json!({"label": "new"}),
+        op: (&op).into(),
+        old: Cow::Borrowed(&old),
+        new: Cow::Borrowed(&new),
     };
     let text =
         format!(r#"{{"op": {OP_CONTEXT}, "old": {{"label": "old"}}, "new": {{"label": "new"}}}}"#);
     assert_writes(&request, &text);
-    let read: wire::EditIn = assert_reads(&text);
-    assert_eq!(format!("{:?}", read.op), format!("{:?}", op_context()));
-    assert_eq!(
-        (read.old, read.new),
-        (json!({"label": "old"}), json!({"label": "new"}))
-    );
+    let read: wire::EditIn<'_> = assert_reads(&text);
+    assert_same(&OpContext::from(read.op), &op);
+    assert_eq!((&*read.old, &*read.new), (&old, &new));
 }
 
 #[test]
 fn delete_request() {
+    let (op, config) = (op_context(), config());
+    let privileged = json!({"password": "admin"});
     let request = wire::DeleteIn {
-        op: op_context(),
-        config: config(),
-        privileged: Some(json!({"password": "admin"})),
+        op: (&op).into(),
+        config: Cow::Borrowed(&config),
+        privileged: Some(Cow::Borrowed(&privileged)),
     };
     let text = format!(
         r#"{{"op": {OP_CONTEXT}, "config": {{"account": "acme", "password": "pw"}}, "privileged": {{"password": "admin"}}}}"#
     );
     assert_writes(&request, &text);
-    let read: wire::DeleteIn = assert_reads(&text);
-    assert_eq!(read.privileged, Some(json!({"password": "admin"})));
+    let read: wire::DeleteIn<'_> = assert_reads(&text);
+    assert_same(&OpContext::from(read.op), &op);
+    assert_eq!(*read.config, config);
+    assert_eq!(read.privileged.as_deref(), Some(&privileged));
 
     let request = wire::DeleteIn {
-        op: op_context(),
-        config: config(),
+        op: (&op).into(),
+        config: Cow::Borrowed(&config),
         privileged: None,
     };
     let text = format!(
         r#"{{"op": {OP_CONTEXT}, "config": {{"account": "acme", "password": "pw"}}, "privileged": null}}"#
     );
     assert_writes(&request, &text);
-    assert_eq!(assert_reads::<wire::DeleteIn>(&text).privileged, None);
+    assert_eq!(assert_reads::<wire::DeleteIn<'_>>(&text).privileged, None);
 }
 
 #[test]
 fn op_answer() {
-    let answer = wire::OpOut {
+    let answer = DynOutput {
         config: config(),
         bootstrap_version: 2,
     };
     let text = r#"{"config": {"account": "acme", "password": "pw"}, "bootstrapVersion": 2}"#;
-    assert_writes(&answer, text);
+    assert_writes(&wire::OpOut::from(answer.clone()), text);
     let read: wire::OpOut = assert_reads(text);
-    assert_eq!((read.config, read.bootstrap_version), (config(), 2));
+    assert_same(&DynOutput::from(read), &answer);
 }
 
 fn field_errors() -> ConfigErrors {
@@ -551,9 +572,7 @@ const FIELD_ERRORS: &str = r#"[
 fn refusals() {
     let cases = [
         (
-            WireError::Config {
-                errors: field_errors(),
-            },
+            WireError::config(field_errors()),
             format!(r#"{{"error": "config", "errors": {FIELD_ERRORS}}}"#),
         ),
         (
@@ -578,5 +597,12 @@ fn refusals() {
     for (error, text) in cases {
         assert_writes(&error, &text);
         assert_eq!(assert_reads::<WireError>(&text), error);
+        if let WireError::Config { errors } | WireError::Invalid { errors } = error {
+            assert_eq!(
+                ConfigErrors::from(errors),
+                field_errors(),
+                "the paths come back as they were sent"
+            );
+        }
     }
 }
