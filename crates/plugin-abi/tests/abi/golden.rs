@@ -606,3 +606,49 @@ fn refusals() {
         }
     }
 }
+
+/// A later 1.x minor may add fields: whichever side is older ignores them.
+#[test]
+fn fields_a_later_minor_adds_are_ignored() {
+    let request = r#"{
+        "config": {"account": "acme"},
+        "ctx": {"integration_id": 7, "auto_bootstrap": true, "peers": [
+            {"id": 3, "status": "enabled", "config": {}, "addedLater": 1}
+        ], "addedLater": 1},
+        "options": {"defaultTimeoutMs": 10000, "timeoutOverrideMs": null, "platform": "", "addedLater": 1},
+        "progress": false,
+        "addedLater": {"any": "thing"}
+    }"#;
+    let read: wire::ValidateIn<'_> =
+        serde_json::from_str(request).expect("a request with more fields is read");
+    let ctx = CheckContext::from(read.ctx);
+    assert_eq!((ctx.integration_id, ctx.peers.len()), (Some(7), 1));
+
+    let request = r#"{
+        "op": {"integrationId": null, "autoBootstrap": false, "bootstrapVersion": 0,
+               "fault": {"fail_at_step": "x", "addedLater": 1}, "addedLater": 1},
+        "config": {}, "addedLater": 1
+    }"#;
+    let read: wire::CreateIn<'_> =
+        serde_json::from_str(request).expect("a request with more fields is read");
+    assert_eq!(
+        OpContext::from(read.op).fault,
+        Some(FaultInjection::at("x"))
+    );
+
+    let answer = r#"{"status": "passed", "validationTests": [
+        {"name": "a", "status": "passed", "addedLater": 1}
+    ], "addedLater": 1}"#;
+    let read: wire::WireValidationResults =
+        serde_json::from_str(answer).expect("an answer with more fields is read");
+    assert_eq!(ValidationResults::from(read).status, TestStatus::Passed);
+
+    let answer = r#"{"error": "failed", "message": "no", "addedLater": 1}"#;
+    let read: WireError = serde_json::from_str(answer).expect("a refusal with more fields is read");
+    assert_eq!(
+        read,
+        WireError::Failed {
+            message: "no".into()
+        }
+    );
+}
