@@ -15,8 +15,8 @@
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
-use junction_core::config::split_secrets;
 use junction_host::crypto::Cipher;
+use junction_host::secrets::Secrets;
 use junction_host::store::sqlite::SqliteStore;
 use junction_host::store::{Finish, NewIntegration, OpLease, SecretsUpdate, Store};
 use serde_json::json;
@@ -219,31 +219,30 @@ fn synthetic_body(i: usize) -> String {
 /// Adds integrations straight into the store (the server stopped), as a create would leave them.
 async fn fill(dir: &Path, from: usize, to: usize) {
     let store = SqliteStore::open(dir).unwrap();
-    let cipher = Cipher::load(dir).unwrap();
+    let secrets = Secrets::new(Cipher::load(dir).unwrap());
     let results = r#"{"status":"passed","validationTests":[{"name":"Synthetic: connection","status":"passed"},{"name":"Synthetic: privileges","status":"passed"},{"name":"Synthetic: automatic set-up is possible","status":"skipped","message":"Skipped: Applies only to automatic set-up (autoBootstrap is false)."}]}"#;
     let store = Arc::new(store);
-    let cipher = Arc::new(cipher);
+    let secrets = Arc::new(secrets);
     let mut handles = Vec::new();
     for chunk in (from..to)
         .collect::<Vec<_>>()
         .chunks(((to - from) / 4).max(1))
     {
-        let (store, cipher, chunk) = (Arc::clone(&store), Arc::clone(&cipher), chunk.to_vec());
+        let (store, secrets, chunk) = (Arc::clone(&store), Arc::clone(&secrets), chunk.to_vec());
         handles.push(tokio::spawn(async move {
             for i in chunk {
                 let full = json!({"account": format!("bench-{i}"), "password": "bench-password", "label": "bench",
                     "checks": {}, "operations": {"create": {"behavior": "pass", "delayMs": 0}, "edit": {"behavior": "pass", "delayMs": 0},
                     "delete": {"behavior": "pass", "delayMs": 0}, "migrate": {"behavior": "pass", "delayMs": 0}}, "installVersion": 1});
-                let (public, secrets) = split_secrets(&full, &["/password".to_owned()]);
-                let sealed = cipher.seal_secrets(&secrets).unwrap();
+                let sealed = secrets.seal(&full, &["/password".to_owned()]).unwrap();
                 let op = format!("op_fill_{i}");
                 let row = store
                     .insert(NewIntegration {
                         type_name: "Synthetic".into(),
                         account_key: format!("bench-{i}"),
                         auto_bootstrap: false,
-                        config: public.to_string(),
-                        secrets: sealed.clone(),
+                        config: sealed.public.clone(),
+                        secrets: sealed.secrets.clone(),
                         validation_results: results.into(),
                         lease: OpLease { op_id: op.clone(), kind: "create".into(), owner: "bench".into(), expires_ms: i64::MAX / 2, key_id: None },
                         idempotency: None,

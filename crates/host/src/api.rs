@@ -3,7 +3,7 @@
 use crate::auth::{self, Role};
 use crate::body::{self, Format, MAX_BODY, Payload};
 use crate::error::{ApiError, BODY, json, json_bytes};
-use crate::host::{Caller, Host};
+use crate::host::{Caller, Host, ScriptFor};
 use crate::store::IntegrationRow;
 use axum::Router;
 use axum::body::Bytes;
@@ -99,7 +99,7 @@ async fn authorize(State(app): State<App>, mut req: Request, next: Next) -> Resp
     let key = match app.host.authenticate(secret).await {
         Ok(Some(k)) => k,
         Ok(None) => return ApiError::unauthorized("The API key is not valid.").into_response(),
-        Err(e) => return e.into_response(),
+        Err(e) => return ApiError::from(e).into_response(),
     };
     if !key.role.allows(needed) {
         return ApiError::forbidden(format!(
@@ -220,7 +220,7 @@ fn integration_response(status: StatusCode, row: &IntegrationRow) -> Response {
 }
 
 async fn list(State(app): State<App>) -> Result<Response, ApiError> {
-    let rows = app.host.store.list().await.map_err(ApiError::internal)?;
+    let rows = app.host.integrations().await?;
     let body = tokio::task::spawn_blocking(move || {
         let mut s = String::with_capacity(rows.len() * 320 + 2);
         s.push('[');
@@ -242,42 +242,27 @@ async fn get_one(
     State(app): State<App>,
     id: Result<Path<String>, axum::extract::rejection::PathRejection>,
 ) -> Result<Response, ApiError> {
-    let id = parse_id(id)?;
-    match app.host.store.get(id).await.map_err(ApiError::internal)? {
-        Some(row) => Ok(integration_response(StatusCode::OK, &row)),
-        None => Err(ApiError::not_found_integration(id)),
-    }
+    let row = app.host.integration(parse_id(id)?).await?;
+    Ok(integration_response(StatusCode::OK, &row))
 }
 
 async fn status(
     State(app): State<App>,
     id: Result<Path<String>, axum::extract::rejection::PathRejection>,
 ) -> Result<Response, ApiError> {
-    let id = parse_id(id)?;
-    match app.host.store.get(id).await.map_err(ApiError::internal)? {
-        Some(row) => Ok(json(
-            StatusCode::OK,
-            &serde_json::json!({"id": row.id, "status": row.status}),
-        )),
-        None => Err(ApiError::not_found_integration(id)),
-    }
+    let row = app.host.integration(parse_id(id)?).await?;
+    Ok(json(
+        StatusCode::OK,
+        &serde_json::json!({"id": row.id, "status": row.status}),
+    ))
 }
 
 async fn history(
     State(app): State<App>,
     id: Result<Path<String>, axum::extract::rejection::PathRejection>,
 ) -> Result<Response, ApiError> {
-    let id = parse_id(id)?;
-    match app
-        .host
-        .store
-        .history(id)
-        .await
-        .map_err(ApiError::internal)?
-    {
-        Some(h) => Ok(json(StatusCode::OK, &h)),
-        None => Err(ApiError::not_found_integration(id)),
-    }
+    let h = app.host.history(parse_id(id)?).await?;
+    Ok(json(StatusCode::OK, &h))
 }
 
 async fn create(
@@ -378,7 +363,7 @@ async fn script_new(
 ) -> Result<Response, ApiError> {
     let payload = read_payload(headers, raw)?;
     Ok(script_response(
-        app.host.script(kind, None, Some(payload)).await?,
+        app.host.script(kind, ScriptFor::New(payload)).await?,
     ))
 }
 
@@ -416,7 +401,13 @@ async fn script_edit(
     let payload = read_payload(&headers, raw)?;
     Ok(script_response(
         app.host
-            .script(ScriptKind::Edit, Some(id), Some(payload))
+            .script(
+                ScriptKind::Edit,
+                ScriptFor::Stored {
+                    id,
+                    edit: Some(payload),
+                },
+            )
             .await?,
     ))
 }
@@ -427,29 +418,23 @@ async fn script_delete(
 ) -> Result<Response, ApiError> {
     let id = parse_id(id)?;
     Ok(script_response(
-        app.host.script(ScriptKind::Delete, Some(id), None).await?,
+        app.host
+            .script(ScriptKind::Delete, ScriptFor::Stored { id, edit: None })
+            .await?,
     ))
 }
 
 async fn platforms(State(app): State<App>) -> Response {
-    let mut list: Vec<&junction_core::PlatformDescriptor> =
-        app.host.platforms.values().map(|e| &e.descriptor).collect();
-    list.sort_by(|a, b| a.type_name.cmp(&b.type_name));
-    json(StatusCode::OK, &list)
+    json(StatusCode::OK, &app.host.descriptors())
 }
 
 /// The shared-library plugins of `--plugin-dir`: loaded and refused, with the reason.
 async fn plugin_loads(State(app): State<App>) -> Response {
-    json(StatusCode::OK, &app.host.plugin_loads)
+    json(StatusCode::OK, &app.host.plugin_loads())
 }
 
 async fn metrics(State(app): State<App>) -> Result<Response, ApiError> {
-    let counts = app
-        .host
-        .store
-        .count_by_status()
-        .await
-        .map_err(ApiError::internal)?;
+    let counts = app.host.count_by_status().await?;
     let mut s = String::new();
     s.push_str("# TYPE junction_integrations gauge\n");
     for st in junction_core::Status::ALL {

@@ -1,24 +1,13 @@
 //! Request bodies: JSON or YAML into a JSON value, then the payload
 //! `{type, autoBootstrap, config}`, every error with its path.
 
-use crate::error::{ApiError, BODY};
+use crate::error::ApiError;
+pub use crate::payload::{BODY, Payload};
 use axum::http::{HeaderMap, StatusCode, header};
-use serde::Deserialize;
 use serde_json::Value;
 
 /// The largest body accepted.
 pub const MAX_BODY: usize = 256 * 1024;
-
-/// The request body of create, update, validate and the scripts.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Payload {
-    #[serde(rename = "type")]
-    pub type_name: String,
-    #[serde(rename = "autoBootstrap", default)]
-    pub auto_bootstrap: bool,
-    pub config: Value,
-}
 
 /// The body's format, from `Content-Type` (JSON when absent).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,13 +1,13 @@
 //! The API's error shape: `{statusCode, error, message}` plus
 //! `details: [{path, message}]` for bad input.
 
+use crate::host::{HostError, INTERNAL_MESSAGE};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use junction_core::{ConfigErrors, FieldError};
 use serde::Serialize;
 
-/// The path that names the request body as a whole (malformed, too large, not an object).
-pub const BODY: &str = "body";
+pub use crate::payload::BODY;
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -75,23 +75,32 @@ impl ApiError {
     /// A failure of the host itself. The message is generic; the cause is logged.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "internal error");
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "The host failed to complete the request; see its log.",
-        )
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, INTERNAL_MESSAGE)
     }
+}
 
-    /// The same error with every secret string replaced.
-    pub fn scrubbed(mut self, secrets: &[String]) -> Self {
-        if secrets.is_empty() {
-            return self;
+/// The host's errors as the API answers them (the host scrubbed their secrets).
+impl From<HostError> for ApiError {
+    fn from(e: HostError) -> Self {
+        match e {
+            HostError::Invalid(errors) => ApiError::invalid(errors),
+            HostError::UnknownType { type_name, known } => ApiError::field(
+                "type",
+                format!(
+                    "unknown integration type \"{type_name}\"; this host supports: {}",
+                    HostError::known_list(&known)
+                ),
+            ),
+            HostError::NotFound(id) => ApiError::not_found_integration(id),
+            HostError::Conflict(m) => ApiError::conflict(m),
+            HostError::Refused { message, details } => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, message).with_details(details)
+            }
+            // Logged where it happened.
+            HostError::Internal => {
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, INTERNAL_MESSAGE)
+            }
         }
-        self.message = crate::util::scrub(&self.message, secrets);
-        for d in &mut self.details {
-            d.message = crate::util::scrub(&d.message, secrets);
-            d.path = crate::util::scrub(&d.path, secrets);
-        }
-        self
     }
 }
 

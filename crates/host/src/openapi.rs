@@ -42,8 +42,7 @@ fn resp(pairs: &[(&str, Value)]) -> serde_json::Map<String, Value> {
 }
 
 pub fn document(host: &Host) -> Value {
-    let mut platforms: Vec<_> = host.platforms.values().map(|e| &e.descriptor).collect();
-    platforms.sort_by(|a, b| a.type_name.cmp(&b.type_name));
+    let platforms = host.descriptors();
     let configs: Vec<Value> = platforms
         .iter()
         .map(|d| json!({"title": d.type_name, "properties": {"type": {"const": d.type_name}, "config": d.config_schema}}))

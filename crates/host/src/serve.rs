@@ -33,11 +33,8 @@ pub enum ServeError {
         addr: SocketAddr,
         source: std::io::Error,
     },
-    #[error(
-        "the secret key does not match the one this data directory was written with: \
-         set JUNCTION_SECRET_KEY (or restore secret.key) to the original key"
-    )]
-    WrongKey,
+    #[error("{0}")]
+    SecretKey(#[from] crate::host::SecretKeyError),
     #[error("the server failed: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -48,8 +45,8 @@ pub async fn open(opts: &ServeOptions) -> Result<(Arc<Host>, Option<String>), Se
     let cipher = Cipher::load(&opts.data_dir)?;
     let (registry, plugins) =
         crate::registry_with_plugins(opts.plugin_dir.as_deref(), opts.settings.operation_timeout)?;
-    let mut host = Host::new(Arc::new(store), registry, cipher, opts.settings.clone());
-    host.plugin_loads = plugins;
+    let host = Host::new(Arc::new(store), registry, cipher, opts.settings.clone())
+        .with_plugin_loads(plugins);
     let host = Arc::new(host);
     host.verify_secret_key().await?;
     let new_key = host.ensure_admin_key(opts.admin_key.as_deref()).await?;
@@ -78,7 +75,7 @@ pub async fn serve(
             source,
         })?;
     let addr = listener.local_addr()?;
-    tracing::info!(%addr, platforms = ?host.registry.names().collect::<Vec<_>>(), ready_ms = started.elapsed().as_millis() as u64, "listening");
+    tracing::info!(%addr, platforms = ?host.platform_names(), ready_ms = started.elapsed().as_millis() as u64, "listening");
     ready(addr, new_key);
     let app = crate::api::router(Arc::clone(&host));
     axum::serve(listener, app)

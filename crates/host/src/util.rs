@@ -1,6 +1,5 @@
-//! Small helpers: time, hex, randomness, durations, scrubbing secrets from text.
+//! Small helpers: time, hex, randomness, durations.
 
-use serde_json::Value;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Milliseconds since the Unix epoch.
@@ -99,40 +98,6 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
-/// Every string found at the secret `paths` of `config` (recursively inside
-/// objects and arrays), for scrubbing text. Very short strings are left out:
-/// replacing them would mangle ordinary words without protecting anything.
-pub fn secret_strings(config: &Value, paths: &[String]) -> Vec<String> {
-    let mut out = Vec::new();
-    for p in paths {
-        if let Some(v) = config.pointer(p) {
-            collect_strings(v, &mut out);
-        }
-    }
-    out
-}
-
-/// Every string leaf of `value`.
-pub fn collect_strings(value: &Value, out: &mut Vec<String>) {
-    match value {
-        Value::String(s) if s.len() >= 4 => out.push(s.clone()),
-        Value::Array(a) => a.iter().for_each(|v| collect_strings(v, out)),
-        Value::Object(o) => o.values().for_each(|v| collect_strings(v, out)),
-        _ => {}
-    }
-}
-
-/// `text` with every secret replaced by the redaction.
-pub fn scrub(text: &str, secrets: &[String]) -> String {
-    let mut out = text.to_owned();
-    for s in secrets {
-        if !s.is_empty() && out.contains(s.as_str()) {
-            out = out.replace(s.as_str(), junction_core::REDACTED);
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,15 +120,5 @@ mod tests {
         assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
         assert_eq!(parse_duration("1m"), Ok(Duration::from_secs(60)));
         assert!(parse_duration("x").is_err());
-    }
-
-    #[test]
-    fn scrubs() {
-        let cfg = serde_json::json!({"password": "hunter22", "nested": {"k": "abcd1234"}});
-        let s = secret_strings(&cfg, &["/password".into(), "/nested".into()]);
-        assert_eq!(
-            scrub("pw hunter22 and abcd1234", &s),
-            "pw [redacted] and [redacted]"
-        );
     }
 }

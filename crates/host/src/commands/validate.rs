@@ -1,0 +1,107 @@
+//! `junction validate FILE`: a payload's validation tests, run here against
+//! the platform by the same code as the server's `POST /integrations/validate`
+//! (without a store, so with no peers).
+
+use super::{Output, print_error, read_payload_file};
+use anyhow::Result;
+use junction_core::{CheckContext, TestStatus, ValidationTest};
+use junction_host::body;
+use junction_host::error::ApiError;
+use junction_host::host::{self, HostError, Platforms};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+pub async fn validate(
+    file: PathBuf,
+    output: Output,
+    check_timeout: Duration,
+    plugin_dir: Option<PathBuf>,
+) -> Result<ExitCode> {
+    let bad = ExitCode::from(2);
+    let (bytes, format) = match read_payload_file(&file) {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("junction: {e}");
+            return Ok(bad);
+        }
+    };
+    let payload = match body::parse_value(&bytes, format).and_then(body::payload) {
+        Ok(p) => p,
+        Err(e) => {
+            print_error(&e);
+            return Ok(bad);
+        }
+    };
+    let (registry, _) =
+        junction_host::registry_with_plugins(plugin_dir.as_deref(), Duration::from_secs(600))?;
+    let platforms = Platforms::new(&registry);
+    let entry = match platforms.get(&payload.type_name) {
+        Ok(entry) => entry,
+        Err(HostError::UnknownType { type_name, known }) => {
+            eprintln!(
+                "junction: type: unknown integration type \"{type_name}\"; this binary supports: {}",
+                HostError::known_list(&known)
+            );
+            return Ok(bad);
+        }
+        Err(e) => {
+            print_error(&ApiError::from(e));
+            return Ok(bad);
+        }
+    };
+    let ctx = CheckContext {
+        integration_id: None,
+        auto_bootstrap: payload.auto_bootstrap,
+        peers: Default::default(),
+    };
+    let options = host::run_options(check_timeout, &payload.type_name);
+    // Each test as it ends (its message already scrubbed).
+    let progress = |t: &ValidationTest| {
+        let msg = t.message.as_deref().unwrap_or_default();
+        eprintln!(
+            "  {:<8} {}{}",
+            t.status.as_str(),
+            t.name,
+            if msg.is_empty() {
+                String::new()
+            } else {
+                format!(" — {msg}")
+            }
+        );
+    };
+    let results = match host::validate(entry, &payload, ctx, &options, Some(&progress)).await {
+        Ok(r) => r,
+        Err(e) => {
+            print_error(&ApiError::from(e));
+            return Ok(bad);
+        }
+    };
+    match output {
+        Output::Json => println!("{}", serde_json::to_string_pretty(&results)?),
+        Output::Table => {
+            let width = results
+                .validation_tests
+                .iter()
+                .map(|t| t.name.len())
+                .max()
+                .unwrap_or(4)
+                .max(4);
+            println!("{:<8}  {:<width$}  MESSAGE", "STATUS", "TEST");
+            for t in &results.validation_tests {
+                println!(
+                    "{:<8}  {:<width$}  {}",
+                    t.status.as_str(),
+                    t.name,
+                    t.message.as_deref().unwrap_or("")
+                );
+            }
+            println!("overall: {}", results.status);
+        }
+    }
+    Ok(if results.status == TestStatus::Failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

@@ -1,0 +1,37 @@
+//! The secret-key check: the key the host runs with must be the one its store
+//! was written with, or every stored secret would be unreadable.
+
+use super::Host;
+use crate::crypto::CryptoError;
+use crate::store::StoreError;
+
+const META_KEY: &str = "secret_key_check";
+
+#[derive(Debug, thiserror::Error)]
+pub enum SecretKeyError {
+    #[error(
+        "the secret key does not match the one this data directory was written with: \
+         set JUNCTION_SECRET_KEY (or restore secret.key) to the original key"
+    )]
+    WrongKey,
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Crypto(#[from] CryptoError),
+}
+
+impl Host {
+    /// Checks that the secret key is the one the store was written with (an
+    /// encrypted check value is kept on first start).
+    pub async fn verify_secret_key(&self) -> Result<(), SecretKeyError> {
+        match self.store.get_meta(META_KEY).await? {
+            Some(blob) if self.secrets.opens_key_check(&blob) => Ok(()),
+            Some(_) => Err(SecretKeyError::WrongKey),
+            None => {
+                let blob = self.secrets.seal_key_check()?;
+                self.store.set_meta(META_KEY, &blob).await?;
+                Ok(())
+            }
+        }
+    }
+}
