@@ -8,6 +8,7 @@
 //! | `config.rs` | the typed `config` (serde, JSON Schema, the secret key) and its rules |
 //! | `checks.rs` | the seven validation tests, with the contract's names and messages |
 //! | `bootstrap.rs` | the set-up as data: the Access Grants location as plan steps with undo |
+//! | `scripts.rs` | the platform's language: S3 Control calls as actions, rendered as AWS CLI commands |
 //! | `client.rs` | talking to AWS: credentials, STS, S3 and S3 Control clients, AWS errors |
 //!
 //! S3 integrations are set up by the operator (`autoBootstrap: false` only):
@@ -20,111 +21,81 @@
 //! - **delete** removes the location ([`bootstrap::delete_plan`]);
 //! - **migrate**: there is one set-up version, so there is nothing to migrate.
 //!
-//! Every failed operation rolls back what it had done (`junction_core::plan::apply`).
+//! The lifecycle around these (fixed fields, spans, rollback) is the kit's:
+//! this crate implements `junction_kit::Planned`.
 
-pub mod bootstrap;
-pub mod checks;
-pub mod client;
-pub mod config;
+mod bootstrap;
+mod checks;
+mod client;
+mod config;
+mod scripts;
 
-use bootstrap::{CURRENT_VERSION, LocationAction};
+pub use bootstrap::{CURRENT_VERSION, step};
 pub use config::{AuthenticationType, S3Config};
+
+/// For this crate's integration tests only; not part of the platform's surface.
+#[doc(hidden)]
+pub mod testing {
+    pub mod checks {
+        pub use crate::checks::*;
+    }
+    pub mod config {
+        pub use crate::config::{is_role_arn, split_path};
+    }
+    pub mod client {
+        pub use crate::client::{AwsError, connect};
+    }
+    pub use crate::client::connect;
+}
+
+use client::{Clients, StepError};
 use junction_core::{
-    BootstrapModes, Check, ConfigErrors, NoCredentials, OpContext, OpError, OpOutput, Plan,
-    Platform, Script, ScriptKind, async_trait, plan,
+    BootstrapModes, Check, ConfigErrors, NoCredentials, OpContext, OpError, Script, ScriptKind,
+    async_trait,
 };
+use junction_kit::{Executor, Kit, Planned, Run, Work, fixed_field};
+use scripts::LocationAction;
 use serde_json::{Value, json};
-use tracing::Instrument;
 
 /// The payload's `type`.
 pub const TYPE_NAME: &str = "Native S3";
 
-/// The Amazon S3 platform.
+/// The Amazon S3 platform (wrapped in [`Kit`], a `junction_core::Platform`).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct S3;
 
 impl S3 {
-    pub const fn new() -> Self {
-        S3
+    pub const fn new() -> Kit<S3> {
+        Kit(S3)
     }
 }
 
 junction_core::register_platform!(S3::new());
 
-fn span(op: &OpContext, operation: &'static str) -> tracing::Span {
-    tracing::info_span!(
-        "operation",
-        platform = TYPE_NAME,
-        integration_id = ?op.integration_id,
-        operation,
-    )
-}
+#[async_trait]
+impl Executor<LocationAction> for Clients {
+    type Error = StepError;
 
-/// Runs a plan with the configuration's credentials; on failure the plan has
-/// rolled back and the error says which step failed and what could not be undone.
-async fn run_plan(
-    config: &S3Config,
-    plan: &Plan<LocationAction>,
-    op: &OpContext,
-    what: &str,
-) -> Result<(), OpError> {
-    if plan.steps.is_empty() {
-        return Ok(());
+    async fn exec(&mut self, action: LocationAction) -> Result<(), StepError> {
+        client::exec(self, action).await
     }
-    let clients = client::connect(config).await.map_err(|e| {
-        OpError::Failed(format!(
-            "{what} failed: the AWS credentials could not be set up: {e}"
-        ))
-    })?;
-    plan::apply(plan, op.fault.as_ref(), |action| {
-        let clients = clients.clone();
-        async move { bootstrap::exec(&clients, action).await }
-    })
-    .await
-    .map_err(|failure| OpError::Failed(format!("{what} failed: {failure}")))
-}
-
-/// Account and region name the Access Grants instance; moving between
-/// instances is a new integration.
-fn same_instance(old: &S3Config, new: &S3Config) -> Result<(), OpError> {
-    let mut errors = ConfigErrors::default();
-    if old.aws_account_id != new.aws_account_id {
-        errors.push(
-            "config.awsAccountId",
-            "cannot change after create: delete the integration and create a new one",
-        );
-    }
-    if old.aws_region != new.aws_region {
-        errors.push(
-            "config.awsRegion",
-            "cannot change after create: delete the integration and create a new one",
-        );
-    }
-    errors.into_result().map_err(OpError::Invalid)
 }
 
 const SCRIPT_NOTE: &str = "# Junction runs these calls itself, with the integration's credentials; they are shown for review, or to do by hand what a failed operation left.";
 
 #[async_trait]
-impl Platform for S3 {
+impl Planned for S3 {
     type Config = S3Config;
-    type DeleteCredentials = NoCredentials;
+    type Privileged = NoCredentials;
+    type Action = LocationAction;
+    /// Plans run with the configuration's own credentials.
+    type Login = S3Config;
+    type Session = Clients;
 
-    fn type_name(&self) -> &'static str {
-        TYPE_NAME
-    }
-
-    fn description(&self) -> &'static str {
-        "Amazon S3 with S3 Access Grants: registers the integration's base path as an Access Grants location."
-    }
-
-    fn bootstrap_modes(&self) -> BootstrapModes {
-        BootstrapModes::ManualOnly
-    }
-
-    fn bootstrap_version(&self) -> u32 {
-        CURRENT_VERSION
-    }
+    const TYPE_NAME: &'static str = TYPE_NAME;
+    const DESCRIPTION: &'static str = "Amazon S3 with S3 Access Grants: registers the integration's base path as an Access Grants location.";
+    const CURRENT_VERSION: u32 = CURRENT_VERSION;
+    const BOOTSTRAP_MODES: BootstrapModes = BootstrapModes::ManualOnly;
 
     fn example_config(&self) -> Value {
         json!({
@@ -160,69 +131,92 @@ impl Platform for S3 {
         checks::checks()
     }
 
-    async fn create(
-        &self,
-        op: &OpContext,
-        config: S3Config,
-    ) -> Result<OpOutput<S3Config>, OpError> {
-        let work = async {
-            run_plan(&config, &bootstrap::create_plan(&config), op, "create").await?;
-            Ok(OpOutput {
-                config,
-                bootstrap_version: CURRENT_VERSION,
-            })
-        };
-        work.instrument(span(op, "create")).await
+    /// Account and region name the Access Grants instance; moving between
+    /// instances is a new integration.
+    fn fixed_fields(&self, config: &S3Config) -> Vec<(&'static str, String)> {
+        vec![
+            fixed_field("config.awsAccountId", &config.aws_account_id),
+            fixed_field("config.awsRegion", &config.aws_region),
+        ]
     }
 
-    /// With the new configuration's credentials (an edit may rotate them).
-    async fn edit(
+    async fn open(&self, login: &S3Config) -> Result<Clients, String> {
+        client::connect(login)
+            .await
+            .map_err(|e| format!("the AWS credentials could not be set up: {e}"))
+    }
+
+    fn create_automatic(&self, _config: S3Config, _version: u32) -> Result<Work<Self>, OpError> {
+        Err(OpError::Unsupported(
+            "S3 integrations are set up by the operator (autoBootstrap: false)".into(),
+        ))
+    }
+
+    /// Registers the location, with the integration's credentials.
+    async fn create_manual(&self, config: S3Config, _version: u32) -> Result<Work<Self>, OpError> {
+        let plan = bootstrap::create_plan(&config);
+        Ok(Work::run(config.clone(), plan, config, CURRENT_VERSION))
+    }
+
+    fn edit_automatic(
         &self,
         op: &OpContext,
         old: S3Config,
         new: S3Config,
-    ) -> Result<OpOutput<S3Config>, OpError> {
-        let work = async {
-            same_instance(&old, &new)?;
-            if op.bootstrap_version == 0 {
-                // A create that never finished left nothing (it rolled back):
-                // the edit is a retried create with the new configuration.
-                run_plan(&new, &bootstrap::create_plan(&new), op, "edit").await?;
-            } else {
-                run_plan(&new, &bootstrap::edit_plan(&old, &new), op, "edit").await?;
-            }
-            Ok(OpOutput {
-                config: new,
-                bootstrap_version: CURRENT_VERSION,
-            })
-        };
-        work.instrument(span(op, "edit")).await
+    ) -> Result<Work<Self>, OpError> {
+        self.edit_manual(op, old, new)
     }
 
-    async fn delete(
+    /// With the new configuration's credentials (an edit may rotate them).
+    /// After a create that never finished (it rolled back, leaving nothing)
+    /// the edit is a retried create with the new configuration.
+    fn edit_manual(
+        &self,
+        op: &OpContext,
+        old: S3Config,
+        new: S3Config,
+    ) -> Result<Work<Self>, OpError> {
+        let plan = if op.bootstrap_version == 0 {
+            bootstrap::create_plan(&new)
+        } else {
+            bootstrap::edit_plan(&old, &new)
+        };
+        Ok(Work::run(new.clone(), plan, new, CURRENT_VERSION))
+    }
+
+    fn delete_automatic(
         &self,
         op: &OpContext,
         config: S3Config,
         _privileged: Option<NoCredentials>,
-    ) -> Result<(), OpError> {
-        let work = async {
-            if op.bootstrap_version == 0 {
-                // A create that never finished rolled its location back; a
-                // location at this path now would be someone else's.
-                tracing::info!("no set-up recorded: nothing to remove");
-                return Ok(());
-            }
-            run_plan(&config, &bootstrap::delete_plan(&config), op, "delete").await
-        };
-        work.instrument(span(op, "delete")).await
+    ) -> Result<Option<Run<Self>>, OpError> {
+        self.delete_manual(op, config)
     }
 
-    async fn migrate(
+    /// A create that never finished rolled its location back; a location at
+    /// this path now would be someone else's.
+    fn delete_manual(
         &self,
         op: &OpContext,
-        _config: S3Config,
-    ) -> Result<OpOutput<S3Config>, OpError> {
-        let _enter = span(op, "migrate").entered();
+        config: S3Config,
+    ) -> Result<Option<Run<Self>>, OpError> {
+        if op.bootstrap_version == 0 {
+            tracing::info!("no set-up recorded: nothing to remove");
+            return Ok(None);
+        }
+        let plan = bootstrap::delete_plan(&config);
+        Ok(Some(Run::new(config, plan)))
+    }
+
+    /// There is one set-up version: the kit refuses every migration before
+    /// asking for a plan.
+    fn migration(
+        &self,
+        _op: &OpContext,
+        _config: &S3Config,
+        _from: u32,
+        _to: u32,
+    ) -> Result<Run<Self>, OpError> {
         Err(OpError::Unsupported(format!(
             "the S3 set-up has a single version ({CURRENT_VERSION}): nothing to migrate"
         )))
@@ -247,8 +241,8 @@ impl Platform for S3 {
                     "# Prerequisites: an Access Grants instance in {} / {} (aws s3control create-access-grants-instance --account-id {} --region {}) and the IAM role {} trusted by access-grants.s3.amazonaws.com.",
                     config.aws_account_id,
                     config.aws_region,
-                    bootstrap::shell_quote(&config.aws_account_id),
-                    bootstrap::shell_quote(&config.aws_region),
+                    scripts::shell_quote(&config.aws_account_id),
+                    scripts::shell_quote(&config.aws_region),
                     config.aws_location_role
                 ));
                 statements.extend(bootstrap::create_plan(config).script());
@@ -261,7 +255,6 @@ impl Platform for S3 {
                         "the edit script needs the stored configuration".into(),
                     ));
                 };
-                same_instance(old, config)?;
                 statements.extend(bootstrap::edit_plan(old, config).script());
             }
         }

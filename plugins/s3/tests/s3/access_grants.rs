@@ -6,7 +6,7 @@
 use crate::fake_s3control::FakeS3Control;
 use crate::support::{self, ACCOUNT, config, result};
 use junction_core::{CheckContext, DynPlatform, Peer, RunOptions, Status, TestStatus};
-use junction_s3::checks;
+use junction_s3::testing::checks;
 use junction_testkit::SENTINEL;
 use serde_json::Value;
 use std::sync::Arc;

@@ -6,7 +6,7 @@
 
 use crate::support::{self, config, result};
 use junction_core::{CheckContext, DynPlatform, RunOptions, TestStatus};
-use junction_s3::{checks, client};
+use junction_s3::testing::{checks, client};
 use junction_testkit::SENTINEL;
 use serde_json::{Value, json};
 

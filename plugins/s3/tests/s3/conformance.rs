@@ -3,7 +3,8 @@
 
 use crate::support::{self, config};
 use junction_core::{BootstrapModes, DynPlatform, Platform, Registry};
-use junction_s3::{S3, checks};
+use junction_s3::S3;
+use junction_s3::testing::checks;
 use junction_testkit::SENTINEL;
 
 #[test]
@@ -68,6 +69,6 @@ fn the_secret_is_in_no_debug_public_config_or_error() {
 #[tokio::test]
 async fn the_secret_is_not_in_the_clients_debug() {
     let c = support::typed(&config("http://127.0.0.1:1", "secret", "s3://bucket-one/x"));
-    let clients = junction_s3::client::connect(&c).await.unwrap();
+    let clients = junction_s3::testing::connect(&c).await.unwrap();
     assert!(!format!("{clients:?}").contains(SENTINEL));
 }

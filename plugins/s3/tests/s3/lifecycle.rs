@@ -5,7 +5,7 @@
 use crate::fake_s3control::{FakeS3Control, Location};
 use crate::support::{self, ACCOUNT, LOCATION_ROLE, config, op, op_fault};
 use junction_core::{DynPlatform, OpError, ScriptKind};
-use junction_s3::bootstrap::step;
+use junction_s3::step;
 use junction_testkit::SENTINEL;
 use serde_json::{Value, json};
 

@@ -4,7 +4,7 @@
 
 use crate::support::{self, config, result};
 use junction_core::{CheckContext, DynPlatform, RunOptions, TestStatus};
-use junction_s3::{checks, client};
+use junction_s3::testing::{checks, client};
 use serde_json::{Value, json};
 
 async fn validate(c: &Value) -> junction_core::ValidationResults {
@@ -169,7 +169,7 @@ async fn a_missing_bucket_is_a_warning_with_the_contract_message() {
     );
     // The cause, as the log shows it: moto's real answer.
     let clients = client::connect(&support::typed(&c)).await.unwrap();
-    let (bucket, prefix) = junction_s3::config::split_path(&path).unwrap();
+    let (bucket, prefix) = junction_s3::testing::config::split_path(&path).unwrap();
     let err = clients
         .list_prefixes(Some((bucket, prefix)), 10)
         .await

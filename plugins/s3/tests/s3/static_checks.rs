@@ -3,7 +3,7 @@
 
 use crate::support::{self, config, result};
 use junction_core::{CheckContext, DynPlatform, Peer, RunOptions, Status, TestStatus};
-use junction_s3::checks;
+use junction_s3::testing::checks;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
@@ -252,7 +252,7 @@ async fn an_edit_does_not_clash_with_itself() {
 
 #[test]
 fn role_arns() {
-    use junction_s3::config::is_role_arn;
+    use junction_s3::testing::config::is_role_arn;
     for ok in [
         "arn:aws:iam::123456789012:role/x",
         "arn:aws:iam::123456789012:role/service-role/Access.Grants+Role=1,x@y_z-",

@@ -330,6 +330,6 @@ pub fn result<'a>(
         .unwrap_or_else(|| panic!("no test {name} in {r:?}"))
 }
 
-pub fn platform() -> S3 {
+pub fn platform() -> junction_kit::Kit<S3> {
     S3::new()
 }
