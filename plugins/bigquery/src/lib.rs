@@ -1,12 +1,318 @@
 //! # Junction platform: Google BigQuery
 //!
-//! Being built: the configuration and the service-account JWT first; the
-//! client, checks and set-up follow on the platform kit.
+//! Same files as every platform crate, each with one job:
+//!
+//! | file | what it holds |
+//! |---|---|
+//! | `lib.rs` | the kit's [`Planned`] impl, wiring the parts below, and the registration |
+//! | `config.rs` | the typed `config` (serde, JSON Schema) and its rules |
+//! | `credential.rs` | the service-account key file, parsed when the config is read |
+//! | `jwt.rs` | the service account's signed JWT (RS256 with aws-lc-rs) |
+//! | `checks.rs` | the twelve validation tests, with the contract's names and messages |
+//! | `bootstrap.rs` | the set-up as data: the metadata dataset and its table as plan steps with undo |
+//! | `scripts.rs` | `gcloud` and `bq` command lines: the operator's IAM set-up and Junction's steps |
+//! | `client.rs` | talking to Google: the token exchange, BigQuery REST v2, Resource Manager |
+//!
+//! BigQuery integrations are set up by the operator (`autoBootstrap: false`
+//! only): the operator's script makes the custom role and the service
+//! account and binds them. Junction then, with the service account's key:
+//! - **create** makes the metadata dataset in `location`, its table, and
+//!   records the set-up version ([`bootstrap::create_plan`]);
+//! - **edit** moves the metadata dataset when its id changes
+//!   ([`bootstrap::edit_plan`]); the project and the location are fixed;
+//! - **delete** removes the metadata dataset with its contents, and only if
+//!   it carries Junction's label ([`bootstrap::delete_plan`]);
+//! - **migrate**: there is one set-up version, so there is nothing to migrate.
+//!
+//! Every failed operation rolls back what it had done (the kit runs the plan).
 
+pub mod bootstrap;
+pub mod checks;
+pub mod client;
 pub mod config;
-pub use config::BigQueryConfig;
 pub mod credential;
 pub mod jwt;
+pub mod scripts;
+
+use bootstrap::{BqAction, CURRENT_VERSION};
+use client::Google;
+pub use config::BigQueryConfig;
+use junction_core::{
+    BootstrapModes, Check, ConfigErrors, NoCredentials, OpContext, OpError, Script, ScriptKind,
+    async_trait,
+};
+use junction_kit::{Executor, Kit, Planned, Run, Work, fixed_field};
+use serde_json::{Value, json};
 
 /// The payload's `type`.
 pub const TYPE_NAME: &str = "Google BigQuery";
+
+/// The Google BigQuery platform (wrap it in [`Kit`] to get a `Platform`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BigQuery;
+
+impl BigQuery {
+    pub const fn new() -> Self {
+        BigQuery
+    }
+
+    /// The platform as the host drives it.
+    pub const fn platform() -> Kit<BigQuery> {
+        Kit(BigQuery)
+    }
+}
+
+junction_core::register_platform!(junction_kit::Kit(BigQuery::new()));
+
+/// A session: the service account's client.
+pub struct Session(Google);
+
+#[async_trait]
+impl Executor<BqAction> for Session {
+    type Error = String;
+
+    async fn exec(&mut self, action: BqAction) -> Result<(), String> {
+        bootstrap::exec(&self.0, &action).await
+    }
+}
+
+const NOT_AUTOMATIC: &str = "Google BigQuery integrations are set up by the operator (autoBootstrap: false): there is no automatic set-up";
+
+/// Shown first in every script.
+const SCRIPT_NOTE: &str = "# Lines starting with \"# bq\" are what Junction runs itself with the integration's service account; they are shown for review, or to do by hand what a failed operation left.";
+
+fn commented(lines: Vec<String>) -> Vec<String> {
+    lines.into_iter().map(|l| format!("# {l}")).collect()
+}
+
+#[async_trait]
+impl Planned for BigQuery {
+    type Config = BigQueryConfig;
+    type Privileged = NoCredentials;
+    type Action = BqAction;
+    type Login = BigQueryConfig;
+    type Session = Session;
+
+    const TYPE_NAME: &'static str = TYPE_NAME;
+    const DESCRIPTION: &'static str = "Google BigQuery with a service account: checks its custom role's permissions and makes Junction's metadata dataset.";
+    const CURRENT_VERSION: u32 = CURRENT_VERSION;
+    const BOOTSTRAP_MODES: BootstrapModes = BootstrapModes::ManualOnly;
+
+    fn example_config(&self) -> Value {
+        json!({
+            "role": "junction",
+            "dataset": "junction",
+            "datasetSuffix": "_secureView",
+            "location": "us-east1",
+            "credential": example::key_file(),
+            "timeoutSeconds": 10
+        })
+    }
+
+    fn validate_config(
+        &self,
+        config: &BigQueryConfig,
+        _auto_bootstrap: bool,
+    ) -> Result<(), ConfigErrors> {
+        config::validate(config)
+    }
+
+    /// One integration per metadata dataset: several may share a project,
+    /// each with its own service account (a test checks that).
+    fn account_key(&self, config: &BigQueryConfig) -> String {
+        format!("{}/{}", config.project_id(), config.dataset)
+    }
+
+    fn checks(&self) -> Vec<Check<BigQueryConfig>> {
+        checks::checks()
+    }
+
+    /// A key of another project is another integration; a dataset cannot
+    /// move between locations.
+    fn fixed_fields(&self, config: &BigQueryConfig) -> Vec<(&'static str, String)> {
+        vec![
+            fixed_field("config.credential", config.project_id()),
+            fixed_field("config.location", &config.location),
+        ]
+    }
+
+    async fn open(&self, login: &BigQueryConfig) -> Result<Session, String> {
+        Google::new(login)
+            .map(Session)
+            .map_err(|e| format!("the BigQuery client could not be set up: {e}"))
+    }
+
+    fn create_automatic(
+        &self,
+        _config: BigQueryConfig,
+        _version: u32,
+    ) -> Result<Work<Self>, OpError> {
+        Err(OpError::Unsupported(NOT_AUTOMATIC.into()))
+    }
+
+    async fn create_manual(
+        &self,
+        config: BigQueryConfig,
+        version: u32,
+    ) -> Result<Work<Self>, OpError> {
+        let plan = bootstrap::create_plan(&config, version);
+        Ok(Work::run(config.clone(), plan, config, version))
+    }
+
+    fn edit_automatic(
+        &self,
+        _op: &OpContext,
+        _old: BigQueryConfig,
+        _new: BigQueryConfig,
+    ) -> Result<Work<Self>, OpError> {
+        Err(OpError::Unsupported(NOT_AUTOMATIC.into()))
+    }
+
+    /// With the new configuration's key (an edit may rotate it).
+    fn edit_manual(
+        &self,
+        op: &OpContext,
+        old: BigQueryConfig,
+        new: BigQueryConfig,
+    ) -> Result<Work<Self>, OpError> {
+        if op.bootstrap_version == 0 {
+            // A create that never finished left nothing (it rolled back):
+            // the edit is a retried create with the new configuration.
+            let version = self.install_version();
+            let plan = bootstrap::create_plan(&new, version);
+            return Ok(Work::run(new.clone(), plan, new, version));
+        }
+        let plan = bootstrap::edit_plan(&old, &new, op.bootstrap_version);
+        Ok(Work::run(new.clone(), plan, new, op.bootstrap_version))
+    }
+
+    fn delete_automatic(
+        &self,
+        _op: &OpContext,
+        _config: BigQueryConfig,
+        _privileged: Option<NoCredentials>,
+    ) -> Result<Option<Run<Self>>, OpError> {
+        Err(OpError::Unsupported(NOT_AUTOMATIC.into()))
+    }
+
+    /// Junction removes its own dataset; the operator then runs the delete
+    /// script's IAM part.
+    fn delete_manual(
+        &self,
+        op: &OpContext,
+        config: BigQueryConfig,
+    ) -> Result<Option<Run<Self>>, OpError> {
+        if op.bootstrap_version == 0 {
+            // A create that never finished rolled its dataset back; a dataset
+            // of that name now would be someone else's.
+            tracing::info!("no set-up recorded: nothing to remove");
+            return Ok(None);
+        }
+        let plan = bootstrap::delete_plan(&config);
+        Ok(Some(Run::new(config, plan)))
+    }
+
+    fn migration(
+        &self,
+        _op: &OpContext,
+        _config: &BigQueryConfig,
+        _from: u32,
+        _to: u32,
+    ) -> Result<Run<Self>, OpError> {
+        Err(OpError::Unsupported(format!(
+            "the BigQuery set-up has a single version ({CURRENT_VERSION}): nothing to migrate"
+        )))
+    }
+
+    /// `gcloud` and `bq` commands, never with key material in them.
+    fn script(
+        &self,
+        kind: ScriptKind,
+        config: &BigQueryConfig,
+        previous: Option<&BigQueryConfig>,
+    ) -> Result<Script, OpError> {
+        let mut statements = vec![SCRIPT_NOTE.to_owned()];
+        match kind {
+            ScriptKind::InitialCreate => {
+                return Err(OpError::Unsupported(
+                    "Google BigQuery integrations have no initial-create script: use the create script".into(),
+                ));
+            }
+            ScriptKind::Create => {
+                statements.extend(scripts::iam_setup(config));
+                statements.push("# Junction then makes its metadata dataset (create):".into());
+                statements.extend(commented(
+                    bootstrap::create_plan(config, self.install_version()).script(),
+                ));
+            }
+            ScriptKind::Cleanup => {
+                statements.push(
+                    "# What a failed create may have left (its rollback normally removes it):"
+                        .into(),
+                );
+                statements
+                    .extend(bootstrap::create_plan(config, self.install_version()).undo_script());
+            }
+            ScriptKind::Edit => {
+                let old = previous.ok_or_else(|| {
+                    OpError::Unsupported("the edit script needs the stored configuration".into())
+                })?;
+                statements.extend(scripts::iam_edit(old, config));
+                let plan = bootstrap::edit_plan(old, config, CURRENT_VERSION);
+                if !plan.steps.is_empty() {
+                    statements.push("# Junction then moves its metadata dataset (edit):".into());
+                    statements.extend(commented(plan.script()));
+                }
+            }
+            ScriptKind::Delete => {
+                statements.push("# Junction removes its metadata dataset (delete):".into());
+                statements.extend(commented(bootstrap::delete_plan(config).script()));
+                statements.extend(scripts::iam_teardown(config));
+            }
+        }
+        Ok(Script {
+            language: "shell".into(),
+            statements,
+        })
+    }
+}
+
+/// The example configuration's key file. Its RSA key is generated when the
+/// example is first asked for: no private key is written in the source, and
+/// no real service account has this key's public half.
+mod example {
+    use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der};
+    use aws_lc_rs::rsa::{KeyPair, KeySize};
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+    use std::sync::OnceLock;
+
+    fn pem() -> Option<String> {
+        let pair = KeyPair::generate(KeySize::Rsa2048).ok()?;
+        let der: Pkcs8V1Der<'_> = pair.as_der().ok()?;
+        let b64 = STANDARD.encode(der.as_ref());
+        let mut pem = String::from("-----BEGIN PRIVATE KEY-----\n");
+        for line in b64.as_bytes().chunks(64) {
+            pem.push_str(std::str::from_utf8(line).ok()?);
+            pem.push('\n');
+        }
+        pem.push_str("-----END PRIVATE KEY-----\n");
+        Some(pem)
+    }
+
+    pub fn key_file() -> String {
+        static FILE: OnceLock<String> = OnceLock::new();
+        FILE.get_or_init(|| {
+            serde_json::json!({
+                "type": "service_account",
+                "project_id": "example-project",
+                "private_key_id": "example-key-generated-at-start",
+                "private_key": pem().unwrap_or_default(),
+                "client_email": "junction@example-project.iam.gserviceaccount.com",
+                "token_uri": "https://oauth2.googleapis.com/token"
+            })
+            .to_string()
+        })
+        .clone()
+    }
+}
