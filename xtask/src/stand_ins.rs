@@ -9,7 +9,14 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Every stand-in xtask knows, in start order.
-pub const ALL: &[&str] = &["postgres", "moto", "fakesnow", "minilake", "pysqlbridge"];
+pub const ALL: &[&str] = &[
+    "postgres",
+    "moto",
+    "fakesnow",
+    "minilake",
+    "pysqlbridge",
+    "bqemulator",
+];
 
 const PG_PORT: u16 = 54329;
 /// A throwaway superuser password for a server bound to 127.0.0.1 in tests.
@@ -53,6 +60,7 @@ pub fn up(root: &Path, args: &[String]) -> Result<Vec<String>> {
             "fakesnow" => python_up(root, &FAKESNOW),
             "minilake" => python_up(root, &MINILAKE),
             "pysqlbridge" => pysqlbridge_up(root),
+            "bqemulator" => bqemulator_up(root),
             _ => bail!("unknown stand-in {name}"),
         };
         match started {
@@ -81,6 +89,7 @@ pub fn down(root: &Path, args: &[String]) -> Result<()> {
             "fakesnow" => python_down(root, &FAKESNOW)?,
             "minilake" => python_down(root, &MINILAKE)?,
             "pysqlbridge" => python_down(root, &PYSQLBRIDGE)?,
+            "bqemulator" => python_down(root, &BQEMULATOR)?,
             _ => {}
         }
         write_endpoint(root, name, None)?;
@@ -361,6 +370,90 @@ fn pysqlbridge_up(root: &Path) -> Result<Value> {
     endpoint["user"] = json!(PYSQLBRIDGE_USER);
     endpoint["password"] = json!(PYSQLBRIDGE_PASSWORD);
     Ok(endpoint)
+}
+
+/// BigQuery's REST API v2 (datasets, tables, rows, queries), started through
+/// [`BQEMULATOR_LAUNCHER`]; gRPC (the Storage API) on the port after next.
+const BQEMULATOR: PythonStandIn = PythonStandIn {
+    name: "bqemulator",
+    port: 54333,
+    packages: &["bqemulator==1.4.0", "numpy"],
+    command: &[
+        "bin/python",
+        "launcher.py",
+        "start",
+        "--rest-host",
+        "127.0.0.1",
+        "--rest-port",
+        "{port}",
+        "--grpc-host",
+        "127.0.0.1",
+        "--grpc-port",
+        "54335",
+        "--project",
+        BQEMULATOR_PROJECT,
+        "--ephemeral",
+    ],
+    env: &[],
+};
+const BQEMULATOR_PROJECT: &str = "junction-test";
+/// bqemulator exits at start when it cannot download DuckDB's spatial
+/// extension (no internet here); GEOGRAPHY is not needed, so the launcher
+/// lets that load fail and then runs the emulator's own command line.
+const BQEMULATOR_LAUNCHER: &str = "\
+import bqemulator.storage.engine as engine
+
+_load_spatial = engine.DuckDBEngine._load_spatial
+
+def _load_spatial_if_possible(self):
+    try:
+        _load_spatial(self)
+    except Exception as e:
+        print(f\"spatial extension not loaded: {e}\", flush=True)
+
+engine.DuckDBEngine._load_spatial = _load_spatial_if_possible
+
+import bqemulator.cli
+
+bqemulator.cli.main()
+";
+
+fn bqemulator_up(root: &Path) -> Result<Value> {
+    let dir = base(root).join(BQEMULATOR.name);
+    std::fs::create_dir_all(&dir)?;
+    std::fs::write(dir.join("launcher.py"), BQEMULATOR_LAUNCHER)?;
+    let mut endpoint = python_up(root, &BQEMULATOR)?;
+    // The REST port opens a moment before the emulator says it is ready.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !http_ok(BQEMULATOR.port, "/readyz") {
+        if std::time::Instant::now() > deadline {
+            bail!(
+                "bqemulator never answered /readyz (see {})",
+                dir.join("log").display()
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    endpoint["project"] = json!(BQEMULATOR_PROJECT);
+    Ok(endpoint)
+}
+
+/// Whether `GET path` on 127.0.0.1:port answers 200.
+fn http_ok(port: u16, path: &str) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::net::TcpStream::connect_timeout(
+        &std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+        std::time::Duration::from_millis(500),
+    ) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(2)));
+    let request = format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
+    let mut head = [0u8; 12];
+    stream.write_all(request.as_bytes()).is_ok()
+        && stream.read_exact(&mut head).is_ok()
+        && head.starts_with(b"HTTP/1.")
+        && &head[9..12] == b"200"
 }
 
 fn python_up(root: &Path, s: &PythonStandIn) -> Result<Value> {
