@@ -5,7 +5,7 @@
 
 use junction_e2e::{ADMIN, Server, http};
 use junction_testkit::SENTINEL;
-use junction_testkit::synthetic::{CHECK_CONNECT, CHECK_PRIVILEGES};
+use junction_testkit::synthetic::{ACCOUNT_FIXED, CHECK_CONNECT, CHECK_PRIVILEGES};
 use serde_json::{Value, json};
 use std::sync::{Arc, Barrier};
 
@@ -216,6 +216,44 @@ fn edit_succeeds_and_a_failed_edit_restores_the_old_config() {
     );
     assert_eq!(r.status, 400);
     assert_eq!(r.json()["details"][0]["path"], "type");
+}
+
+#[test]
+fn an_edit_of_a_field_fixed_once_set_up_is_a_400_with_its_path() {
+    let s = Server::start("fixed-field", &[]);
+    let id = create(&s, &payload("acct-f", json!({"label": "one"})));
+    assert_eq!(s.settle(id)["status"], "enabled");
+    let before = events(&s, id).len();
+    // The synthetic platform's account is fixed once set up: refused at once,
+    // with the path, and nothing starts.
+    let body = payload("acct-f-moved", json!({"label": "two"}));
+    let r = s.admin("PUT", &format!("/integrations/{id}"), Some(&body));
+    assert_eq!(r.status, 400, "{}", r.body);
+    let v = r.json();
+    assert_eq!(v["statusCode"], 400);
+    assert_eq!(v["details"][0]["path"], "config.account");
+    assert_eq!(v["details"][0]["message"], ACCOUNT_FIXED);
+    assert!(!r.body.contains("pw-ordinary-1"), "{}", r.body);
+    let v = s.settle(id);
+    assert_eq!(v["status"], "enabled");
+    assert_eq!(v["config"]["account"], "acct-f");
+    assert_eq!(v["config"]["label"], "one");
+    assert_eq!(events(&s, id).len(), before, "no operation started");
+    // A failed create was never set up: its retry may move the account.
+    let failed = create(
+        &s,
+        &payload(
+            "acct-g",
+            json!({"checks": {CHECK_CONNECT: {"behavior": "fail"}}}),
+        ),
+    );
+    assert_eq!(s.settle(failed)["status"], "createError");
+    let body = payload("acct-g-moved", json!({}));
+    let r = s.admin("PUT", &format!("/integrations/{failed}"), Some(&body));
+    assert_eq!(r.status, 202, "{}", r.body);
+    let v = s.settle(failed);
+    assert_eq!(v["status"], "enabled", "{v}");
+    assert_eq!(v["config"]["account"], "acct-g-moved");
 }
 
 #[test]

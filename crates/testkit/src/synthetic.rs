@@ -22,6 +22,8 @@ pub const CHECK_PRIVILEGES: &str = "Synthetic: privileges";
 pub const CHECK_AUTOMATIC: &str = "Synthetic: automatic set-up is possible";
 /// The set-up version the platform ships.
 pub const CURRENT_VERSION: u32 = 2;
+/// Why an edit that moves the integration to another account is refused.
+pub const ACCOUNT_FIXED: &str = "cannot change after create";
 
 /// What a check or an operation does.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -263,6 +265,13 @@ impl Platform for Synthetic {
     fn account_key(&self, config: &SyntheticConfig) -> String {
         config.account.clone()
     }
+    /// The account is fixed once set up (as a real platform's host or database is).
+    fn check_edit(&self, old: &SyntheticConfig, new: &SyntheticConfig) -> Result<(), ConfigErrors> {
+        if old.account != new.account {
+            return Err(ConfigErrors::one("config.account", ACCOUNT_FIXED));
+        }
+        Ok(())
+    }
     fn checks(&self) -> Vec<Check<SyntheticConfig>> {
         vec![
             check(CHECK_CONNECT, "Connects to the synthetic platform."),
@@ -306,10 +315,11 @@ impl Platform for Synthetic {
         old: SyntheticConfig,
         new: SyntheticConfig,
     ) -> Result<OpOutput<SyntheticConfig>, OpError> {
+        // Also here: an edit asked for through a host that skips `check_edit`.
         if old.account != new.account {
             return Err(OpError::Invalid(ConfigErrors::one(
                 "config.account",
-                "cannot change after create",
+                ACCOUNT_FIXED,
             )));
         }
         run_plan(&label_plan(&new, &old), &new.operations.edit, op, "edit").await?;

@@ -129,7 +129,15 @@ impl Host {
             .platform
             .parse(&new_config, payload.auto_bootstrap)
             .map_err(|e| HostError::Invalid(e).scrubbed(&scrub))?;
-        let work = if row.status == Status::CreateError {
+        let retry_create = row.status == Status::CreateError;
+        // Fields fixed once set up; nothing was set up by a failed create.
+        if !retry_create {
+            entry
+                .platform
+                .check_edit(&old_full, &parsed.full)
+                .map_err(|e| HostError::Invalid(e).scrubbed(&scrub))?;
+        }
+        let work = if retry_create {
             Work::Create {
                 config: parsed.full,
                 attempt: Attempt::Retry {
