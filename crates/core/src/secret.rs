@@ -2,7 +2,9 @@
 //!
 //! Reading the value is an explicit call ([`Secret::expose`]). Serialising it
 //! with the real value is only possible inside [`with_secrets_exposed`], which
-//! the host uses to encrypt a configuration for storage and nothing else.
+//! the `DynPlatform` of every `Platform` uses to write a typed configuration
+//! as full JSON for the host, and nothing else. (The host never calls it: it
+//! splits that JSON at the secret paths and seals them with its own key.)
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::cell::Cell;
@@ -86,7 +88,8 @@ impl<T: schemars::JsonSchema> schemars::JsonSchema for Secret<T> {
 }
 
 /// Runs `f` with every [`Secret`] serialising its real value on this thread.
-/// For the host's store and the plugin ABI only: never for a response or a log.
+/// For the full JSON a platform hands the host (which seals its secrets at
+/// once) only: never for a response or a log.
 pub fn with_secrets_exposed<R>(f: impl FnOnce() -> R) -> R {
     struct Reset(bool);
     impl Drop for Reset {
