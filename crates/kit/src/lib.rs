@@ -9,6 +9,7 @@
 //! | [`lifecycle`] | [`Planned`], the trait of a platform whose set-up is a plan, and [`Kit`], which turns one into a `junction_core::Platform`: automatic vs manual create, fields fixed after create, migrate guards, delete with or without privileged credentials, spans, plan running with rollback |
 //! | [`sql`] | [`Dialect`] quoting (PostgreSQL/Redshift, Snowflake, T-SQL), the password placeholder of manual scripts, [`SqlAction`] |
 //! | [`password`] | generated passwords from the operating system's CSPRNG |
+//! | [`config`] | configuration pieces the SQL platforms share: impersonation (its default role per platform), the connect timeout and its rule |
 //! | [`contract`] | the response contract's strings that several platforms share, each once |
 //! | `http` (feature `http`) | JSON over HTTPS on reqwest/rustls: timeouts, typed errors (an HTML page is not JSON), retries of idempotent calls with `Retry-After`, cached bearer tokens |
 //!
@@ -17,6 +18,7 @@
 //! The kit depends on `junction-core` only (and reqwest behind `http`); it
 //! knows no platform, and no platform needs the host.
 
+pub mod config;
 pub mod contract;
 #[cfg(feature = "http")]
 pub mod http;

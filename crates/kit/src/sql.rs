@@ -75,6 +75,39 @@ impl Dialect {
     }
 }
 
+/// Each dialect's quoting as free functions, for a platform's `scripts.rs` to
+/// import: `use junction_kit::sql::postgres::{ident, literal, PASSWORD_PLACEHOLDER};`.
+macro_rules! dialect_module {
+    ($module:ident, $dialect:expr) => {
+        pub mod $module {
+            use super::Dialect;
+
+            pub const DIALECT: Dialect = $dialect;
+            /// See [`Dialect::password_placeholder`].
+            pub const PASSWORD_PLACEHOLDER: &str = DIALECT.password_placeholder();
+
+            /// See [`Dialect::ident`].
+            pub fn ident(name: &str) -> String {
+                DIALECT.ident(name)
+            }
+
+            /// See [`Dialect::literal`].
+            pub fn literal(text: &str) -> String {
+                DIALECT.literal(text)
+            }
+
+            /// An action of this dialect's statements.
+            pub fn action<T>(target: T, statements: Vec<String>) -> super::SqlAction<T> {
+                super::SqlAction::new(DIALECT, target, statements)
+            }
+        }
+    };
+}
+
+dialect_module!(postgres, Dialect::Postgres);
+dialect_module!(snowflake, Dialect::Snowflake);
+dialect_module!(tsql, Dialect::TSql);
+
 /// One step's SQL: statements run in order in one session, the password they
 /// set, if any (kept out of the text so that rendering never shows it), and
 /// `target`, the platform's own tag for where they run (which database;

@@ -243,15 +243,6 @@ impl Login {
     }
 }
 
-#[junction_core::async_trait]
-impl junction_kit::Executor<SqlAction> for Session {
-    type Error = DbError;
-
-    async fn exec(&mut self, action: SqlAction) -> Result<(), DbError> {
-        Session::exec(self, action).await
-    }
-}
-
 /// One set of credentials, with a lazily opened connection to each database
 /// an action may target.
 pub struct Session {
@@ -270,11 +261,16 @@ impl Session {
             managed: None,
         }
     }
+}
+
+#[junction_core::async_trait]
+impl junction_kit::Executor<SqlAction> for Session {
+    type Error = DbError;
 
     /// Runs one action; its statements go in one simple-query batch, which the
     /// server runs as one implicit transaction (all or nothing), except for
     /// `CREATE`/`DROP DATABASE`, which are always alone in their action.
-    pub async fn exec(&mut self, action: SqlAction) -> Result<(), DbError> {
+    async fn exec(&mut self, action: SqlAction) -> Result<(), DbError> {
         let client = match action.target {
             Target::Initial => {
                 // A database cannot be dropped while a session is connected to it.

@@ -11,10 +11,7 @@ use serde::{Deserialize, Serialize};
 
 /// Redshift's own default port.
 pub const DEFAULT_PORT: u16 = 5439;
-/// Seconds to wait for a connection (TCP, TLS and log-in) before giving up.
-pub const DEFAULT_CONNECT_TIMEOUT_SECONDS: u64 = 5;
-/// Upper bound, so that a validation run always ends in reasonable time.
-pub const MAX_CONNECT_TIMEOUT_SECONDS: u64 = 60;
+pub use junction_kit::config::MAX_CONNECT_TIMEOUT_SECONDS;
 /// The impersonation role's name when the payload names none.
 pub const DEFAULT_IMPERSONATION_ROLE: &str = "immuta_impersonation";
 /// Appended to the database name to name the system user of an automatic set-up.
@@ -46,36 +43,18 @@ pub enum AuthenticationType {
     UserPassword,
 }
 
-/// User impersonation: a role that lets Junction's procedures grant users the
-/// right to query as another user.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Impersonation {
-    #[serde(default)]
-    pub enabled: bool,
-    /// The impersonation role, created by the set-up. Lowercase (Redshift
-    /// folds identifiers to lowercase).
-    #[serde(default = "default_impersonation_role")]
-    pub role: String,
+/// The impersonation role's default name.
+#[derive(Debug)]
+pub struct DefaultImpersonationRole;
+
+impl junction_kit::config::DefaultRole for DefaultImpersonationRole {
+    const ROLE: &'static str = DEFAULT_IMPERSONATION_ROLE;
 }
 
-impl Default for Impersonation {
-    fn default() -> Self {
-        Impersonation {
-            enabled: false,
-            role: default_impersonation_role(),
-        }
-    }
-}
-
-fn default_impersonation_role() -> String {
-    DEFAULT_IMPERSONATION_ROLE.to_owned()
-}
+/// User impersonation: a role that lets Junction run queries as other users.
+pub type Impersonation = junction_kit::config::Impersonation<DefaultImpersonationRole>;
 fn default_port() -> u16 {
     DEFAULT_PORT
-}
-fn default_connect_timeout() -> u64 {
-    DEFAULT_CONNECT_TIMEOUT_SECONDS
 }
 
 /// The `config` of a Redshift integration.
@@ -103,7 +82,7 @@ pub struct RedshiftConfig {
     pub impersonation: Impersonation,
     #[serde(default)]
     pub tls: TlsMode,
-    #[serde(default = "default_connect_timeout")]
+    #[serde(default = "junction_kit::config::default_connect_timeout")]
     pub connect_timeout_seconds: u64,
 }
 
@@ -193,12 +172,7 @@ pub fn validate(c: &RedshiftConfig, auto_bootstrap: bool) -> Result<(), ConfigEr
             );
         }
     }
-    if !(1..=MAX_CONNECT_TIMEOUT_SECONDS).contains(&c.connect_timeout_seconds) {
-        errors.push(
-            "config.connectTimeoutSeconds",
-            format!("must be between 1 and {MAX_CONNECT_TIMEOUT_SECONDS}"),
-        );
-    }
+    junction_kit::config::check_connect_timeout(&mut errors, c.connect_timeout_seconds);
     errors.into_result()
 }
 

@@ -8,8 +8,6 @@
 //! The SQL is PostgreSQL's, which the stand-in runs. Where Redshift spells a
 //! statement differently, the README says so.
 
-use junction_kit::Dialect;
-
 /// Schemas the set-up creates in the managed database.
 pub const SCHEMA_SYSTEM: &str = "immuta_system";
 pub const SCHEMA_FUNCTIONS: &str = "immuta_functions";
@@ -20,22 +18,12 @@ pub const VERSION_TABLE: &str = "bootstrap_version";
 pub const GRANT_PROCEDURE: &str = "grant_impersonation";
 pub const REVOKE_PROCEDURE: &str = "revoke_impersonation";
 
-/// Redshift speaks PostgreSQL's SQL (quoting, literals, psql's variables).
-const DIALECT: Dialect = Dialect::Postgres;
-
-/// Where a password goes in a statement. In a script it stays as it is: psql
-/// fills it from `-v junction_password=…` (quoted, as `:'name'` asks), and a
-/// script run without the variable fails instead of setting a known password.
-/// Junction replaces it with the quoted password when it runs the action.
-pub const PASSWORD_PLACEHOLDER: &str = DIALECT.password_placeholder();
-
-pub fn ident(name: &str) -> String {
-    DIALECT.ident(name)
-}
-
-pub fn literal(text: &str) -> String {
-    DIALECT.literal(text)
-}
+// Redshift speaks PostgreSQL's SQL (quoting, literals, psql's variables):
+// a script's password stays psql's `:'junction_password'`, filled from
+// `-v junction_password=…`, so a script run without it fails instead of
+// setting a known password.
+use junction_kit::sql::postgres::action;
+pub use junction_kit::sql::postgres::{PASSWORD_PLACEHOLDER, ident, literal};
 
 /// `schema.name`, both quoted.
 pub fn qualified(schema: &str, name: &str) -> String {
@@ -72,12 +60,12 @@ pub type SqlAction = junction_kit::SqlAction<Target>;
 
 /// An action in the initial database.
 pub fn initial(statement: impl Into<String>) -> SqlAction {
-    SqlAction::new(DIALECT, Target::Initial, vec![statement.into()])
+    action(Target::Initial, vec![statement.into()])
 }
 
 /// An action in the managed database.
 pub fn managed(statements: Vec<String>) -> SqlAction {
-    SqlAction::new(DIALECT, Target::Managed, statements)
+    action(Target::Managed, statements)
 }
 
 /// Statements of the objects the set-up manages; `sys` is the system user.

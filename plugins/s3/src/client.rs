@@ -450,74 +450,80 @@ fn aws(call: &'static str, scope: &str) -> impl FnOnce(AwsError) -> StepError {
 const VERIFY_ATTEMPTS: u32 = 3;
 const VERIFY_PAUSE: std::time::Duration = std::time::Duration::from_millis(500);
 
-/// Runs one action with the clients of the configuration in force.
-pub async fn exec(clients: &Clients, action: LocationAction) -> Result<(), StepError> {
-    match action {
-        LocationAction::Create { scope, role, .. } => {
-            let id = clients
-                .create_location(&scope, &role)
-                .await
-                .map_err(aws("CreateAccessGrantsLocation", &scope))?;
-            tracing::info!(location_id = %id, scope = %scope, "created the Access Grants location");
-            Ok(())
-        }
-        LocationAction::UpdateRole { scope, role, .. } => {
-            let found = clients
-                .locations_for(&scope)
-                .await
-                .map_err(aws("ListAccessGrantsLocations", &scope))?;
-            let Some(location) = found.first() else {
-                return Err(StepError::Missing(scope));
-            };
-            clients
-                .update_location_role(&location.id, &role)
-                .await
-                .map_err(aws("UpdateAccessGrantsLocation", &scope))?;
-            tracing::info!(location_id = %location.id, role = %role, "updated the location's IAM role");
-            Ok(())
-        }
-        LocationAction::Delete { scope, .. } => {
-            let found = clients
-                .locations_for(&scope)
-                .await
-                .map_err(aws("ListAccessGrantsLocations", &scope))?;
-            if found.is_empty() {
-                tracing::info!(scope = %scope, "no Access Grants location to delete");
-            }
-            for location in found {
-                clients
-                    .delete_location(&location.id)
+#[junction_core::async_trait]
+impl junction_kit::Executor<LocationAction> for Clients {
+    type Error = StepError;
+
+    /// Runs one action with the clients of the configuration in force.
+    async fn exec(&mut self, action: LocationAction) -> Result<(), StepError> {
+        let clients = &*self;
+        match action {
+            LocationAction::Create { scope, role, .. } => {
+                let id = clients
+                    .create_location(&scope, &role)
                     .await
-                    .map_err(aws("DeleteAccessGrantsLocation", &scope))?;
-                tracing::info!(location_id = %location.id, "deleted the Access Grants location");
+                    .map_err(aws("CreateAccessGrantsLocation", &scope))?;
+                tracing::info!(location_id = %id, scope = %scope, "created the Access Grants location");
+                Ok(())
             }
-            Ok(())
-        }
-        LocationAction::Verify { scope, role, .. } => {
-            let mut attempt = 1;
-            loop {
+            LocationAction::UpdateRole { scope, role, .. } => {
                 let found = clients
                     .locations_for(&scope)
                     .await
                     .map_err(aws("ListAccessGrantsLocations", &scope))?;
-                let outcome = match found.first() {
-                    None => Err(StepError::Missing(scope.clone())),
-                    Some(l) if l.iam_role_arn != role => Err(StepError::WrongRole {
-                        scope: scope.clone(),
-                        found: l.iam_role_arn.clone(),
-                        expected: role.clone(),
-                    }),
-                    Some(_) => Ok(()),
+                let Some(location) = found.first() else {
+                    return Err(StepError::Missing(scope));
                 };
-                // A read right after a write may not see it yet: a few short
-                // retries before the step fails and the plan rolls back.
-                match outcome {
-                    Err(e) if attempt < VERIFY_ATTEMPTS => {
-                        tracing::debug!(error = %e, attempt, "location not as expected yet");
-                        attempt += 1;
-                        tokio::time::sleep(VERIFY_PAUSE).await;
+                clients
+                    .update_location_role(&location.id, &role)
+                    .await
+                    .map_err(aws("UpdateAccessGrantsLocation", &scope))?;
+                tracing::info!(location_id = %location.id, role = %role, "updated the location's IAM role");
+                Ok(())
+            }
+            LocationAction::Delete { scope, .. } => {
+                let found = clients
+                    .locations_for(&scope)
+                    .await
+                    .map_err(aws("ListAccessGrantsLocations", &scope))?;
+                if found.is_empty() {
+                    tracing::info!(scope = %scope, "no Access Grants location to delete");
+                }
+                for location in found {
+                    clients
+                        .delete_location(&location.id)
+                        .await
+                        .map_err(aws("DeleteAccessGrantsLocation", &scope))?;
+                    tracing::info!(location_id = %location.id, "deleted the Access Grants location");
+                }
+                Ok(())
+            }
+            LocationAction::Verify { scope, role, .. } => {
+                let mut attempt = 1;
+                loop {
+                    let found = clients
+                        .locations_for(&scope)
+                        .await
+                        .map_err(aws("ListAccessGrantsLocations", &scope))?;
+                    let outcome = match found.first() {
+                        None => Err(StepError::Missing(scope.clone())),
+                        Some(l) if l.iam_role_arn != role => Err(StepError::WrongRole {
+                            scope: scope.clone(),
+                            found: l.iam_role_arn.clone(),
+                            expected: role.clone(),
+                        }),
+                        Some(_) => Ok(()),
+                    };
+                    // A read right after a write may not see it yet: a few short
+                    // retries before the step fails and the plan rolls back.
+                    match outcome {
+                        Err(e) if attempt < VERIFY_ATTEMPTS => {
+                            tracing::debug!(error = %e, attempt, "location not as expected yet");
+                            attempt += 1;
+                            tokio::time::sleep(VERIFY_PAUSE).await;
+                        }
+                        other => return other,
                     }
-                    other => return other,
                 }
             }
         }

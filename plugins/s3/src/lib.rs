@@ -48,12 +48,12 @@ pub mod testing {
     pub use crate::client::connect;
 }
 
-use client::{Clients, StepError};
+use client::Clients;
 use junction_core::{
     BootstrapModes, Check, ConfigErrors, NoCredentials, OpContext, OpError, Script, ScriptKind,
     async_trait,
 };
-use junction_kit::{Executor, Kit, Planned, Run, Work, fixed_field};
+use junction_kit::{Kit, Planned, Run, Work, fixed_field};
 use scripts::LocationAction;
 use serde_json::{Value, json};
 
@@ -71,15 +71,6 @@ impl S3 {
 }
 
 junction_core::register_platform!(S3::new());
-
-#[async_trait]
-impl Executor<LocationAction> for Clients {
-    type Error = StepError;
-
-    async fn exec(&mut self, action: LocationAction) -> Result<(), StepError> {
-        client::exec(self, action).await
-    }
-}
 
 const SCRIPT_NOTE: &str = "# Junction runs these calls itself, with the integration's credentials; they are shown for review, or to do by hand what a failed operation left.";
 

@@ -538,15 +538,24 @@ impl Session {
             tracing::debug!(error = %transport_cause(&e), "closing the session failed");
         }
     }
+}
+
+#[junction_core::async_trait]
+impl junction_kit::Executor<crate::scripts::SqlAction> for Session {
+    type Error = SfError;
 
     /// Runs the statements of one action in order; the error names no secret.
-    pub async fn exec(&mut self, action: crate::scripts::SqlAction) -> Result<(), SfError> {
+    async fn exec(&mut self, action: crate::scripts::SqlAction) -> Result<(), SfError> {
         for sql in action.executable() {
             self.query(&sql)
                 .await
                 .map_err(|e| e.scrubbed(action.password.as_ref()))?;
         }
         Ok(())
+    }
+
+    async fn close(self) {
+        Session::close(self).await;
     }
 }
 

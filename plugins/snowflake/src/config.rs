@@ -15,10 +15,7 @@ pub const DEFAULT_PORT: u16 = 443;
 pub const DEFAULT_ROLE_PREFIX: &str = "IMMUTA";
 /// The impersonation role's name when the payload names none.
 pub const DEFAULT_IMPERSONATION_ROLE: &str = "IMMUTA_IMPERSONATION";
-/// Seconds to wait for a connection (TCP, TLS and log-in) before giving up.
-pub const DEFAULT_CONNECT_TIMEOUT_SECONDS: u64 = 5;
-/// Upper bound, so that a validation run always ends in reasonable time.
-pub const MAX_CONNECT_TIMEOUT_SECONDS: u64 = 60;
+pub use junction_kit::config::MAX_CONNECT_TIMEOUT_SECONDS;
 /// Appended to the database name to name the system user of an automatic set-up.
 pub const SYSTEM_USER_SUFFIX: &str = "_SYSTEM";
 /// Appended to the database name to name the system role of an automatic set-up.
@@ -54,25 +51,16 @@ pub struct PrivateKey {
     pub content: Secret<String>,
 }
 
-/// User impersonation: a role that lets Junction run queries as other users.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Impersonation {
-    #[serde(default)]
-    pub enabled: bool,
-    /// The impersonation role, created by the set-up.
-    #[serde(default = "default_impersonation_role")]
-    pub role: String,
+/// The impersonation role's default name.
+#[derive(Debug)]
+pub struct DefaultImpersonationRole;
+
+impl junction_kit::config::DefaultRole for DefaultImpersonationRole {
+    const ROLE: &'static str = DEFAULT_IMPERSONATION_ROLE;
 }
 
-impl Default for Impersonation {
-    fn default() -> Self {
-        Impersonation {
-            enabled: false,
-            role: default_impersonation_role(),
-        }
-    }
-}
+/// User impersonation: a role that lets Junction run queries as other users.
+pub type Impersonation = junction_kit::config::Impersonation<DefaultImpersonationRole>;
 
 /// Snowflake table grants: Junction manages roles named with this prefix.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -101,17 +89,11 @@ pub struct Audit {
     pub enabled: bool,
 }
 
-fn default_impersonation_role() -> String {
-    DEFAULT_IMPERSONATION_ROLE.to_owned()
-}
 fn default_role_prefix() -> String {
     DEFAULT_ROLE_PREFIX.to_owned()
 }
 fn default_port() -> u16 {
     DEFAULT_PORT
-}
-fn default_connect_timeout() -> u64 {
-    DEFAULT_CONNECT_TIMEOUT_SECONDS
 }
 
 /// The `config` of a Snowflake integration.
@@ -159,7 +141,7 @@ pub struct SnowflakeConfig {
     /// server; `http://` only for a loopback address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoint: Option<String>,
-    #[serde(default = "default_connect_timeout")]
+    #[serde(default = "junction_kit::config::default_connect_timeout")]
     pub connect_timeout_seconds: u64,
 }
 
@@ -305,12 +287,7 @@ pub fn validate(c: &SnowflakeConfig, auto_bootstrap: bool) -> Result<(), ConfigE
             errors.push("config.endpoint", m);
         }
     }
-    if !(1..=MAX_CONNECT_TIMEOUT_SECONDS).contains(&c.connect_timeout_seconds) {
-        errors.push(
-            "config.connectTimeoutSeconds",
-            format!("must be between 1 and {MAX_CONNECT_TIMEOUT_SECONDS}"),
-        );
-    }
+    junction_kit::config::check_connect_timeout(&mut errors, c.connect_timeout_seconds);
     let _ = auto_bootstrap;
     errors.into_result()
 }

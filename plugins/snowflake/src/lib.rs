@@ -62,7 +62,7 @@ use config::AuthenticationType;
 use junction_core::{
     Check, ConfigErrors, OpContext, OpError, Plan, Script, ScriptKind, Secret, async_trait,
 };
-use junction_kit::{Executor, Kit, Planned, Run, Work, fixed_field, password};
+use junction_kit::{Kit, Planned, Run, Work, fixed_field, password};
 use scripts::{SqlAction, ident};
 use serde_json::{Value, json};
 
@@ -111,19 +111,6 @@ impl Login {
             creds,
             role: role.to_owned(),
         }
-    }
-}
-
-#[async_trait]
-impl Executor<SqlAction> for Session {
-    type Error = client::SfError;
-
-    async fn exec(&mut self, action: SqlAction) -> Result<(), client::SfError> {
-        Session::exec(self, action).await
-    }
-
-    async fn close(self) {
-        Session::close(self).await;
     }
 }
 

@@ -5,8 +5,6 @@
 //! identifier ([`ident`]) or a string literal ([`literal`]); nothing from the
 //! payload is pasted into SQL any other way.
 
-use junction_kit::Dialect;
-
 /// Schemas the set-up creates in the managed database.
 pub const SCHEMA_SYSTEM: &str = "IMMUTA_SYSTEM";
 pub const SCHEMA_PROCEDURES: &str = "IMMUTA_PROCEDURES";
@@ -23,24 +21,11 @@ pub const VERSION_TABLE: &str = "BOOTSTRAP_VERSION";
 /// Version 2's table in `IMMUTA_SYSTEM`: the roles table grants created.
 pub const TABLE_GRANT_ROLES_TABLE: &str = "TABLE_GRANT_ROLES";
 
-const DIALECT: Dialect = Dialect::Snowflake;
-
-/// Where the system user's password goes in a statement. In a manual script
-/// it stays as it is: not valid SQL, so a script run without replacing it
-/// fails instead of setting a known password. Junction replaces it with the
-/// quoted password when it runs the action.
-pub const PASSWORD_PLACEHOLDER: &str = DIALECT.password_placeholder();
-
-/// `"name"` with embedded quotes doubled: safe for any name without NUL.
-pub fn ident(name: &str) -> String {
-    DIALECT.ident(name)
-}
-
-/// `'text'` with quotes doubled and backslashes escaped (Snowflake reads
-/// backslash escapes in single-quoted literals).
-pub fn literal(text: &str) -> String {
-    DIALECT.literal(text)
-}
+// Quoting is Snowflake's (backslash escapes in literals); a script's
+// password stays `<SYSTEM_USER_PASSWORD>`, which is not SQL, so a script run
+// without replacing it fails instead of setting a known password.
+use junction_kit::sql::snowflake::action;
+pub use junction_kit::sql::snowflake::{PASSWORD_PLACEHOLDER, ident, literal};
 
 /// `"db"."schema"`.
 pub fn schema_name(db: &str, schema: &str) -> String {
@@ -61,7 +46,7 @@ pub fn version_table(db: &str) -> String {
 pub type SqlAction = junction_kit::SqlAction;
 
 pub fn one(statement: impl Into<String>) -> SqlAction {
-    SqlAction::new(DIALECT, (), vec![statement.into()])
+    action((), vec![statement.into()])
 }
 
 /// Statements of the objects the set-up manages.
