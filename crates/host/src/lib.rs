@@ -1,21 +1,6 @@
 //! The `junction` host: HTTP API, embedded store, lifecycle runner and CLI,
 //! composed from the platform plugins its Cargo features enable.
 
-// Each enabled platform crate is named so that its registration is linked.
-#[cfg(feature = "redshift")]
-#[allow(unused_extern_crates)]
-extern crate junction_redshift;
-#[cfg(feature = "s3")]
-#[allow(unused_extern_crates)]
-extern crate junction_s3;
-#[cfg(feature = "snowflake")]
-#[allow(unused_extern_crates)]
-extern crate junction_snowflake;
-// new-plugin: extern crates above
-#[cfg(feature = "synthetic")]
-#[allow(unused_extern_crates)]
-extern crate junction_testkit;
-
 pub mod api;
 pub mod auth;
 pub mod body;
@@ -33,19 +18,39 @@ pub mod util;
 
 pub use registry::{PluginLoad, registry, registry_with_plugins};
 
-/// The type names of the platforms this build's features enable.
-pub fn enabled_platforms() -> Vec<&'static str> {
-    let mut v: Vec<&'static str> = vec![
-        #[cfg(feature = "redshift")]
-        junction_redshift::TYPE_NAME,
-        #[cfg(feature = "s3")]
-        junction_s3::TYPE_NAME,
-        #[cfg(feature = "snowflake")]
-        junction_snowflake::TYPE_NAME,
-        // new-plugin: enabled platforms above
-        #[cfg(feature = "synthetic")]
-        junction_testkit::synthetic::TYPE_NAME,
-    ];
-    v.sort_unstable();
-    v
+/// Links the platform crates and lists their type names: one line per
+/// platform, `"feature" => crate` (the crate's `TYPE_NAME` is its type name),
+/// each behind its Cargo feature of the same name.
+macro_rules! platforms {
+    ($($feature:literal => $krate:ident $(:: $module:ident)*,)*) => {
+        // Each enabled platform crate is named so that its registration is linked.
+        $(
+            #[cfg(feature = $feature)]
+            #[allow(unused_extern_crates)]
+            extern crate $krate;
+        )*
+
+        /// The type names of the platforms this build's features enable.
+        pub fn enabled_platforms() -> Vec<&'static str> {
+            let mut v: Vec<&'static str> = vec![
+                $(
+                    #[cfg(feature = $feature)]
+                    $krate $(:: $module)* ::TYPE_NAME,
+                )*
+            ];
+            v.sort_unstable();
+            v
+        }
+    };
+}
+
+// Adding a platform: one line here, plus its feature and optional dependency
+// in this crate's Cargo.toml (`cargo xtask new-plugin` writes all three).
+platforms! {
+    "redshift" => junction_redshift,
+    "s3" => junction_s3,
+    "snowflake" => junction_snowflake,
+    // new-plugin: platforms above, one line each: "name" => junction_name,
+    // Test-only: the synthetic platform (feature `synthetic`, never in a release).
+    "synthetic" => junction_testkit::synthetic,
 }
