@@ -245,13 +245,6 @@ mod tests {
     use junction_core::{Action, Secret};
 
     #[test]
-    fn identifiers_and_literals_are_escaped() {
-        assert_eq!(ident(r#"a"b"#), r#""a""b""#);
-        assert_eq!(literal("it's"), "'it''s'");
-        assert_eq!(literal(r"a\'b"), r"E'a\\''b'");
-    }
-
-    #[test]
     fn dollar_quote_avoids_its_tag() {
         assert_eq!(dollar_quote("x"), "$body$x$body$");
         assert_eq!(dollar_quote("$body$"), "$body1$$body$$body1$");

@@ -231,13 +231,6 @@ mod tests {
     use junction_core::{Action, Secret};
 
     #[test]
-    fn identifiers_and_literals_are_escaped() {
-        assert_eq!(ident(r#"a"b"#), r#""a""b""#);
-        assert_eq!(literal("it's"), "'it''s'");
-        assert_eq!(literal(r"a\'b"), r"'a\\''b'");
-    }
-
-    #[test]
     fn rendering_never_shows_the_password() {
         let a = one(sql::create_user("u", "r", "w")).with_password(Secret::new("pa'ss".to_owned()));
         assert!(!a.render().contains("pa'ss"));
