@@ -67,6 +67,9 @@ pub enum ScriptKind {
     Create,
     /// Removes what a failed create left.
     Cleanup,
+    /// The second stage of a cleanup, run after `Cleanup` where set-up had two
+    /// stages (Synapse: the logins in `master`).
+    PostCleanup,
     /// Brings the platform from the stored configuration to a new one.
     Edit,
     Delete,
@@ -78,6 +81,7 @@ impl ScriptKind {
             ScriptKind::InitialCreate => "initial-create",
             ScriptKind::Create => "create",
             ScriptKind::Cleanup => "cleanup",
+            ScriptKind::PostCleanup => "post-cleanup",
             ScriptKind::Edit => "edit",
             ScriptKind::Delete => "delete",
         }

@@ -390,10 +390,11 @@ impl Platform for Synthetic {
     ) -> Result<Script, OpError> {
         let plan = create_plan(config);
         let statements = match kind {
-            ScriptKind::InitialCreate => {
-                return Err(OpError::Unsupported(
-                    "the synthetic platform has no initial-create script".into(),
-                ));
+            ScriptKind::InitialCreate | ScriptKind::PostCleanup => {
+                return Err(OpError::Unsupported(format!(
+                    "the synthetic platform has no {} script",
+                    kind.as_str()
+                )));
             }
             ScriptKind::Create => plan.script(),
             ScriptKind::Cleanup | ScriptKind::Delete => plan.undo_script(),

@@ -298,10 +298,11 @@ impl Platform for ExampleDynamic {
     ) -> Result<Script, OpError> {
         let a = &config.account;
         let statements = match kind {
-            ScriptKind::InitialCreate => {
-                return Err(OpError::Unsupported(
-                    "the example platform has no initial-create script".into(),
-                ));
+            ScriptKind::InitialCreate | ScriptKind::PostCleanup => {
+                return Err(OpError::Unsupported(format!(
+                    "the example platform has no {} script",
+                    kind.as_str()
+                )));
             }
             ScriptKind::Create => vec![
                 format!("CREATE DATABASE ON {a};"),

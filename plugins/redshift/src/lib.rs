@@ -346,6 +346,11 @@ impl Planned for Redshift {
                 s.extend(junction_core::Plan::script(&plan));
                 s
             }
+            (ScriptKind::PostCleanup, _) => {
+                return Err(OpError::Unsupported(
+                    "Redshift integrations have no post-cleanup script: the cleanup script removes everything".into(),
+                ));
+            }
             (ScriptKind::Edit, None) => {
                 return Err(OpError::Unsupported(
                     "the edit script needs the stored configuration".into(),

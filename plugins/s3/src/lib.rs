@@ -238,6 +238,11 @@ impl Planned for S3 {
                 ));
                 statements.extend(bootstrap::create_plan(config).script());
             }
+            ScriptKind::PostCleanup => {
+                return Err(OpError::Unsupported(
+                    "S3 integrations have no post-cleanup script: the cleanup script removes the location".into(),
+                ));
+            }
             ScriptKind::Cleanup => statements.extend(bootstrap::create_plan(config).undo_script()),
             ScriptKind::Delete => statements.extend(bootstrap::delete_plan(config).script()),
             ScriptKind::Edit => {

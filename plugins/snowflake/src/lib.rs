@@ -431,6 +431,11 @@ impl Planned for Snowflake {
                     "the edit script needs the stored configuration".into(),
                 ));
             }
+            (ScriptKind::PostCleanup, _) => {
+                return Err(OpError::Unsupported(
+                    "Snowflake integrations have no post-cleanup script: the cleanup script removes everything".into(),
+                ));
+            }
             (ScriptKind::InitialCreate, _) => {
                 return Err(OpError::Unsupported(
                     "Snowflake integrations have no initial-create script: run the create script"

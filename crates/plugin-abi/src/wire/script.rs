@@ -20,6 +20,9 @@ pub enum WireScriptKind {
     InitialCreate,
     Create,
     Cleanup,
+    /// Added in 1.0's lifetime: a library that does not know it refuses the
+    /// request as bad input, which is the answer "no such script".
+    PostCleanup,
     Edit,
     Delete,
 }
@@ -30,6 +33,7 @@ impl From<ScriptKind> for WireScriptKind {
             ScriptKind::InitialCreate => WireScriptKind::InitialCreate,
             ScriptKind::Create => WireScriptKind::Create,
             ScriptKind::Cleanup => WireScriptKind::Cleanup,
+            ScriptKind::PostCleanup => WireScriptKind::PostCleanup,
             ScriptKind::Edit => WireScriptKind::Edit,
             ScriptKind::Delete => WireScriptKind::Delete,
         }
@@ -42,6 +46,7 @@ impl From<WireScriptKind> for ScriptKind {
             WireScriptKind::InitialCreate => ScriptKind::InitialCreate,
             WireScriptKind::Create => ScriptKind::Create,
             WireScriptKind::Cleanup => ScriptKind::Cleanup,
+            WireScriptKind::PostCleanup => ScriptKind::PostCleanup,
             WireScriptKind::Edit => ScriptKind::Edit,
             WireScriptKind::Delete => ScriptKind::Delete,
         }

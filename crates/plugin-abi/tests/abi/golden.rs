@@ -312,6 +312,7 @@ fn script_kind_spellings() {
         (ScriptKind::InitialCreate, "\"initialCreate\""),
         (ScriptKind::Create, "\"create\""),
         (ScriptKind::Cleanup, "\"cleanup\""),
+        (ScriptKind::PostCleanup, "\"postCleanup\""),
         (ScriptKind::Edit, "\"edit\""),
         (ScriptKind::Delete, "\"delete\""),
     ] {
