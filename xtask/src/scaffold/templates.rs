@@ -38,6 +38,7 @@ publish.workspace = true
 
 [dependencies]
 junction-core.workspace = true
+junction-kit.workspace = true
 schemars.workspace = true
 serde.workspace = true
 serde_json.workspace = true
@@ -68,6 +69,7 @@ crate-type = ["cdylib", "rlib"]
 
 [dependencies]
 junction-core.workspace = true
+junction-kit.workspace = true
 junction-plugin-abi.workspace = true
 schemars.workspace = true
 serde.workspace = true
@@ -105,52 +107,65 @@ To make it real, in this order:
 
 const LIB: &str = r#"//! # Junction platform: {{Title}}
 //!
+//! The same files as every platform crate, each with one job:
+//!
 //! | file | what it holds |
 //! |---|---|
-//! | `lib.rs` | the [`Platform`] impl and the registration |
+//! | `lib.rs` | the `junction_kit::Planned` impl and the registration |
 //! | `config.rs` | the typed `config` and its rules |
 //! | `checks.rs` | the validation tests |
 //! | `bootstrap.rs` | the set-up as data: steps with their undo |
 //! | `scripts.rs` | the platform's statements, for plans and manual scripts |
 //! | `client.rs` | talking to the platform |
+//!
+//! The lifecycle (automatic or manual create, fields fixed after create,
+//! delete credentials, migrate guards, spans, rollback) is the kit's.
 
-pub mod bootstrap;
-pub mod checks;
-pub mod client;
-pub mod config;
-pub mod scripts;
+mod bootstrap;
+mod checks;
+mod client;
+mod config;
+mod scripts;
 
+pub use bootstrap::CURRENT_VERSION;
 pub use config::{{Camel}}Config;
+
+use client::Session;
 use junction_core::{
-    BootstrapModes, Check, ConfigErrors, NoCredentials, OpContext, OpError, OpOutput, Platform, Script,
-    ScriptKind, async_trait,
+    BootstrapModes, Check, ConfigErrors, NoCredentials, OpContext, OpError, Script, ScriptKind,
+    async_trait,
 };
+use junction_kit::{Kit, Planned, Run, Work};
+use scripts::Statement;
 use serde_json::{Value, json};
 
 /// The payload's `type`.
 pub const TYPE_NAME: &str = "{{Title}}";
 
-/// The {{Title}} platform.
+/// The {{Title}} platform (wrapped in [`Kit`], a `junction_core::Platform`).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct {{Camel}};
 
-#[async_trait]
-impl Platform for {{Camel}} {
-    type Config = {{Camel}}Config;
-    type DeleteCredentials = NoCredentials;
+impl {{Camel}} {
+    pub const fn new() -> Kit<{{Camel}}> {
+        Kit({{Camel}})
+    }
+}
 
-    fn type_name(&self) -> &'static str {
-        TYPE_NAME
-    }
-    fn description(&self) -> &'static str {
-        "{{Title}} (scaffolded: manual set-up only until its client runs the plan)."
-    }
-    fn bootstrap_modes(&self) -> BootstrapModes {
-        BootstrapModes::ManualOnly
-    }
-    fn bootstrap_version(&self) -> u32 {
-        bootstrap::CURRENT_VERSION
-    }
+#[async_trait]
+impl Planned for {{Camel}} {
+    type Config = {{Camel}}Config;
+    type Privileged = NoCredentials;
+    type Action = Statement;
+    type Login = {{Camel}}Config;
+    type Session = Session;
+
+    const TYPE_NAME: &'static str = TYPE_NAME;
+    const DESCRIPTION: &'static str =
+        "{{Title}} (scaffolded: manual set-up only until its client runs the plan).";
+    const CURRENT_VERSION: u32 = CURRENT_VERSION;
+    const BOOTSTRAP_MODES: BootstrapModes = BootstrapModes::ManualOnly;
+
     fn example_config(&self) -> Value {
         json!({"host": "{{kebab}}.example.com", "port": 443, "username": "junction", "password": "example-password"})
     }
@@ -164,29 +179,33 @@ impl Platform for {{Camel}} {
         checks::all()
     }
 
-    // Manual set-up: the operator ran the create script, so there is nothing
-    // to do on the platform; the configuration is kept as given.
-    async fn create(&self, _op: &OpContext, config: {{Camel}}Config) -> Result<OpOutput<{{Camel}}Config>, OpError> {
-        Ok(OpOutput { config, bootstrap_version: bootstrap::CURRENT_VERSION })
+    async fn open(&self, login: &{{Camel}}Config) -> Result<Session, String> {
+        Session::open(login).await.map_err(|e| e.to_string())
     }
-    async fn edit(&self, op: &OpContext, _old: {{Camel}}Config, new: {{Camel}}Config) -> Result<OpOutput<{{Camel}}Config>, OpError> {
-        Ok(OpOutput { config: new, bootstrap_version: op.bootstrap_version })
+
+    fn create_automatic(&self, _config: {{Camel}}Config, _version: u32) -> Result<Work<Self>, OpError> {
+        Err(OpError::Unsupported(format!("{TYPE_NAME} is set up by the operator")))
     }
-    async fn delete(&self, _op: &OpContext, _config: {{Camel}}Config, _privileged: Option<NoCredentials>) -> Result<(), OpError> {
-        Ok(())
+    // Manual set-up: the operator ran the create script, so nothing runs on
+    // the platform; the configuration is kept as given.
+    async fn create_manual(&self, config: {{Camel}}Config, version: u32) -> Result<Work<Self>, OpError> {
+        Ok(Work::store(config, version))
     }
-    async fn migrate(&self, op: &OpContext, _config: {{Camel}}Config) -> Result<OpOutput<{{Camel}}Config>, OpError> {
-        Err(OpError::Unsupported(format!(
-            "{TYPE_NAME} has one set-up version; the integration is at version {}",
-            op.bootstrap_version
-        )))
+    fn edit_automatic(&self, op: &OpContext, old: {{Camel}}Config, new: {{Camel}}Config) -> Result<Work<Self>, OpError> {
+        self.edit_manual(op, old, new)
+    }
+    fn delete_automatic(&self, op: &OpContext, config: {{Camel}}Config, _privileged: Option<NoCredentials>) -> Result<Option<Run<Self>>, OpError> {
+        self.delete_manual(op, config)
+    }
+    fn migration(&self, _op: &OpContext, _config: &{{Camel}}Config, from: u32, to: u32) -> Result<Run<Self>, OpError> {
+        Err(OpError::Unsupported(format!("no migration from {from} to {to} is written yet")))
     }
     fn script(&self, kind: ScriptKind, config: &{{Camel}}Config, _previous: Option<&{{Camel}}Config>) -> Result<Script, OpError> {
         let plan = bootstrap::create_plan(config);
         match kind {
             ScriptKind::Create => Ok(Script::sql(plan.script())),
             ScriptKind::Delete | ScriptKind::Cleanup => Ok(Script::sql(plan.undo_script())),
-            ScriptKind::InitialCreate | ScriptKind::Edit => Err(OpError::Unsupported(format!(
+            ScriptKind::InitialCreate | ScriptKind::PostCleanup | ScriptKind::Edit => Err(OpError::Unsupported(format!(
                 "{TYPE_NAME} has no {} script",
                 kind.as_str()
             ))),
@@ -211,16 +230,12 @@ pub struct {{Camel}}Config {
     pub username: String,
     pub password: Secret<String>,
     /// How long to wait for a connection.
-    #[serde(default = "default_connect_timeout")]
+    #[serde(default = "junction_kit::config::default_connect_timeout")]
     pub connect_timeout_seconds: u64,
 }
 
 fn default_port() -> u16 {
     443
-}
-
-fn default_connect_timeout() -> u64 {
-    5
 }
 
 impl {{Camel}}Config {
@@ -236,9 +251,7 @@ impl {{Camel}}Config {
         if self.username.trim().is_empty() {
             errors.push("config.username", "must not be empty");
         }
-        if !(1..=300).contains(&self.connect_timeout_seconds) {
-            errors.push("config.connectTimeoutSeconds", "must be between 1 and 300");
-        }
+        junction_kit::config::check_connect_timeout(&mut errors, self.connect_timeout_seconds);
         errors.into_result()
     }
 }
@@ -249,10 +262,11 @@ const CHECKS: &str = r#"//! The validation tests of {{Title}}.
 use crate::client;
 use crate::config::{{Camel}}Config;
 use junction_core::{Check, CheckOutcome};
+use junction_kit::contract;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub const CONNECT: &str = "Initial validation: basic connection test";
+pub const CONNECT: &str = contract::TEST_BASIC_CONNECTION;
 
 pub fn all() -> Vec<Check<{{Camel}}Config>> {
     vec![Check::new(
@@ -264,7 +278,7 @@ pub fn all() -> Vec<Check<{{Camel}}Config>> {
                 Ok(_) => CheckOutcome::passed(),
                 Err(e) => {
                     tracing::info!(error = %e, "connection test failed");
-                    CheckOutcome::failed("Unable to connect to host.")
+                    CheckOutcome::failed(contract::UNABLE_TO_CONNECT)
                 }
             }
         },
@@ -276,44 +290,32 @@ const BOOTSTRAP: &str = r#"//! The set-up as data: one plan serves the manual sc
 //! can run statements, automatic set-up and rollback.
 
 use crate::config::{{Camel}}Config;
-use crate::scripts::Statement;
+use crate::scripts::{Statement, ident, statement};
 use junction_core::Plan;
 
 /// The newest set-up version.
 pub const CURRENT_VERSION: u32 = 1;
 
 pub fn create_plan(_config: &{{Camel}}Config) -> Plan<Statement> {
+    let schema = ident("junction_system");
     Plan::new().step(
         "create-schema",
-        Statement::new("CREATE SCHEMA junction_system"),
-        Some(Statement::new("DROP SCHEMA junction_system")),
+        statement(format!("CREATE SCHEMA {schema}")),
+        Some(statement(format!("DROP SCHEMA {schema}"))),
     )
 }
 "#;
 
-const SCRIPTS: &str = r#"//! The platform's statements.
+const SCRIPTS: &str = r#"//! The platform's statements: SQL with PostgreSQL's quoting (pick the
+//! dialect the platform speaks in `junction_kit::sql`).
 
-use junction_core::Action;
+pub use junction_kit::sql::postgres::ident;
 
-/// One statement of the platform's language.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Statement(pub String);
+/// One step's statements.
+pub type Statement = junction_kit::SqlAction;
 
-impl Statement {
-    pub fn new(text: impl Into<String>) -> Self {
-        Statement(text.into())
-    }
-}
-
-impl Action for Statement {
-    fn render(&self) -> String {
-        format!("{};", self.0)
-    }
-}
-
-/// An identifier in double quotes, with quotes inside doubled.
-pub fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
+pub fn statement(text: impl Into<String>) -> Statement {
+    junction_kit::sql::postgres::action((), vec![text.into()])
 }
 "#;
 
@@ -328,6 +330,29 @@ pub enum ClientError {
     Connect { host: String, port: u16, source: std::io::Error },
     #[error("no connection to {host}:{port} within {seconds} s")]
     Timeout { host: String, port: u16, seconds: u64 },
+    #[error("running statements is not written yet (client.rs)")]
+    NotWritten,
+}
+
+/// A session on the platform, for plans. Scaffolded: it refuses to run
+/// statements until the platform's protocol is written here.
+pub struct Session;
+
+impl Session {
+    pub async fn open(config: &crate::config::{{Camel}}Config) -> Result<Session, ClientError> {
+        let timeout = Duration::from_secs(config.connect_timeout_seconds);
+        connect(&config.host, config.port, timeout).await?;
+        Ok(Session)
+    }
+}
+
+#[junction_core::async_trait]
+impl junction_kit::Executor<crate::scripts::Statement> for Session {
+    type Error = ClientError;
+
+    async fn exec(&mut self, _action: crate::scripts::Statement) -> Result<(), ClientError> {
+        Err(ClientError::NotWritten)
+    }
 }
 
 /// A TCP connection to the platform, within `timeout`.
@@ -350,22 +375,22 @@ use serde_json::json;
 
 #[test]
 fn conforms() {
-    conformance::assert_conforms(&{{Camel}});
+    conformance::assert_conforms(&{{Camel}}::new());
 }
 
 #[test]
 fn bad_fields_are_named_by_path() {
-    let err = {{Camel}}.parse(&json!({"host": "h", "port": 0, "username": "u", "password": "p"}), false).unwrap_err();
+    let err = {{Camel}}::new().parse(&json!({"host": "h", "port": 0, "username": "u", "password": "p"}), false).unwrap_err();
     assert_eq!(err.0[0].path, "config.port");
-    let err = {{Camel}}.parse(&json!({"host": "h", "username": "u", "password": "p", "extra": 1}), false).unwrap_err();
+    let err = {{Camel}}::new().parse(&json!({"host": "h", "username": "u", "password": "p", "extra": 1}), false).unwrap_err();
     assert_eq!(err.0[0].path, "config.extra");
-    let err = {{Camel}}.parse(&json!({"host": "h", "username": "u", "password": "p"}), true).unwrap_err();
+    let err = {{Camel}}::new().parse(&json!({"host": "h", "username": "u", "password": "p"}), true).unwrap_err();
     assert_eq!(err.0[0].path, "autoBootstrap");
 }
 
 async fn connection_test(port: u16) -> (TestStatus, Option<String>) {
     let config = json!({"host": "127.0.0.1", "port": port, "username": "u", "password": SENTINEL, "connectTimeoutSeconds": 2});
-    let r = {{Camel}}.validate(&config, CheckContext::default(), &RunOptions::default(), None).await.unwrap();
+    let r = {{Camel}}::new().validate(&config, CheckContext::default(), &RunOptions::default(), None).await.unwrap();
     assert!(!serde_json::to_string(&r).unwrap().contains(SENTINEL));
     let t = &r.validation_tests[0];
     (t.status, t.message.clone())
@@ -394,11 +419,11 @@ const DYNAMIC_LIB: &str = LIB;
 /// Appended to the static crate's `lib.rs`.
 pub const STATIC_REGISTER: &str = "
 // Linked into the host by its `{{snake}}` feature, this registers the platform.
-junction_core::register_platform!({{Camel}});
+junction_core::register_platform!({{Camel}}::new());
 ";
 
 /// Appended to the dynamic crate's `lib.rs`.
 pub const DYNAMIC_EXPORT: &str = "
 // The same `Platform` as a linked-in crate, exported through the plugin ABI.
-junction_plugin_abi::export_platform!({{Camel}});
+junction_plugin_abi::export_platform!({{Camel}}::new());
 ";
