@@ -543,8 +543,16 @@ impl JsonClient {
         let mut b = self
             .http
             .request(req.method.clone(), &url)
-            .timeout(self.options.request_timeout)
-            .header(reqwest::header::ACCEPT, "application/json");
+            .timeout(self.options.request_timeout);
+        // JSON unless the request names its own media type (Snowflake's
+        // `application/snowflake`).
+        if !req
+            .headers
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case("accept"))
+        {
+            b = b.header(reqwest::header::ACCEPT, "application/json");
+        }
         if !req.query.is_empty() {
             b = b.query(&req.query);
         }

@@ -1,5 +1,5 @@
 //! The Snowflake connector protocol, as the official drivers speak it, over
-//! HTTPS (reqwest, rustls on aws-lc-rs):
+//! HTTPS (the kit's JSON-over-HTTPS client: reqwest, rustls on aws-lc-rs):
 //!
 //! - `POST /session/v1/login-request` with the user's password, or with a
 //!   signed JWT and `AUTHENTICATOR: SNOWFLAKE_JWT` (key pair);
@@ -19,8 +19,8 @@ use crate::config::{AuthenticationType, PrivateKey, SnowflakeConfig};
 use crate::keypair;
 use base64::Engine;
 use junction_core::Secret;
+use junction_kit::http::{self, HttpError, HttpOptions, JsonClient, Request};
 use serde_json::{Value, json};
-use std::sync::Arc;
 use std::time::Duration;
 
 /// How long one statement may run before it is aborted.
@@ -178,31 +178,19 @@ impl QueryResult {
     }
 }
 
-/// The HTTP client: rustls on aws-lc-rs, verifying against the web PKI roots
-/// (Snowflake's certificates chain to them).
-///
-/// The provider is passed explicitly, so this works whatever the host
-/// installed; installing aws-lc-rs as the process default as well (when none
-/// is installed yet) keeps any other rustls user in the process from
-/// panicking on a missing provider.
-fn http_client(config: &SnowflakeConfig) -> Result<reqwest::Client, SfError> {
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let _ = rustls::crypto::CryptoProvider::install_default(
-        rustls::crypto::aws_lc_rs::default_provider(),
-    );
-    let roots = rustls::RootCertStore {
-        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+/// The HTTP client: the kit's JSON-over-HTTPS client (rustls on aws-lc-rs,
+/// certificates verified against the web PKI roots, to which Snowflake's
+/// chain). No retries: a query request is not idempotent, and the session's
+/// own timeouts (connect, query) bound every call.
+fn http_client(config: &SnowflakeConfig) -> Result<JsonClient, SfError> {
+    let options = HttpOptions {
+        connect_timeout: config.connect_timeout(),
+        // The per-call bounds are the session's (connect and query timeouts).
+        request_timeout: Duration::from_secs(3600),
+        retries: 0,
+        ..HttpOptions::default()
     };
-    let tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| SfError::Tls(e.to_string()))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    reqwest::Client::builder()
-        .tls_backend_preconfigured(tls)
-        .connect_timeout(config.connect_timeout())
-        .user_agent(concat!("Junction/", env!("CARGO_PKG_VERSION")))
-        .build()
+    JsonClient::new(&config.base_url(), options, http::Auth::None)
         .map_err(|e| SfError::Tls(e.to_string()))
 }
 
@@ -234,22 +222,9 @@ fn now_nanos() -> u128 {
         .unwrap_or(0)
 }
 
-/// The cause of a transport error, without the URL's query (request ids only,
-/// but kept short).
-fn transport_cause(e: &reqwest::Error) -> String {
-    let mut cause = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        cause.push_str(": ");
-        cause.push_str(&s.to_string());
-        source = s.source();
-    }
-    cause
-}
-
 /// A logged-in session.
 pub struct Session {
-    http: reqwest::Client,
+    http: JsonClient,
     base: String,
     account: String,
     /// The host is a `.global` (replication) name.
@@ -338,43 +313,28 @@ impl Session {
             }
         }
         // As the drivers send it: request_id and request_guid identify the attempt.
-        let url = format!(
-            "{}/session/v1/login-request?request_id={}&request_guid={}",
-            self.base,
-            request_id(),
-            request_id()
-        );
-        let request = self
-            .http
-            .post(&url)
-            .header("Accept", "application/json")
-            .json(&json!({ "data": data }));
+        let request = Request::post("/session/v1/login-request")
+            .query("request_id", request_id())
+            .query("request_guid", request_id())
+            .json(json!({ "data": data }));
         let seconds = self.connect_timeout.as_secs();
-        let sent = tokio::time::timeout(self.connect_timeout, async {
-            let response = request.send().await?;
-            let status = response.status();
-            let body = response.bytes().await?;
-            Ok::<_, reqwest::Error>((status, body))
-        })
-        .await;
-        let (status, body) = match sent {
+        let v = match tokio::time::timeout(self.connect_timeout, self.http.send(&request)).await {
             Err(_) => {
                 return Err(SfError::Timeout {
                     url: self.base.clone(),
                     seconds,
                 });
             }
-            Ok(Err(e)) => {
-                return Err(SfError::Connect {
-                    url: self.base.clone(),
-                    cause: transport_cause(&e),
-                });
+            Ok(Ok(response)) => response.body,
+            // A refused log-in may come with an error status and a JSON body.
+            Ok(Err(HttpError::Status { body, .. })) => *body,
+            Ok(Err(HttpError::NotJson { status, .. })) => {
+                return Err(SfError::Protocol(format!(
+                    "the log-in answer (HTTP {status}) is not JSON"
+                )));
             }
-            Ok(Ok(r)) => r,
+            Ok(Err(e)) => return Err(self.transport_error(e)),
         };
-        let v: Value = serde_json::from_slice(&body).map_err(|_| {
-            SfError::Protocol(format!("the log-in answer (HTTP {status}) is not JSON"))
-        })?;
         if v.get("success").and_then(Value::as_bool) != Some(true) {
             return Err(SfError::Login {
                 code: code_of(&v),
@@ -391,8 +351,32 @@ impl Session {
         Ok(())
     }
 
-    fn authorization(&self) -> String {
-        format!("Snowflake Token=\"{}\"", self.token.expose())
+    /// The connector protocol's header, not a bearer token.
+    fn authorization(&self) -> Secret<String> {
+        Secret::new(format!("Snowflake Token=\"{}\"", self.token.expose()))
+    }
+
+    /// A request as the connector protocol sends it.
+    fn protocol(&self, request: Request) -> Request {
+        request
+            .header("Accept", Secret::new("application/snowflake".into()))
+            .header("Authorization", self.authorization())
+    }
+
+    /// A transport failure in Snowflake's terms.
+    fn transport_error(&self, e: HttpError) -> SfError {
+        match e {
+            HttpError::Transport { cause, .. } => SfError::Connect {
+                url: self.base.clone(),
+                cause,
+            },
+            HttpError::Timeout { seconds, .. } => SfError::Timeout {
+                url: self.base.clone(),
+                seconds,
+            },
+            HttpError::Setup(m) => SfError::Tls(m),
+            other => SfError::Protocol(other.to_string()),
+        }
     }
 
     /// Runs one statement and reads its result.
@@ -412,26 +396,24 @@ impl Session {
     async fn query_once(&mut self, sql: &str) -> Result<QueryResult, SfError> {
         self.sequence += 1;
         let rid = request_id();
-        let url = format!("{}/queries/v1/query-request?requestId={rid}", self.base);
         let body = json!({
             "sqlText": sql,
             "asyncExec": false,
             "sequenceId": self.sequence,
             "isInternal": false,
         });
-        let request = self
-            .http
-            .post(&url)
-            .header("Accept", "application/snowflake")
-            .header("Authorization", self.authorization())
-            .json(&body);
+        let request = self.protocol(
+            Request::post("/queries/v1/query-request")
+                .query("requestId", rid.clone())
+                .json(body),
+        );
         let timeout = self.query_timeout;
         let timed_out = |s: &Self| SfError::Timeout {
             url: s.base.clone(),
             seconds: timeout.as_secs(),
         };
         let started = std::time::Instant::now();
-        let mut v = match tokio::time::timeout(timeout, self.send(request)).await {
+        let mut v = match tokio::time::timeout(timeout, self.send(&request)).await {
             Ok(r) => r?,
             Err(_) => {
                 self.abort(sql, &rid).await;
@@ -449,13 +431,9 @@ impl Session {
                 return Err(SfError::Protocol("a result URL that is not a path".into()));
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
-            let request = self
-                .http
-                .get(format!("{}{path}", self.base))
-                .header("Accept", "application/snowflake")
-                .header("Authorization", self.authorization());
+            let request = self.protocol(Request::get(path).once());
             let left = timeout.saturating_sub(started.elapsed());
-            v = match tokio::time::timeout(left, self.send(request)).await {
+            v = match tokio::time::timeout(left, self.send(&request)).await {
                 Ok(r) => r?,
                 Err(_) => {
                     self.abort(sql, &rid).await;
@@ -474,68 +452,50 @@ impl Session {
 
     /// Sends a request; HTTP 401 reads as an expired token, other non-JSON
     /// answers as protocol errors.
-    async fn send(&self, request: reqwest::RequestBuilder) -> Result<Value, SfError> {
-        let response = request.send().await.map_err(|e| SfError::Connect {
-            url: self.base.clone(),
-            cause: transport_cause(&e),
-        })?;
-        let status = response.status();
-        let body = response.bytes().await.map_err(|e| SfError::Connect {
-            url: self.base.clone(),
-            cause: transport_cause(&e),
-        })?;
-        let parsed: Option<Value> = serde_json::from_slice(&body).ok();
-        if status == reqwest::StatusCode::UNAUTHORIZED {
-            let code = parsed.as_ref().map(code_of).filter(|c| !c.is_empty());
-            return Err(SfError::Statement {
-                code: code.unwrap_or_else(|| "390104".into()),
-                message: "the session token was rejected".into(),
-            });
-        }
-        match parsed {
-            Some(v) if status.is_success() => Ok(v),
-            _ => Err(SfError::Protocol(format!("HTTP {status}"))),
+    async fn send(&self, request: &Request) -> Result<Value, SfError> {
+        match self.http.send(request).await {
+            Ok(response) => Ok(response.body),
+            Err(HttpError::Status {
+                status: 401, body, ..
+            }) => {
+                let code = Some(code_of(&body)).filter(|c| !c.is_empty());
+                Err(SfError::Statement {
+                    code: code.unwrap_or_else(|| "390104".into()),
+                    message: "the session token was rejected".into(),
+                })
+            }
+            Err(HttpError::Status { status, .. } | HttpError::NotJson { status, .. }) => {
+                Err(SfError::Protocol(format!("HTTP {status}")))
+            }
+            Err(e) => Err(self.transport_error(e)),
         }
     }
 
     /// Asks the server to stop a statement; best effort.
     async fn abort(&self, sql: &str, rid: &str) {
-        let url = format!(
-            "{}/queries/v1/abort-request?requestId={}",
-            self.base,
-            request_id()
+        let request = self.protocol(
+            Request::post("/queries/v1/abort-request")
+                .query("requestId", request_id())
+                .json(json!({"sqlText": sql, "requestId": rid})),
         );
-        let sent = self
-            .http
-            .post(url)
-            .header("Accept", "application/snowflake")
-            .header("Authorization", self.authorization())
-            .json(&json!({"sqlText": sql, "requestId": rid}))
-            .timeout(self.connect_timeout)
-            .send()
-            .await;
-        if let Err(e) = sent {
-            tracing::warn!(error = %transport_cause(&e), "abort request failed");
+        match tokio::time::timeout(self.connect_timeout, self.http.send(&request)).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "abort request failed"),
+            Err(_) => tracing::warn!("abort request timed out"),
         }
     }
 
     /// Ends the session on the server; best effort.
     pub async fn close(self) {
-        let url = format!(
-            "{}/session?delete=true&requestId={}",
-            self.base,
-            request_id()
+        let request = self.protocol(
+            Request::post("/session")
+                .query("delete", "true")
+                .query("requestId", request_id()),
         );
-        let sent = self
-            .http
-            .post(url)
-            .header("Accept", "application/snowflake")
-            .header("Authorization", self.authorization())
-            .timeout(self.connect_timeout)
-            .send()
-            .await;
-        if let Err(e) = sent {
-            tracing::debug!(error = %transport_cause(&e), "closing the session failed");
+        match tokio::time::timeout(self.connect_timeout, self.http.send(&request)).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::debug!(error = %e, "closing the session failed"),
+            Err(_) => tracing::debug!("closing the session timed out"),
         }
     }
 }

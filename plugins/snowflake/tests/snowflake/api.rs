@@ -12,15 +12,15 @@
 
 use crate::fake_snowflake::{self, FakeSnowflake, WAREHOUSE, q};
 use crate::support::{self, unique};
-use junction_e2e::Server;
 use junction_snowflake::step;
 use junction_testkit::SENTINEL;
+use junction_testkit::binary::Server;
 use serde_json::{Value, json};
 
 /// Whether the binary is there and knows Snowflake; `false` (and a message)
 /// means the test returns early.
 fn binary_ready() -> bool {
-    junction_e2e::binary_has_platform("Snowflake")
+    junction_testkit::binary::binary_has_platform("Snowflake")
 }
 
 /// A runtime whose worker serves the fake while the test thread makes
