@@ -3,8 +3,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use junction_e2e::{ADMIN, Server, http};
 use junction_testkit::SENTINEL;
+use junction_testkit::binary::{ADMIN, Server, http};
 use junction_testkit::synthetic::{ACCOUNT_FIXED, CHECK_CONNECT, CHECK_PRIVILEGES};
 use serde_json::{Value, json};
 use std::sync::{Arc, Barrier};
@@ -609,7 +609,7 @@ fn sigterm_stops_gracefully_and_json_logs_carry_the_operation_span() {
 fn the_sentinel_secret_never_leaves_the_host() {
     let mut s = Server::start("sentinel", &[]);
     let mut seen = String::new();
-    let mut keep = |r: junction_e2e::Resp| {
+    let mut keep = |r: junction_testkit::binary::Resp| {
         seen.push_str(&r.body);
         r
     };
@@ -1068,7 +1068,7 @@ fn malformed_payloads_get_a_4xx_with_a_path_and_never_a_5xx() {
 #[test]
 fn cli_validate_plugins_and_client_commands() {
     let s = Server::start("cli", &[]);
-    let dir = junction_e2e::temp_dir("cli-files");
+    let dir = junction_testkit::binary::temp_dir("cli-files");
     let good = dir.join("good.yaml");
     std::fs::write(
         &good,
@@ -1202,7 +1202,7 @@ fn secret_key_from_the_environment_and_a_wrong_key_is_refused() {
     );
     let _ = s.terminate();
     // Another key: the server refuses to start, saying why.
-    let out = std::process::Command::new(junction_e2e::junction_bin())
+    let out = std::process::Command::new(junction_testkit::binary::junction_bin())
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(&s.data_dir)
         .env("JUNCTION_SECRET_KEY", &key_b)
@@ -1214,7 +1214,7 @@ fn secret_key_from_the_environment_and_a_wrong_key_is_refused() {
     assert!(err.contains("secret key does not match"), "{err}");
     assert!(!err.contains(&key_b) && !err.contains(&key_a));
     // A malformed key is refused too.
-    let out = std::process::Command::new(junction_e2e::junction_bin())
+    let out = std::process::Command::new(junction_testkit::binary::junction_bin())
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(&s.data_dir)
         .env("JUNCTION_SECRET_KEY", "not-hex")
@@ -1235,7 +1235,7 @@ fn secret_key_from_the_environment_and_a_wrong_key_is_refused() {
 
 #[test]
 fn a_bad_plugin_library_is_refused_and_the_host_still_serves() {
-    let plugins = junction_e2e::temp_dir("plugin-dir");
+    let plugins = junction_testkit::binary::temp_dir("plugin-dir");
     std::fs::write(
         plugins.join(format!("libbogus.{}", std::env::consts::DLL_EXTENSION)),
         b"not a library",
@@ -1277,9 +1277,12 @@ fn a_bad_plugin_library_is_refused_and_the_host_still_serves() {
 #[test]
 fn a_shared_library_plugin_through_the_binary() {
     use junction_example_dynamic::{CHECK_CONNECT, CHECK_PRIVILEGES, TYPE_NAME};
-    let deps = junction_e2e::junction_bin().parent().unwrap().join("deps");
+    let deps = junction_testkit::binary::junction_bin()
+        .parent()
+        .unwrap()
+        .join("deps");
     let lib = |name: &str| format!("lib{name}.{}", std::env::consts::DLL_EXTENSION);
-    let dir = junction_e2e::temp_dir("dyn-plugins");
+    let dir = junction_testkit::binary::temp_dir("dyn-plugins");
     for name in [
         "junction_example_dynamic",
         "junction_plugin_abi_fixture_wrong_major",

@@ -1,7 +1,9 @@
 //! Test support for Junction: the conformance suite every platform runs, a
-//! synthetic platform for the core's and the host's tests (never shipped), and
-//! helpers that find the local stand-ins started by `cargo xtask stand-ins up`.
+//! synthetic platform for the core's and the host's tests (never shipped),
+//! helpers that find the local stand-ins started by `cargo xtask stand-ins up`,
+//! and helpers that start and drive the real `junction` binary.
 
+pub mod binary;
 pub mod conformance;
 pub mod schema;
 pub mod stand_ins;

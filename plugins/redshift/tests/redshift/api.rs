@@ -4,15 +4,15 @@
 //! outside CI, these tests say so and return.
 
 use crate::support::{self, Cleanup, Names, has};
-use junction_e2e::Server;
 use junction_redshift::step;
 use junction_testkit::SENTINEL;
+use junction_testkit::binary::Server;
 use serde_json::{Value, json};
 
 /// Whether the binary is there and knows Redshift; `false` (and a message)
 /// means the test returns early.
 fn binary_ready() -> bool {
-    junction_e2e::binary_has_platform("Redshift")
+    junction_testkit::binary::binary_has_platform("Redshift")
 }
 
 fn payload(config: &Value) -> String {

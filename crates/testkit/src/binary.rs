@@ -1,10 +1,15 @@
-//! Helpers for the end-to-end tests: start the real `junction` binary on a
-//! loopback port with its own data directory, and talk to it over plain HTTP/1.1.
+//! Drives the real `junction` binary, for the end-to-end tests and the
+//! plugins' API tests: start it on a loopback port with its own data
+//! directory, and talk to it over plain HTTP/1.1.
 //!
 //! The binary is `JUNCTION_BIN` when set, else `junction` in the target
-//! directory that holds the test executable (`target/debug/junction`). It must
-//! be built with the host's `synthetic` feature (`cargo xtask test` does that).
+//! directory that holds the test executable (`target/debug/junction`). The
+//! end-to-end tests need it built with the host's `synthetic` feature
+//! (`cargo xtask test` does that); a plugin's API tests ask
+//! [`binary_has_platform`] first. Nothing here depends on the host: the
+//! binary is driven from outside, as an operator would.
 
+// Test support: a failure here is the calling test's failure.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use serde_json::Value;
