@@ -11,6 +11,7 @@
 //! | [`password`] | generated passwords from the operating system's CSPRNG |
 //! | [`config`] | configuration pieces the SQL platforms share: impersonation (its default role per platform), the connect timeout and its rule |
 //! | [`contract`] | the response contract's strings that several platforms share, each once |
+//! | `jwt` (feature `jwt`) | RS256 JSON Web Tokens on aws-lc-rs, and the RSA key of a PKCS#8 PEM |
 //! | `http` (feature `http`) | JSON over HTTPS on reqwest/rustls: timeouts, typed errors (an HTML page is not JSON), retries of idempotent calls with `Retry-After`, cached bearer tokens |
 //!
 //! A platform registers as `junction_core::register_platform!(junction_kit::Kit(MyPlatform::new()))`.
@@ -22,6 +23,8 @@ pub mod config;
 pub mod contract;
 #[cfg(feature = "http")]
 pub mod http;
+#[cfg(feature = "jwt")]
+pub mod jwt;
 pub mod lifecycle;
 pub mod password;
 pub mod sql;

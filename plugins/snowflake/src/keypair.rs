@@ -7,11 +7,11 @@
 //! user in upper case.
 
 use aws_lc_rs::encoding::{AsDer, PublicKeyX509Der};
-use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{KeyPair, RSA_PKCS1_SHA256, RsaKeyPair};
+use aws_lc_rs::signature::{KeyPair, RsaKeyPair};
 use base64::Engine;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::STANDARD;
 use junction_core::Secret;
+use junction_kit::jwt;
 
 /// How long a JWT is valid: Snowflake accepts at most one hour.
 pub const JWT_LIFETIME_SECONDS: u64 = 59 * 60;
@@ -37,34 +37,21 @@ pub enum KeyError {
     Sign,
 }
 
-const BEGIN_PLAIN: &str = "-----BEGIN PRIVATE KEY-----";
-const END_PLAIN: &str = "-----END PRIVATE KEY-----";
 const BEGIN_ENCRYPTED: &str = "-----BEGIN ENCRYPTED PRIVATE KEY-----";
-const END_ENCRYPTED: &str = "-----END ENCRYPTED PRIVATE KEY-----";
 
 /// Whether a PEM holds an encrypted PKCS#8 key.
 pub fn is_encrypted(pem: &str) -> bool {
     pem.contains(BEGIN_ENCRYPTED)
 }
 
-fn pem_body(pem: &str, begin: &str, end: &str) -> Result<Vec<u8>, KeyError> {
-    let start = pem.find(begin).ok_or(KeyError::NotPem)? + begin.len();
-    let stop = pem[start..].find(end).ok_or(KeyError::NotPem)? + start;
-    let body: String = pem[start..stop]
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .collect();
-    STANDARD.decode(body).map_err(|_| KeyError::NotPem)
-}
-
 /// The (decrypted) PKCS#8 DER inside a PEM block.
 pub fn pem_to_der(pem: &str, passphrase: Option<&Secret<String>>) -> Result<Vec<u8>, KeyError> {
     if is_encrypted(pem) {
-        let der = pem_body(pem, BEGIN_ENCRYPTED, END_ENCRYPTED)?;
+        let der = jwt::pem_body(pem, "ENCRYPTED PRIVATE KEY").map_err(|_| KeyError::NotPem)?;
         let pass = passphrase.ok_or(KeyError::NeedsPassphrase)?;
         decrypt_pkcs8(&der, pass.expose().as_bytes())
     } else {
-        pem_body(pem, BEGIN_PLAIN, END_PLAIN)
+        jwt::pem_body(pem, "PRIVATE KEY").map_err(|_| KeyError::NotPem)
     }
 }
 
@@ -231,28 +218,11 @@ pub fn jwt(
         account.to_ascii_uppercase(),
         user.to_ascii_uppercase()
     );
-    let header = serde_json::json!({"alg": "RS256", "typ": "JWT"});
     let claims = serde_json::json!({
         "iss": format!("{qualified}.{}", fingerprint(&key)?),
         "sub": qualified,
         "iat": now,
         "exp": now + JWT_LIFETIME_SECONDS,
     });
-    let signing_input = format!(
-        "{}.{}",
-        URL_SAFE_NO_PAD.encode(header.to_string()),
-        URL_SAFE_NO_PAD.encode(claims.to_string())
-    );
-    let mut signature = vec![0u8; key.public_modulus_len()];
-    key.sign(
-        &RSA_PKCS1_SHA256,
-        &SystemRandom::new(),
-        signing_input.as_bytes(),
-        &mut signature,
-    )
-    .map_err(|_| KeyError::Sign)?;
-    Ok(Secret::new(format!(
-        "{signing_input}.{}",
-        URL_SAFE_NO_PAD.encode(signature)
-    )))
+    jwt::sign_rs256(&key, None, &claims).map_err(|_| KeyError::Sign)
 }
