@@ -26,6 +26,7 @@ pub const CURRENT_VERSION: u32 = 2;
 pub const ACCOUNT_FIXED: &str = "cannot change after create";
 
 /// What a check or an operation does.
+// `examples/dynamic-plugin` keeps its own copy of `Behavior`, `Knob` and `behave`: it must not depend on testkit.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum Behavior {
