@@ -33,7 +33,7 @@ pub enum ServeError {
         addr: SocketAddr,
         source: std::io::Error,
     },
-    #[error("{0}")]
+    #[error(transparent)]
     SecretKey(#[from] crate::host::SecretKeyError),
     #[error("the server failed: {0}")]
     Io(#[from] std::io::Error),
