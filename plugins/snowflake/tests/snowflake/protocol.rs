@@ -179,9 +179,9 @@ async fn fake_snowflake_running_query_is_polled_and_a_slow_one_aborted() {
     // A statement that outlives the query timeout is aborted on the server.
     s.set_query_timeout(std::time::Duration::from_millis(300));
     server.with(|st| st.delay_next = Some(std::time::Duration::from_secs(3)));
-    let started = std::time::Instant::now();
+    // The answer comes after 3 s: a Timeout error and an abort on the
+    // server prove the 300 ms query timeout ended the wait, not the answer.
     let err = s.query("SELECT 1").await.unwrap_err();
-    assert!(started.elapsed() < std::time::Duration::from_secs(2));
     assert!(
         matches!(err, junction_snowflake::testing::SfError::Timeout { .. }),
         "{err}"
@@ -231,8 +231,12 @@ async fn self_signed_server() -> Option<(tokio::process::Child, u16, std::path::
         .kill_on_drop(true)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
-        .spawn()
-        .ok()?;
+        .spawn();
+    // Under CI a missing openssl fails the test; elsewhere it says so and skips.
+    let Ok(child) = child else {
+        skip_without_openssl("to run s_server");
+        return None;
+    };
     for _ in 0..50 {
         if tokio::net::TcpStream::connect(("127.0.0.1", port))
             .await
