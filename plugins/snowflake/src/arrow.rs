@@ -661,13 +661,27 @@ mod tests {
 
     #[test]
     fn garbage_is_an_error_not_a_panic() {
-        for input in [
-            &b""[..],
-            b"\xff\xff\xff\xff\x10\x00\x00\x00abc",
-            b"\x08\x00\x00\x00\xff\xff\xff\x7f\x00\x00\x00\x00",
+        // An empty stream is a stream of no batches.
+        let empty = decode_stream(b"").expect("an empty stream");
+        assert!(empty.fields.is_empty() && empty.rows.is_empty());
+        for (input, error) in [
+            (
+                &b"\xff\xff\xff\xff\x10\x00\x00\x00abc"[..],
+                "message metadata out of bounds",
+            ),
+            (
+                b"\x08\x00\x00\x00\xff\xff\xff\x7f\x00\x00\x00\x00",
+                "flatbuffer read out of bounds",
+            ),
+            (
+                b"\xff\xff\xff\xff\x40\x00\x00\x00",
+                "message metadata out of bounds",
+            ),
         ] {
-            let _ = decode_stream(input);
+            match decode_stream(input) {
+                Err(ArrowError(m)) => assert_eq!(m, error, "{input:?}"),
+                Ok(_) => panic!("garbage decoded: {input:?}"),
+            }
         }
-        assert!(decode_stream(b"\xff\xff\xff\xff\x40\x00\x00\x00").is_err());
     }
 }

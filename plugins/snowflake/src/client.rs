@@ -632,6 +632,20 @@ pub fn decode_result(data: &Value) -> Result<QueryResult, SfError> {
             })
             .collect()
     };
+    // A stream cut at a message boundary still reads (as fewer batches): the
+    // row count of the answer is what tells.
+    let said = data
+        .get("returned")
+        .or_else(|| data.get("total"))
+        .and_then(Value::as_u64);
+    if let Some(said) = said
+        && said != rows.len() as u64
+    {
+        return Err(SfError::Protocol(format!(
+            "the rowset holds {} rows where the answer says {said}",
+            rows.len()
+        )));
+    }
     Ok(QueryResult {
         columns,
         rows,
@@ -755,23 +769,39 @@ mod tests {
     #[test]
     fn a_damaged_arrow_rowset_is_an_error() {
         let mut data = recorded("select_types");
+        let intact = decode_result(&data).expect("the recorded rowset");
+        assert_eq!(intact.rows.len(), 1);
         let b64 = data["rowsetBase64"].as_str().unwrap_or_default().to_owned();
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(b64)
             .unwrap_or_default();
-        // Every truncation and many corruptions: an error or other values, never a panic.
-        for cut in (0..bytes.len()).step_by(7) {
+        assert!(bytes.len() > 1000, "the fixture holds a real rowset");
+        // Every truncation is an error, unless only the end-of-stream marker
+        // was cut (then every row is still there, unchanged).
+        for cut in 0..bytes.len() {
             data["rowsetBase64"] =
                 Value::String(base64::engine::general_purpose::STANDARD.encode(&bytes[..cut]));
-            let _ = decode_result(&data);
+            match decode_result(&data) {
+                Err(SfError::Protocol(_)) => {}
+                Ok(r) => {
+                    assert!(cut + 8 >= bytes.len(), "cut at {cut} read as {r:?}");
+                    assert_eq!(r.rows, intact.rows);
+                }
+                Err(other) => panic!("cut at {cut}: {other:?}"),
+            }
         }
+        // Corruptions: an error, or the row count the answer says; never a panic.
         for at in (0..bytes.len()).step_by(3) {
             for value in [0x00, 0xff] {
                 let mut damaged = bytes.clone();
                 damaged[at] = value;
                 data["rowsetBase64"] =
                     Value::String(base64::engine::general_purpose::STANDARD.encode(&damaged));
-                let _ = decode_result(&data);
+                match decode_result(&data) {
+                    Err(SfError::Protocol(_)) => {}
+                    Ok(r) => assert_eq!(r.rows.len(), 1, "damage at {at}"),
+                    Err(other) => panic!("damage at {at}: {other:?}"),
+                }
             }
         }
     }
