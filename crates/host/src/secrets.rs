@@ -132,10 +132,6 @@ impl ScrubList {
         }
     }
 
-    pub fn extend(&mut self, other: ScrubList) {
-        self.0.extend(other.0);
-    }
-
     /// `text` with every secret replaced by the redaction.
     pub fn text(&self, text: &str) -> String {
         let mut out = text.to_owned();

@@ -126,10 +126,6 @@ impl Host {
         self
     }
 
-    pub fn settings(&self) -> &Settings {
-        &self.settings
-    }
-
     /// The installed platforms' descriptors, by type name.
     pub fn descriptors(&self) -> Vec<&PlatformDescriptor> {
         self.platforms.descriptors()
