@@ -7,6 +7,7 @@
 
 mod api;
 mod conformance;
+mod contract;
 mod faults;
 mod lifecycle;
 mod manual;

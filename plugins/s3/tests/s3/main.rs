@@ -9,6 +9,7 @@
 mod access_grants;
 mod auth;
 mod conformance;
+mod contract;
 mod fake_s3control;
 mod lifecycle;
 mod logs;

@@ -8,6 +8,7 @@
 
 mod api;
 mod conformance;
+mod contract;
 mod fake_snowflake;
 mod fakesnow;
 mod lifecycle;
