@@ -1,8 +1,8 @@
 //! `cargo xtask new-plugin NAME [--dynamic]`: a new platform crate that builds,
 //! registers and passes the conformance suite as generated.
 //!
-//! Static (the default): `plugins/NAME`, wired into the host (feature, `extern
-//! crate`, the list of enabled platforms) and the workspace. Dynamic: a
+//! Static (the default): `plugins/NAME`, wired into the host (its feature and
+//! one line in the host's `platforms!` list) and the workspace. Dynamic: a
 //! shared-library crate under `dynamic-plugins/NAME`, exported through
 //! `junction-plugin-abi` and loaded with `junction serve --plugin-dir`.
 
@@ -12,8 +12,7 @@ use std::path::Path;
 mod templates;
 
 /// Where the generator inserts lines; each file keeps its marker.
-const HOST_EXTERN_MARKER: &str = "// new-plugin: extern crates above";
-const HOST_ENABLED_MARKER: &str = "// new-plugin: enabled platforms above";
+const HOST_PLATFORMS_MARKER: &str = "// new-plugin: platforms above";
 const HOST_FEATURE_MARKER: &str = "# new-plugin: platform features above";
 const HOST_DEP_MARKER: &str = "# new-plugin: platform crates above";
 const ROOT_DEP_MARKER: &str = "# new-plugin: platform crates above";
@@ -197,12 +196,10 @@ fn new_static(root: &Path, n: &Names) -> Result<()> {
         &n.fill("junction-{{kebab}} = { workspace = true, optional = true }"),
     )?;
     add_to_default(&host_manifest, &n.snake)?;
-    let host_lib = root.join("crates/host/src/lib.rs");
-    insert_before(&host_lib, HOST_EXTERN_MARKER, &n.fill("#[cfg(feature = \"{{snake}}\")]\n#[allow(unused_extern_crates)]\nextern crate junction_{{snake}};"))?;
     insert_before(
-        &host_lib,
-        HOST_ENABLED_MARKER,
-        &n.fill("#[cfg(feature = \"{{snake}}\")]\njunction_{{snake}}::TYPE_NAME,"),
+        &root.join("crates/host/src/lib.rs"),
+        HOST_PLATFORMS_MARKER,
+        &n.fill("\"{{snake}}\" => junction_{{snake}},"),
     )?;
     insert_before(
         &root.join("README.md"),
