@@ -759,6 +759,11 @@ fn endpoints(id: i64) -> Vec<(&'static str, String, Option<String>)> {
         ),
         (
             "POST",
+            "/integrations/scripts/post-cleanup".into(),
+            Some(p.clone()),
+        ),
+        (
+            "POST",
             format!("/integrations/{id}/scripts/edit"),
             Some(p.clone()),
         ),
@@ -1407,4 +1412,24 @@ fn a_shared_library_plugin_through_the_binary() {
     assert!(!all.body.contains(SENTINEL));
     assert!(!s.logs().contains(SENTINEL));
     let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn post_cleanup_answers_and_a_platform_without_one_says_so() {
+    let s = Server::start("post-cleanup", &[]);
+    let r = s.admin(
+        "POST",
+        "/integrations/scripts/post-cleanup",
+        Some(&payload("acct-pc", json!({}))),
+    );
+    // Unsupported, as for every script a platform does not have.
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(
+        r.body
+            .contains("the synthetic platform has no post-cleanup script"),
+        "{}",
+        r.body
+    );
+    let doc = s.admin("GET", "/openapi.json", None);
+    assert!(doc.body.contains("/integrations/scripts/post-cleanup"));
 }

@@ -44,6 +44,10 @@ pub fn router(host: Arc<Host>) -> Router {
         .route("/integrations/scripts/create", post(script_create))
         .route("/integrations/scripts/initial-create", post(script_initial))
         .route("/integrations/scripts/cleanup", post(script_cleanup))
+        .route(
+            "/integrations/scripts/post-cleanup",
+            post(script_post_cleanup),
+        )
         .route("/integrations/{id}", get(get_one).put(edit).delete(delete))
         .route("/integrations/{id}/status", get(status))
         .route("/integrations/{id}/history", get(history))
@@ -389,6 +393,17 @@ async fn script_cleanup(
     raw: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     script_new(&app, ScriptKind::Cleanup, &headers, raw).await
+}
+
+/// The second cleanup stage, run after `scripts/cleanup` (Synapse: the logins
+/// in `master`); platforms with one stage answer 422, as for any script
+/// they do not have.
+async fn script_post_cleanup(
+    State(app): State<App>,
+    headers: HeaderMap,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    script_new(&app, ScriptKind::PostCleanup, &headers, raw).await
 }
 
 async fn script_edit(

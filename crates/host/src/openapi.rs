@@ -134,6 +134,7 @@ pub fn document(host: &Host) -> Value {
             "/integrations/scripts/create": {"post": script("Manual set-up script.", false, true)},
             "/integrations/scripts/initial-create": {"post": script("First-stage manual script (Redshift, Synapse).", false, true)},
             "/integrations/scripts/cleanup": {"post": script("Removes what a failed create left.", false, true)},
+            "/integrations/scripts/post-cleanup": {"post": script("Second cleanup stage, after scripts/cleanup (Synapse: the logins in master).", false, true)},
             "/integrations/{id}": {
                 "get": with_id(op("One integration.", false, resp(&[("200", ok("The integration.", integration.clone())), ("404", err("No Integration found with ID n."))]))),
                 "put": edit,
