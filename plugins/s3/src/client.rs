@@ -9,6 +9,7 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_sdk_s3control::config::endpoint::{Endpoint, EndpointFuture, Params, ResolveEndpoint};
+use aws_sdk_sts::config::SharedHttpClient;
 use aws_sdk_sts::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_sts::operation::RequestId;
 use std::time::Duration;
@@ -154,7 +155,7 @@ pub struct Clients {
 
 /// The SDK settings for a configuration, with the base credentials (before
 /// any role is assumed).
-async fn base_config(c: &S3Config) -> SdkConfig {
+async fn base_config(c: &S3Config, http: Option<SharedHttpClient>) -> SdkConfig {
     let timeouts = aws_config::timeout::TimeoutConfig::builder()
         .connect_timeout(CONNECT_TIMEOUT)
         .operation_timeout(c.timeout())
@@ -165,6 +166,9 @@ async fn base_config(c: &S3Config) -> SdkConfig {
         .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS));
     if let Some(url) = &c.endpoint_url {
         loader = loader.endpoint_url(url.trim_end_matches('/'));
+    }
+    if let Some(http) = http {
+        loader = loader.http_client(http);
     }
     if c.authentication_type == AuthenticationType::AccessKey {
         let secret = c
@@ -230,7 +234,16 @@ async fn resolve_chain(sdk: SdkConfig) -> Result<SdkConfig, AwsError> {
 
 /// The clients for a configuration; assumes `awsRoleToAssume` first when set.
 pub async fn connect(c: &S3Config) -> Result<Clients, AwsError> {
-    let mut sdk = base_config(c).await;
+    connect_via(c, None).await
+}
+
+/// [`connect`], sending through `http` instead of the SDK's HTTPS client
+/// (tests see where each call would go, with no network).
+pub async fn connect_via(
+    c: &S3Config,
+    http: Option<SharedHttpClient>,
+) -> Result<Clients, AwsError> {
+    let mut sdk = base_config(c, http).await;
     if c.authentication_type == AuthenticationType::Auto {
         sdk = resolve_chain(sdk).await?;
     }

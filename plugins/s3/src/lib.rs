@@ -43,7 +43,7 @@ pub mod testing {
         pub use crate::config::{is_role_arn, split_path};
     }
     pub mod client {
-        pub use crate::client::{AwsError, connect};
+        pub use crate::client::{AwsError, connect, connect_via};
     }
     pub use crate::client::connect;
 }

@@ -26,6 +26,17 @@ async fn fake(moto: &junction_testkit::stand_ins::Http) -> FakeS3Control {
     fake
 }
 
+/// The contract's message for AWS's documented answer to a missing instance
+/// (S3 API Reference, Access Grants error codes: 404
+/// `AccessGrantsInstanceNotExistsError`); AWS's own wording of the message is
+/// not pinned, only that the message and the request id are carried.
+fn assert_no_instance(m: &str) {
+    let lead = "AccessGrantsInstanceNotExistsError: Unable to retrieve the access grants instance for account, region: AWS responded with code [404], name [AccessGrantsInstanceNotExistsError] and message [";
+    assert!(m.starts_with(lead), "{m}");
+    assert!(m.len() > lead.len() + "] for request ID [].".len(), "{m}");
+    assert!(!request_id(m).is_empty(), "{m}");
+}
+
 fn request_id(m: &str) -> &str {
     let start = m.rfind("for request ID [").unwrap() + "for request ID [".len();
     &m[start..m.len() - 2]
@@ -94,14 +105,7 @@ async fn a_missing_instance_fails_with_the_aws_error() {
     let t = result(&r, checks::INSTANCE);
     assert_eq!(t.status, TestStatus::Failed, "{r:?}");
     let m = t.message.as_deref().unwrap();
-    assert_eq!(
-        m,
-        format!(
-            "AccessGrantsInstanceNotExistsError: Unable to retrieve the access grants instance for account, region: AWS responded with code [404], name [AccessGrantsInstanceNotExistsError] and message [Access Grants Instance does not exist] for request ID [{}].",
-            request_id(m)
-        )
-    );
-    assert!(request_id(m).starts_with("FAKE"), "{m}");
+    assert_no_instance(m);
     let t = result(&r, checks::LOCATION_ABSENT);
     assert_eq!(t.status, TestStatus::Skipped);
     assert!(t.message.as_deref().unwrap().contains(checks::INSTANCE));
@@ -222,4 +226,58 @@ async fn a_wrong_signature_is_refused_by_the_server() {
     );
     assert!(!serde_json::to_string(&r).unwrap().contains(SENTINEL));
     assert!(fake.seen().iter().all(|s| s.signature.is_err()));
+}
+
+#[tokio::test]
+async fn an_instance_in_another_region_is_not_found() {
+    let Some(moto) = support::moto() else { return };
+    let _lock = support::moto_shared();
+    let fake = fake(&moto).await; // an instance in us-east-1 only
+    let path = format!("s3://{}/x", support::unique("wrongregion"));
+    let mut c = config(&fake.endpoint, "wrongregion", &path);
+    c["awsRegion"] = "eu-west-1".into();
+    let r = validate(&c, CheckContext::default()).await;
+    let t = result(&r, checks::INSTANCE);
+    assert_eq!(t.status, TestStatus::Failed, "{r:?}");
+    assert_no_instance(t.message.as_deref().unwrap());
+    // The call was signed for the configured region: that is what AWS routes by.
+    let seen = fake.seen();
+    let get = seen
+        .iter()
+        .find(|s| s.op == "GetAccessGrantsInstance")
+        .expect("asked for the instance");
+    assert_eq!(get.region.as_deref(), Some("eu-west-1"));
+    // With an instance there too, it is found.
+    fake.add_instance_in(ACCOUNT, "eu-west-1");
+    let r = validate(&c, CheckContext::default()).await;
+    assert_eq!(
+        result(&r, checks::INSTANCE).message.as_deref(),
+        Some(
+            "Found the access grants instance [arn:aws:s3:eu-west-1:123456789012:access-grants/default] in account [123456789012], region [eu-west-1]."
+        )
+    );
+}
+
+#[tokio::test]
+async fn another_accounts_instance_is_access_denied() {
+    let Some(moto) = support::moto() else { return };
+    let _lock = support::moto_shared();
+    let fake = fake(&moto).await;
+    // The key is another account's; the config names ACCOUNT's instance.
+    fake.key_belongs_to(support::TEST_KEY_ID, "210987654321");
+    let path = format!("s3://{}/x", support::unique("crossaccount"));
+    let r = validate(
+        &config(&fake.endpoint, "crossaccount", &path),
+        CheckContext::default(),
+    )
+    .await;
+    let m = result(&r, checks::INSTANCE).message.clone().unwrap();
+    assert_eq!(
+        m,
+        format!(
+            "AccessDenied: Unable to retrieve the access grants instance for account, region: AWS responded with code [403], name [AccessDenied] and message [Access Denied] for request ID [{}].",
+            request_id(&m)
+        )
+    );
+    assert_eq!(result(&r, checks::INSTANCE).status, TestStatus::Failed);
 }

@@ -27,11 +27,15 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 pub const INSTANCE_ARN_PREFIX: &str = "arn:aws:s3:us-east-1";
+/// The region of instances and locations added without one: the tests'.
+pub const DEFAULT_REGION: &str = "us-east-1";
 
 /// One location the server holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Location {
     pub account: String,
+    /// Access Grants are regional: an instance and its locations live in one region.
+    pub region: String,
     pub id: String,
     pub scope: String,
     pub role: String,
@@ -63,7 +67,11 @@ struct Failure {
 
 #[derive(Default)]
 struct Inner {
-    instances: Vec<String>,
+    /// (account, region) of each instance.
+    instances: Vec<(String, String)>,
+    /// The account each known access key belongs to: a call for another
+    /// account is refused, as AWS refuses it without a cross-account grant.
+    key_accounts: HashMap<String, String>,
     locations: BTreeMap<String, Location>,
     next_id: u32,
     next_request: u32,
@@ -123,14 +131,26 @@ impl FakeS3Control {
         f(&mut self.state.lock().expect("state"))
     }
 
-    /// An Access Grants instance exists for `account`.
+    /// An Access Grants instance exists for `account` in the default region.
     pub fn add_instance(&self, account: &str) {
-        self.with(|s| s.instances.push(account.to_owned()));
+        self.add_instance_in(account, DEFAULT_REGION);
     }
 
-    /// Registers a location directly (as if someone else had).
+    /// An Access Grants instance exists for `account` in `region`.
+    pub fn add_instance_in(&self, account: &str, region: &str) {
+        self.with(|s| s.instances.push((account.to_owned(), region.to_owned())));
+    }
+
+    /// Registers a location directly (as if someone else had), in the default region.
     pub fn add_location(&self, account: &str, scope: &str, role: &str) -> String {
-        self.with(|s| insert_location(s, account, scope, role))
+        self.with(|s| insert_location(s, account, DEFAULT_REGION, scope, role))
+    }
+
+    /// Requests signed with `key_id` come from `account`.
+    pub fn key_belongs_to(&self, key_id: &str, account: &str) {
+        self.with(|s| {
+            s.key_accounts.insert(key_id.to_owned(), account.to_owned());
+        });
     }
 
     pub fn locations(&self) -> Vec<Location> {
@@ -183,13 +203,14 @@ impl FakeS3Control {
     }
 }
 
-fn insert_location(s: &mut Inner, account: &str, scope: &str, role: &str) -> String {
+fn insert_location(s: &mut Inner, account: &str, region: &str, scope: &str, role: &str) -> String {
     s.next_id += 1;
     let id = format!("a1b2c3d4-5e6f-4a0b-9c8d-{:012x}", s.next_id);
     s.locations.insert(
         id.clone(),
         Location {
             account: account.to_owned(),
+            region: region.to_owned(),
             id: id.clone(),
             scope: scope.to_owned(),
             role: role.to_owned(),
@@ -225,8 +246,9 @@ fn xml_field(xml: &str, tag: &str) -> Option<String> {
 
 fn location_xml(l: &Location, tag: &str) -> String {
     format!(
-        "<{tag}><CreatedAt>{CREATED_AT}</CreatedAt><AccessGrantsLocationId>{}</AccessGrantsLocationId><AccessGrantsLocationArn>arn:aws:s3:us-east-1:{}:access-grants/default/location/{}</AccessGrantsLocationArn><LocationScope>{}</LocationScope><IAMRoleArn>{}</IAMRoleArn></{tag}>",
+        "<{tag}><CreatedAt>{CREATED_AT}</CreatedAt><AccessGrantsLocationId>{}</AccessGrantsLocationId><AccessGrantsLocationArn>arn:aws:s3:{}:{}:access-grants/default/location/{}</AccessGrantsLocationArn><LocationScope>{}</LocationScope><IAMRoleArn>{}</IAMRoleArn></{tag}>",
         l.id,
+        l.region,
         l.account,
         l.id,
         xml_escape(&l.scope),
@@ -562,6 +584,7 @@ async fn handle(State(app): State<App>, req: Request) -> Response {
         signature: Err("no Authorization header".into()),
         body: body_text.clone(),
     };
+    let mut signer: Option<String> = None;
     let verdict: Result<bool, (u16, &str, String)> = match auth {
         None => Err((
             403,
@@ -570,6 +593,7 @@ async fn handle(State(app): State<App>, req: Request) -> Response {
         )),
         Some(Err(e)) => Err((400, "AuthorizationHeaderMalformed", e)),
         Some(Ok(a)) => {
+            signer = Some(a.key_id.clone());
             seen.region = Some(a.region.clone());
             seen.service = Some(a.service.clone());
             seen.signed_headers = a.signed_headers.clone();
@@ -629,6 +653,8 @@ async fn handle(State(app): State<App>, req: Request) -> Response {
     seen.signature = verdict
         .clone()
         .map_err(|(_, code, m)| format!("{code}: {m}"));
+    // The region the request was signed for is the one it addresses.
+    let region = seen.region.clone().unwrap_or_default();
     let mut s = app.state.lock().expect("state");
     s.seen.push(seen);
     if let Err((status, code, message)) = verdict {
@@ -643,6 +669,11 @@ async fn handle(State(app): State<App>, req: Request) -> Response {
             &rid,
         );
     };
+    let owner = signer.as_ref().and_then(|k| s.key_accounts.get(k));
+    if owner.is_some_and(|o| *o != account) {
+        // Another account's instance, and no cross-account grant.
+        return error(403, "AccessDenied", "Access Denied", &rid);
+    }
     if s.denied.iter().any(|d| d == op || d == "*") {
         return error(403, "AccessDenied", "Access Denied", &rid);
     }
@@ -650,7 +681,7 @@ async fn handle(State(app): State<App>, req: Request) -> Response {
         let f = s.failures.remove(i);
         return error(f.status, &f.code, &f.message, &rid);
     }
-    if !s.instances.contains(&account) {
+    if !s.instances.contains(&(account.clone(), region.clone())) {
         return error(
             404,
             "AccessGrantsInstanceNotExistsError",
@@ -665,7 +696,7 @@ async fn handle(State(app): State<App>, req: Request) -> Response {
             result_xml(
                 "GetAccessGrantsInstanceResult",
                 &format!(
-                    "<AccessGrantsInstanceArn>{INSTANCE_ARN_PREFIX}:{account}:access-grants/default</AccessGrantsInstanceArn><AccessGrantsInstanceId>default</AccessGrantsInstanceId><CreatedAt>{CREATED_AT}</CreatedAt>"
+                    "<AccessGrantsInstanceArn>arn:aws:s3:{region}:{account}:access-grants/default</AccessGrantsInstanceArn><AccessGrantsInstanceId>default</AccessGrantsInstanceId><CreatedAt>{CREATED_AT}</CreatedAt>"
                 ),
             ),
         ),
@@ -682,7 +713,7 @@ async fn handle(State(app): State<App>, req: Request) -> Response {
             let matching: Vec<&Location> = s
                 .locations
                 .values()
-                .filter(|l| l.account == account)
+                .filter(|l| l.account == account && l.region == region)
                 .filter(|l| {
                     scope.as_ref().is_none_or(|sc| {
                         if prefix_filter {
@@ -757,7 +788,7 @@ async fn handle(State(app): State<App>, req: Request) -> Response {
             }
             if s.locations
                 .values()
-                .any(|l| l.account == account && l.scope == scope)
+                .any(|l| l.account == account && l.region == region && l.scope == scope)
             {
                 return error(
                     409,
@@ -766,7 +797,7 @@ async fn handle(State(app): State<App>, req: Request) -> Response {
                     &rid,
                 );
             }
-            let id = insert_location(&mut s, &account, &scope, &role);
+            let id = insert_location(&mut s, &account, &region, &scope, &role);
             let l = s.locations[&id].clone();
             respond(
                 200,
@@ -784,7 +815,7 @@ async fn handle(State(app): State<App>, req: Request) -> Response {
             let found = s
                 .locations
                 .get(&id)
-                .filter(|l| l.account == account)
+                .filter(|l| l.account == account && l.region == region)
                 .cloned();
             let Some(mut l) = found else {
                 return error(

@@ -10,6 +10,7 @@ mod access_grants;
 mod auth;
 mod conformance;
 mod contract;
+mod endpoints;
 mod fake_s3control;
 mod lifecycle;
 mod logs;
