@@ -44,7 +44,10 @@ pub struct S3Config {
     /// The IAM role (ARN) that S3 Access Grants assumes for the location.
     pub aws_location_role: String,
     /// The base path registered as an Access Grants location:
-    /// `s3://bucket` or `s3://bucket/prefix` (`s3://` alone: every bucket of the account).
+    /// `s3://bucket` or `s3://bucket/prefix` (`s3://` alone: every bucket of
+    /// the account). A trailing `/` is dropped: `s3://bucket/prefix/` is
+    /// `s3://bucket/prefix`.
+    #[serde(deserialize_with = "path_without_trailing_slash")]
     pub aws_location_path: String,
     /// An IAM role (ARN) to assume with the credentials before any call.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -229,6 +232,18 @@ pub fn is_role_arn(s: &str) -> bool {
         && path_and_name.len() <= 512 + 64
         && path_and_name.chars().all(|c| iam_char(c) || c == '/')
         && !path_and_name.contains("//")
+}
+
+/// The path as written, less the trailing `/`s users add to a prefix (a
+/// location's scope has none); `s3://` itself stays.
+fn path_without_trailing_slash<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let path = String::deserialize(d)?;
+    let trimmed = path.trim_end_matches('/');
+    Ok(if trimmed.len() < S3_SCHEME.len() {
+        path
+    } else {
+        trimmed.to_owned()
+    })
 }
 
 /// `s3://`, `s3://bucket` or `s3://bucket/prefix`: a valid bucket name, no

@@ -43,6 +43,39 @@ fn a_good_config_parses_and_names_its_account_key() {
 }
 
 #[test]
+fn a_trailing_slash_on_the_path_is_dropped_not_refused() {
+    for written in ["s3://bucket-one/prefix/", "s3://bucket-one/prefix//"] {
+        let parsed = DynPlatform::parse(
+            &support::platform(),
+            &config(CLOSED, "static", written),
+            false,
+        )
+        .expect("valid");
+        assert_eq!(parsed.public["awsLocationPath"], "s3://bucket-one/prefix");
+        assert_eq!(parsed.full["awsLocationPath"], "s3://bucket-one/prefix");
+        assert_eq!(
+            parsed.account_key,
+            "123456789012/us-east-1/s3://bucket-one/prefix"
+        );
+    }
+    let bucket = DynPlatform::parse(
+        &support::platform(),
+        &config(CLOSED, "static", "s3://bucket-one/"),
+        false,
+    )
+    .expect("valid");
+    assert_eq!(bucket.public["awsLocationPath"], "s3://bucket-one");
+    // Every bucket of the account stays `s3://`.
+    let all = DynPlatform::parse(
+        &support::platform(),
+        &config(CLOSED, "static", "s3://"),
+        false,
+    )
+    .expect("valid");
+    assert_eq!(all.public["awsLocationPath"], "s3://");
+}
+
+#[test]
 fn each_bad_value_names_its_field() {
     let cases: Vec<(&str, Value, &str)> = vec![
         ("awsAccountId", json!("12345"), "config.awsAccountId"),
@@ -59,11 +92,7 @@ fn each_bad_value_names_its_field() {
             json!("s3://Bad_Bucket/x"),
             "config.awsLocationPath",
         ),
-        (
-            "awsLocationPath",
-            json!("s3://bucket-one/x/"),
-            "config.awsLocationPath",
-        ),
+        // (A trailing `/` is dropped, not refused: see the test above.)
         (
             "awsLocationPath",
             json!("s3://bucket-one//x"),
