@@ -66,6 +66,31 @@ where
     }
 }
 
+/// [`with_session`] in the configured role (the privileged role of an
+/// automatic set-up): what a role may see and do depends on it, and a session
+/// starts in the user's default role, which may see less (a database hidden
+/// from it would pass the absence test and then fail at `CREATE DATABASE`).
+async fn in_role<F, Fut>(c: Arc<SnowflakeConfig>, what: &str, f: F) -> CheckOutcome
+where
+    F: FnOnce(Session) -> Fut,
+    Fut: std::future::Future<Output = (Session, CheckOutcome)>,
+{
+    let role = c.role.clone();
+    let what_owned = what.to_owned();
+    with_session(c, what, |mut s| async move {
+        match s.query(&format!("USE ROLE {}", ident(&role))).await {
+            Ok(_) => f(s).await,
+            Err(e) => (
+                s,
+                CheckOutcome::failed(format!(
+                    "Unable to {what_owned}: the role {role} cannot be used: {e}"
+                )),
+            ),
+        }
+    })
+    .await
+}
+
 fn span(name: &'static str, ctx: &CheckContext) -> tracing::Span {
     tracing::info_span!(
         "check",
@@ -198,7 +223,7 @@ pub fn checks() -> Vec<Check<SnowflakeConfig>> {
                         .and_then(|p| p.as_str())
                         .map(str::to_owned);
                     let ctx_prefix = prefix.clone();
-                    with_session(Arc::clone(&c), "list the roles", |mut s| async move {
+                    in_role(Arc::clone(&c), "list the roles", |mut s| async move {
                         let pattern = format!("{ctx_prefix}_%");
                         let outcome = match client::roles_like(&mut s, &pattern).await {
                             Ok(roles) => {
@@ -236,6 +261,7 @@ pub fn checks() -> Vec<Check<SnowflakeConfig>> {
             },
         )
         .requires(CONNECT)
+        .requires(PRIVILEGED_ROLE)
         .applies_when(
             "Applies only when table grants are enabled.",
             |c: &SnowflakeConfig, _| c.table_grants.enabled,
@@ -273,7 +299,7 @@ pub fn checks() -> Vec<Check<SnowflakeConfig>> {
                             "ACCOUNTADMIN holds every account privilege.",
                         );
                     }
-                    with_session(Arc::clone(&c), "read the grants of the privileged role", |mut s| async move {
+                    in_role(Arc::clone(&c), "read the grants of the privileged role", |mut s| async move {
                         let outcome = match account_privileges(&mut s, &c.role).await {
                             Ok(held) => {
                                 let missing: Vec<&str> = REQUIRED_ACCOUNT_PRIVILEGES
@@ -321,7 +347,7 @@ pub fn checks() -> Vec<Check<SnowflakeConfig>> {
                         .and_then(|s| s.get("database"))
                         .and_then(|d| d.as_str())
                         .map(str::to_owned);
-                    with_session(Arc::clone(&c), "look the database up", |mut s| async move {
+                    in_role(Arc::clone(&c), "look the database up", |mut s| async move {
                         let outcome = match client::database_exists(&mut s, &c.database).await {
                             Ok(false) => CheckOutcome::passed(),
                             Ok(true) if own.as_deref() == Some(c.database.as_str()) => {
@@ -341,6 +367,7 @@ pub fn checks() -> Vec<Check<SnowflakeConfig>> {
             },
         )
         .requires(CONNECT)
+        .requires(PRIVILEGED_ROLE)
         .only_auto_bootstrap()
         .timeout(CHECK_TIMEOUT),
         Check::new(
@@ -355,7 +382,7 @@ pub fn checks() -> Vec<Check<SnowflakeConfig>> {
                         let enabled = imp.get("enabled")?.as_bool()?;
                         enabled.then(|| imp.get("role")?.as_str().map(str::to_owned))?
                     });
-                    with_session(Arc::clone(&c), "look the role up", |mut s| async move {
+                    in_role(Arc::clone(&c), "look the role up", |mut s| async move {
                         let outcome = match client::role_exists(&mut s, &role).await {
                             Ok(false) => CheckOutcome::passed(),
                             Ok(true) if own.as_deref() == Some(role.as_str()) => {
@@ -374,6 +401,7 @@ pub fn checks() -> Vec<Check<SnowflakeConfig>> {
             },
         )
         .requires(CONNECT)
+        .requires(PRIVILEGED_ROLE)
         .applies_when(
             "Applies only to automatic set-up (autoBootstrap is true) with impersonation enabled.",
             |c: &SnowflakeConfig, ctx| ctx.auto_bootstrap && c.impersonation.enabled,

@@ -78,7 +78,7 @@ fn api_fake_snowflake_create_edit_delete_with_faults_leave_the_account_as_it_was
     }
     let rt = runtime();
     let fake = start_fake(&rt);
-    fake.with(|s| s.objects.insert(format!("warehouse {}", q("OTHER_WH"))));
+    fake.add_object(format!("warehouse {}", q("OTHER_WH")), "ACCOUNTADMIN");
     let db = unique("api");
     let config = auto_config(&fake, &db);
     let server = Server::start("snowflake-faults", &[]);

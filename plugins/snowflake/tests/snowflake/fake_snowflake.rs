@@ -5,8 +5,14 @@
 //! expired session tokens. It keeps the account's objects as data, runs the
 //! handful of statement shapes the plugin sends (and refuses anything else),
 //! and records every statement and log-in so tests can check what it received.
+//! Access is checked as Snowflake checks it (`access`): objects have owner
+//! roles, a session acts with its current role (the user's default until
+//! `USE ROLE`) and the roles granted to it, and what it may see and do
+//! follows from ownership and grants.
 
 #![allow(dead_code)]
+
+mod access;
 
 use aws_lc_rs::signature::{RSA_PKCS1_2048_8192_SHA256, UnparsedPublicKey};
 use axum::body::Bytes;
@@ -44,6 +50,8 @@ pub struct State {
     pub public_keys: BTreeMap<String, Vec<u8>>,
     /// `<what> TO <grantee>`, e.g. `ROLE "R" TO USER "U"`, `CREATE ROLE ON ACCOUNT TO ROLE "R"`.
     pub grants: BTreeSet<String>,
+    /// The owner role of each object (`database "X"` → `R`) and user (`user "U"`).
+    pub owners: BTreeMap<String, String>,
     /// Version-table rows by table.
     pub rows: BTreeMap<String, Vec<i64>>,
     /// Every statement received, in order (with passwords as sent).
@@ -106,6 +114,13 @@ impl FakeSnowflake {
         );
         st.grants
             .insert(format!("ROLE {} TO USER {}", q("ACCOUNTADMIN"), q(ADMIN)));
+        for o in [
+            "role \"ACCOUNTADMIN\"",
+            "warehouse \"COMPUTE_WH\"",
+            "database \"SNOWFLAKE\"",
+        ] {
+            st.owners.insert(o.to_owned(), "ACCOUNTADMIN".into());
+        }
         let state = Arc::new(Mutex::new(st));
         let app = axum::Router::new()
             .route("/session/v1/login-request", axum::routing::post(login))
@@ -130,16 +145,35 @@ impl FakeSnowflake {
         f(&mut self.state.lock().unwrap())
     }
 
-    /// Adds a user with a role granted to it.
+    /// Adds a user with a role granted to it (its default role), the role
+    /// owned by ACCOUNTADMIN and granted usage of the warehouse.
     pub fn add_user(&self, user: &str, password: &str, role: &str) {
         self.with(|s| {
-            s.objects.insert(format!("role {}", q(role)));
+            if s.objects.insert(format!("role {}", q(role))) {
+                s.owners
+                    .insert(format!("role {}", q(role)), "ACCOUNTADMIN".into());
+                s.grants.insert(format!(
+                    "USAGE ON WAREHOUSE {} TO ROLE {}",
+                    q(WAREHOUSE),
+                    q(role)
+                ));
+            }
             s.users.insert(
                 user.to_owned(),
                 (password.to_owned(), role.to_owned(), WAREHOUSE.into()),
             );
             s.grants
                 .insert(format!("ROLE {} TO USER {}", q(role), q(user)));
+        });
+    }
+
+    /// An object (`database "X"`, `warehouse "W"`, `role "R"`) made by someone
+    /// else, owned by `owner`.
+    pub fn add_object(&self, object: impl Into<String>, owner: &str) {
+        let object = object.into();
+        self.with(|s| {
+            s.objects.insert(object.clone());
+            s.owners.insert(object, owner.to_owned());
         });
     }
 
@@ -264,7 +298,9 @@ async fn login(AxState(state): AxState<Arc<Mutex<State>>>, body: Bytes) -> Respo
     }
     st.next_token += 1;
     let token = format!("fake-token-{}-{}", st.next_token, fnv(&name));
-    st.tokens.insert(token.clone(), (name, None));
+    // A session starts in the user's default role.
+    let default_role = st.users.get(&name).map(|u| u.1.clone());
+    st.tokens.insert(token.clone(), (name, default_role));
     js(json!({
         "data": {"token": token, "masterToken": format!("master-{token}"), "validityInSeconds": 3600},
         "code": null, "message": null, "success": true,
@@ -674,6 +710,8 @@ fn run(st: &mut State, token: &str, sql: &str) -> Res {
         .get(token)
         .map(|(u, _)| u.clone())
         .unwrap_or_default();
+    let current = st.tokens.get(token).and_then(|t| t.1.clone());
+    let roles = access::active_roles(st, current.as_deref());
     match w.as_slice() {
         ["SELECT", "1", ..] => Ok(ok_rows(&["1"], vec![vec![json!("1")]])),
         ["USE", "ROLE", ..] => {
@@ -697,7 +735,8 @@ fn run(st: &mut State, token: &str, sql: &str) -> Res {
         }
         ["USE", "WAREHOUSE", ..] => {
             let (n, _) = name(&toks[2..]).ok_or_else(|| compile("warehouse name"))?;
-            if !st.objects.contains(&format!("warehouse {}", q(&n[0]))) {
+            let wh = format!("warehouse {}", q(&n[0]));
+            if !st.objects.contains(&wh) || !access::sees(st, &roles, &wh) {
                 return Err(missing(&format!("Object {}", q(&n[0]))));
             }
             Ok(status("Statement executed successfully."))
@@ -716,9 +755,12 @@ fn run(st: &mut State, token: &str, sql: &str) -> Res {
                 "ROLES" => "role",
                 _ => "warehouse",
             };
+            // Databases and warehouses are listed to the roles that own or
+            // hold a privilege on them; roles to everyone.
             let rows = objects_of(st, k)
                 .into_iter()
                 .filter(|n| like(p, n))
+                .filter(|n| k == "role" || access::sees(st, &roles, &format!("{k} {}", q(n))))
                 .map(|n| vec![json!("2026-01-01 00:00:00"), json!(n)])
                 .collect();
             Ok(ok_rows(&["created_on", "name"], rows))
@@ -759,9 +801,31 @@ fn run(st: &mut State, token: &str, sql: &str) -> Res {
             if !parent_ok {
                 return Err(missing(&format!("Parent of {full}")));
             }
-            if !st.objects.insert(format!("{k} {full}")) {
+            let allowed = match *kind {
+                "DATABASE" => access::holds(st, &roles, "CREATE DATABASE"),
+                "ROLE" => access::holds(st, &roles, "CREATE ROLE"),
+                "SCHEMA" => access::may_create_in(
+                    st,
+                    &roles,
+                    &format!("database {}", qn(&n[..1])),
+                    "CREATE SCHEMA",
+                ),
+                _ => access::may_create_in(
+                    st,
+                    &roles,
+                    &format!("schema {}", qn(&n[..2])),
+                    "CREATE TABLE",
+                ),
+            };
+            if st.objects.contains(&format!("{k} {full}")) {
                 return Err(exists(&full));
             }
+            if !allowed {
+                return Err(access::denied(&format!("{k} {full}")));
+            }
+            st.objects.insert(format!("{k} {full}"));
+            st.owners
+                .insert(format!("{k} {full}"), current.clone().unwrap_or_default());
             if *kind == "TABLE" {
                 st.rows.insert(full.clone(), Vec::new());
             }
@@ -782,9 +846,17 @@ fn run(st: &mut State, token: &str, sql: &str) -> Res {
             let (n, _) = name(&toks[at..]).ok_or_else(|| compile("object name"))?;
             let full = qn(&n);
             if *kind == "USER" {
+                let key = format!("user {full}");
+                if st.users.contains_key(&n[0])
+                    && !access::owns(st, &roles, &key)
+                    && !access::holds(st, &roles, "CREATE USER")
+                {
+                    return Err(access::denied(&key));
+                }
                 if st.users.remove(&n[0]).is_none() && !if_exists {
                     return Err(missing(&format!("User {full}")));
                 }
+                st.owners.remove(&key);
                 let to = format!(" TO USER {full}");
                 st.grants.retain(|g| !g.ends_with(&to));
                 return Ok(status(&format!("{} successfully dropped.", n[0])));
@@ -796,6 +868,11 @@ fn run(st: &mut State, token: &str, sql: &str) -> Res {
                 }
                 return Err(missing(&format!("{kind} {full}")));
             }
+            // Only the owner drops an object.
+            if !access::owns(st, &roles, &format!("{k} {full}")) {
+                return Err(access::denied(&format!("{k} {full}")));
+            }
+            st.owners.remove(&format!("{k} {full}"));
             if *kind == "ROLE" {
                 st.objects.remove(&format!("role {full}"));
                 let to = format!(" TO ROLE {full}");
@@ -820,10 +897,17 @@ fn run(st: &mut State, token: &str, sql: &str) -> Res {
             }
             let (to, _) = name(rest).ok_or_else(|| compile("role name"))?;
             let (f, t) = (q(&from[0]), q(&to[0]));
-            if !st.objects.remove(&format!("role {f}")) {
+            if !st.objects.contains(&format!("role {f}")) {
                 return Err(missing(&format!("Role {f}")));
             }
+            if !access::owns(st, &roles, &format!("role {f}")) {
+                return Err(access::denied(&format!("role {f}")));
+            }
+            st.objects.remove(&format!("role {f}"));
             st.objects.insert(format!("role {t}"));
+            if let Some(owner) = st.owners.remove(&format!("role {f}")) {
+                st.owners.insert(format!("role {t}"), owner);
+            }
             let grants: Vec<String> = st.grants.iter().cloned().collect();
             st.grants = grants
                 .into_iter()
@@ -837,6 +921,13 @@ fn run(st: &mut State, token: &str, sql: &str) -> Res {
             if st.users.contains_key(&n[0]) {
                 return Err(exists(&q(&n[0])));
             }
+            if !access::holds(st, &roles, "CREATE USER") {
+                return Err(access::denied("account"));
+            }
+            st.owners.insert(
+                format!("user {}", q(&n[0])),
+                current.clone().unwrap_or_default(),
+            );
             let pw = props.get("PASSWORD").cloned().unwrap_or_default();
             let role = props.get("DEFAULT_ROLE").cloned().unwrap_or_default();
             let wh = props.get("DEFAULT_WAREHOUSE").cloned().unwrap_or_default();
@@ -852,10 +943,12 @@ fn run(st: &mut State, token: &str, sql: &str) -> Res {
                 return Err(compile("ALTER USER … SET"));
             }
             let props = props(rest)?;
-            // A user may change its own password; anything else needs ACCOUNTADMIN.
-            let current = st.tokens.get(token).and_then(|t| t.1.clone());
+            // A user may change its own password; anything else needs the
+            // user's owner or a role that manages users.
             let own_password = n[0] == user && props.keys().all(|k| k == "PASSWORD");
-            if !own_password && current.as_deref() != Some("ACCOUNTADMIN") {
+            let manages = access::owns(st, &roles, &format!("user {}", q(&n[0])))
+                || access::holds(st, &roles, "CREATE USER");
+            if !own_password && !manages {
                 return Err((
                     "003001",
                     "SQL access control error: Insufficient privileges to operate on user.".into(),
@@ -916,7 +1009,26 @@ fn run(st: &mut State, token: &str, sql: &str) -> Res {
                     }
                 }
             }
-            let key = format!("{} TO {gkind} {}", canon(what), q(&gname));
+            let what_text = canon(what);
+            // What is granted: privileges Snowflake knows, on something the
+            // session owns, or with MANAGE GRANTS.
+            if !what_text.starts_with("ROLE ") {
+                access::check_privileges(&what_text).map_err(compile)?;
+            }
+            let object = if let Some(role) = what_text.strip_prefix("ROLE ") {
+                Some(format!("role {role}"))
+            } else {
+                what_text.split_once(" ON ").and_then(|(_, on)| {
+                    let (kind, name) = on.split_once(' ')?;
+                    (kind != "ACCOUNT").then(|| format!("{} {name}", kind.to_ascii_lowercase()))
+                })
+            };
+            let may = access::holds(st, &roles, "MANAGE GRANTS")
+                || object.as_ref().is_some_and(|o| access::owns(st, &roles, o));
+            if !may {
+                return Err(access::denied(object.as_deref().unwrap_or("account")));
+            }
+            let key = format!("{what_text} TO {gkind} {}", q(&gname));
             if grant {
                 st.grants.insert(key);
             } else {

@@ -148,7 +148,7 @@ async fn fake_snowflake_create_makes_every_object_and_the_system_user_logs_in() 
 #[tokio::test]
 async fn fake_snowflake_lifecycle_with_faults_leaves_objects_as_they_were() {
     let server = FakeSnowflake::start(PW).await;
-    server.with(|s| s.objects.insert(format!("warehouse {}", q("OTHER_WH"))));
+    server.add_object(format!("warehouse {}", q("OTHER_WH")), "ACCOUNTADMIN");
     let db = unique("life");
     let initial = server.snapshot();
     let v1 = Snowflake::installing_version(1);
@@ -335,9 +335,13 @@ async fn fake_snowflake_delete_needs_privileged_credentials_and_cleans_up_a_fail
     assert!(err.to_string().contains("Integrations that are automatically configured require privileged credentials to disable. Please provide them in your payload."));
     // A create that stopped with objects left: cleanup drops whatever exists.
     server.with(|s| {
-        s.objects.insert(format!("database {}", q(&db)));
-        s.objects
-            .insert(format!("role {}", q(&format!("{db}_SYSTEM_ROLE"))));
+        for o in [
+            format!("database {}", q(&db)),
+            format!("role {}", q(&format!("{db}_SYSTEM_ROLE"))),
+        ] {
+            s.objects.insert(o.clone());
+            s.owners.insert(o, "ACCOUNTADMIN".into());
+        }
     });
     Platform::delete(
         &Snowflake::new(),

@@ -32,7 +32,7 @@ async fn fake_snowflake_everything_passes_for_a_fresh_account() {
 #[tokio::test]
 async fn fake_snowflake_privileged_role_not_granted_fails() {
     let server = FakeSnowflake::start(PW).await;
-    server.with(|s| s.objects.insert(format!("role {}", q("OTHER_ADMIN"))));
+    server.add_object(format!("role {}", q("OTHER_ADMIN")), "ACCOUNTADMIN");
     let mut config = support::fake_config(&server, PW, &unique("role"));
     config["role"] = "OTHER_ADMIN".into();
     let r = support::validate(&config, true, None, vec![]).await;
@@ -113,7 +113,7 @@ async fn fake_snowflake_impersonation_role_test_both_ways() {
     config["impersonation"] = json!({"enabled": true, "role": "TAKEN_IMP"});
     let r = support::validate(&config, true, None, vec![]).await;
     assert_eq!(support::result(&r, ROLE_ABSENT), (TestStatus::Passed, None));
-    server.with(|s| s.objects.insert(format!("role {}", q("TAKEN_IMP"))));
+    server.add_object(format!("role {}", q("TAKEN_IMP")), "ACCOUNTADMIN");
     let r = support::validate(&config, true, None, vec![]).await;
     assert_eq!(
         support::result(&r, ROLE_ABSENT),
@@ -143,7 +143,7 @@ async fn fake_snowflake_role_prefix_in_use_names_the_configured_prefix() {
     let r = support::validate(&config, true, None, vec![]).await;
     assert_eq!(support::result(&r, ROLE_PREFIX), (TestStatus::Passed, None));
     // Another instance's table-grant role.
-    server.with(|s| s.objects.insert(format!("role {}", q("ACME_1234_SELECT"))));
+    server.add_object(format!("role {}", q("ACME_1234_SELECT")), "ACCOUNTADMIN");
     let r = support::validate(&config, true, None, vec![]).await;
     assert_eq!(
         support::result(&r, ROLE_PREFIX),
@@ -177,5 +177,64 @@ async fn fake_snowflake_wrong_password_fails_the_connection_test_only() {
             .filter(|t| t.name != CONNECT)
             .all(|t| t.status == TestStatus::Skipped),
         "{r:?}"
+    );
+}
+
+/// A user whose default role sees nothing, and whose privileged role owns a
+/// database: checks that ran in the default role would not see it.
+fn bootstrapper(server: &FakeSnowflake, database: &str) -> serde_json::Value {
+    server.add_user("BOOT", "boot-pw", "BOOT_DEFAULT");
+    server.add_object(format!("role {}", q("BOOTSTRAPPER")), "ACCOUNTADMIN");
+    server.with(|s| {
+        s.grants
+            .insert(format!("ROLE {} TO USER {}", q("BOOTSTRAPPER"), q("BOOT")));
+        s.grants.insert(format!(
+            "USAGE ON WAREHOUSE {} TO ROLE {}",
+            q(crate::fake_snowflake::WAREHOUSE),
+            q("BOOTSTRAPPER")
+        ));
+        for p in [
+            "CREATE DATABASE",
+            "CREATE ROLE",
+            "CREATE USER",
+            "MANAGE GRANTS",
+        ] {
+            s.grants
+                .insert(format!("{p} ON ACCOUNT TO ROLE {}", q("BOOTSTRAPPER")));
+        }
+    });
+    server.add_object(format!("database {}", q(database)), "BOOTSTRAPPER");
+    let mut config = support::config(
+        &server.endpoint,
+        "BOOT",
+        "boot-pw",
+        crate::fake_snowflake::WAREHOUSE,
+        database,
+    );
+    config["role"] = "BOOTSTRAPPER".into();
+    config
+}
+
+#[tokio::test]
+async fn fake_snowflake_a_database_hidden_from_the_default_role_is_found() {
+    let server = FakeSnowflake::start(PW).await;
+    let db = unique("hidden");
+    let config = bootstrapper(&server, &db);
+    // The user's default role cannot see it: SHOW DATABASES there is empty.
+    let r = support::validate(&config, true, None, vec![]).await;
+    assert_eq!(
+        support::result(&r, DATABASE_ABSENT),
+        (TestStatus::Failed, Some(DATABASE_EXISTS.to_owned())),
+        "{r:?}"
+    );
+    // The grants test reads the privileged role's grants: all held.
+    assert_eq!(support::result(&r, BOOTSTRAP_GRANTS).0, TestStatus::Passed);
+    // Every lookup ran in the privileged role, never in the default one.
+    let statements = server.statements();
+    assert!(
+        statements
+            .iter()
+            .any(|s| s == &format!("USE ROLE {}", q("BOOTSTRAPPER"))),
+        "{statements:#?}"
     );
 }
