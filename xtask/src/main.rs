@@ -12,9 +12,11 @@ const HELP: &str = "\
 cargo xtask COMMAND
 
 Commands:
-  test [ARGS…]                 start the stand-ins, run every test of the workspace, then
+  test [--keep-stand-ins] [ARGS…]
+                               start the stand-ins, run every test of the workspace, then
                                check-features (ARGS go to the test runner, e.g. a filter,
-                               and skip the feature matrix)
+                               and skip the feature matrix); stops the stand-ins it started
+                               unless --keep-stand-ins (or JUNCTION_KEEP_STAND_INS=1)
   stand-ins up [NAME…]         install (cached under target/) and start stand-ins
   stand-ins down [NAME…]       stop them
   stand-ins status             what runs, and where
@@ -24,8 +26,9 @@ Commands:
   dist --platforms a,b         a release binary with only those platforms; prints path and size
   bench-core                   the check runner's overhead (1,000 trivial checks)
 
-Stand-ins: postgres, moto, fakesnow
-Their endpoints are written to target/stand-ins/endpoints.json (JUNCTION_STAND_INS).
+Stand-ins: postgres, moto, fakesnow, minilake, pysqlbridge, bqemulator, on 127.0.0.1 ports
+of this checkout's own (a block chosen by its target directory; JUNCTION_STAND_IN_PORT_BASE
+sets it). Their endpoints are written to target/stand-ins/endpoints.json (JUNCTION_STAND_INS).
 ";
 
 fn main() -> Result<()> {
@@ -57,10 +60,19 @@ fn main() -> Result<()> {
     }
 }
 
-/// The one test command: stand-ins up, then one build and run of every test.
-fn test(root: &Path, extra: &[String]) -> Result<()> {
+/// The one test command: stand-ins up, then one build and run of every test,
+/// then the feature matrix; the stand-ins this run started are stopped at the
+/// end (`--keep-stand-ins` or `JUNCTION_KEEP_STAND_INS=1` keeps them).
+fn test(root: &Path, args: &[String]) -> Result<()> {
+    let keep = args.iter().any(|a| a == "--keep-stand-ins")
+        || std::env::var("JUNCTION_KEEP_STAND_INS").is_ok_and(|v| v == "1");
+    let extra: Vec<String> = args
+        .iter()
+        .filter(|a| *a != "--keep-stand-ins")
+        .cloned()
+        .collect();
     stand_ins::ensure_tools()?;
-    let missing = stand_ins::up(root, &[])?;
+    let report = stand_ins::up(root, &[])?;
     let endpoints = stand_ins::endpoints_file(root);
     let mut cmd = Command::new(cargo());
     cmd.current_dir(root).env("JUNCTION_STAND_INS", &endpoints);
@@ -69,21 +81,28 @@ fn test(root: &Path, extra: &[String]) -> Result<()> {
     } else {
         cmd.args(["test", "--workspace", "--no-fail-fast"]);
     }
-    cmd.args(test_features(root)).args(extra);
+    cmd.args(test_features(root)).args(&extra);
     let tests = run(&mut cmd);
-    if !missing.is_empty() {
-        // Their tests passed by returning early: say so last, where it is seen.
+    // The feature matrix runs only on a whole run, not on a filtered one.
+    let features = if extra.is_empty() && tests.is_ok() {
+        features::check_features(root)
+    } else {
+        Ok(())
+    };
+    if !keep && !report.started.is_empty() {
+        if let Err(e) = stand_ins::down(root, &report.started) {
+            eprintln!("stopping the stand-ins this run started failed: {e:#}");
+        }
+    }
+    if !report.missing.is_empty() {
+        // Their tests passed by returning early: said last, where it is seen.
         eprintln!(
             "\nWARNING: stand-ins not running: {}. Their tests returned early; \
              under CI=true this run would have failed. See `cargo xtask stand-ins up`.",
-            missing.join(", ")
+            report.missing.join(", ")
         );
     }
-    // The feature matrix runs only on a whole run, not on a filtered one.
-    if extra.is_empty() {
-        features::check_features(root)?;
-    }
-    tests
+    tests.and(features)
 }
 
 /// Test-only features: the host links the synthetic platform for its tests.
