@@ -249,10 +249,7 @@ pub fn validate(c: &DatabricksConfig, _auto_bootstrap: bool) -> Result<(), Confi
     }
     match c.authentication_type {
         AuthenticationType::Token => match &c.token {
-            None => errors.push(
-                "config.token",
-                "is required with authenticationType token",
-            ),
+            None => errors.push("config.token", "is required with authenticationType token"),
             Some(t) if t.expose().trim().is_empty() => {
                 errors.push("config.token", "must not be empty")
             }
@@ -285,10 +282,8 @@ pub fn validate(c: &DatabricksConfig, _auto_bootstrap: bool) -> Result<(), Confi
             );
         }
     }
-    if let Some(e) = &c.endpoint {
-        if let Err(m) = check_url(e, false) {
-            errors.push("config.endpoint", m);
-        }
+    if let Some(Err(m)) = c.endpoint.as_deref().map(|e| check_url(e, false)) {
+        errors.push("config.endpoint", m);
     }
     range(
         &mut errors,
@@ -320,7 +315,10 @@ fn oauth(errors: &mut ConfigErrors, o: &OAuthClientConfig) {
     }
     if o.client_id.trim().is_empty() {
         errors.push("config.oAuthClientConfig.clientId", "must not be empty");
-    } else if o.client_id.contains(|c: char| c.is_whitespace() || c == ':') {
+    } else if o
+        .client_id
+        .contains(|c: char| c.is_whitespace() || c == ':')
+    {
         errors.push(
             "config.oAuthClientConfig.clientId",
             "must not contain whitespace or ':'",
@@ -344,10 +342,8 @@ fn oauth(errors: &mut ConfigErrors, o: &OAuthClientConfig) {
             "must not contain control characters",
         );
     }
-    if let Some(url) = &o.authority_url {
-        if let Err(m) = check_url(url, true) {
-            errors.push("config.oAuthClientConfig.authorityUrl", m);
-        }
+    if let Some(Err(m)) = o.authority_url.as_deref().map(|u| check_url(u, true)) {
+        errors.push("config.oAuthClientConfig.authorityUrl", m);
     }
 }
 
@@ -477,7 +473,10 @@ mod tests {
         assert_eq!(c.warehouse_id(), Some("abc123"));
         assert!(!c.audit.enabled);
         assert_eq!(c.group_pattern.deny, None);
-        assert_eq!(c.statement_timeout_seconds, DEFAULT_STATEMENT_TIMEOUT_SECONDS);
+        assert_eq!(
+            c.statement_timeout_seconds,
+            DEFAULT_STATEMENT_TIMEOUT_SECONDS
+        );
     }
 
     #[test]
@@ -499,7 +498,10 @@ mod tests {
         );
         assert!(matches!(
             c.credentials(),
-            Some(Credentials::OAuthM2M { scope: "all-apis", .. })
+            Some(Credentials::OAuthM2M {
+                scope: "all-apis",
+                ..
+            })
         ));
     }
 

@@ -32,7 +32,7 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The warehouse the fake serves statements on.
 pub const WAREHOUSE: &str = "fakewh0001";
@@ -87,12 +87,14 @@ pub struct State {
     /// The OAuth client the token endpoint accepts: id and secret.
     pub client: (String, String),
     pub scope: String,
-    /// The `expires_in` of issued tokens.
+    /// The `expires_in` the endpoint gives issued tokens. The workspace
+    /// honours a token until [`State::expire_tokens`] (time in tests is the
+    /// client's business: the fake never sleeps).
     pub token_lifetime: Duration,
     /// Issued tokens are this, a dash and a counter.
     pub token_prefix: String,
-    /// Issued token → when it expires.
-    pub tokens: BTreeMap<String, Instant>,
+    /// Issued token → whether the workspace still honours it.
+    pub tokens: BTreeMap<String, bool>,
     pub token_requests: Vec<TokenRequest>,
     pub metastore: bool,
     /// Answer every request with an HTML page.
@@ -101,6 +103,8 @@ pub struct State {
     pub objects: BTreeSet<String>,
     /// Catalog → owner.
     pub owners: BTreeMap<String, String>,
+    /// Schema full name → its properties.
+    pub schema_properties: BTreeMap<String, BTreeMap<String, String>>,
     /// (`CATALOG`|`SCHEMA`|`TABLE`|`METASTORE`, full name) → principal → privileges.
     pub grants: BTreeMap<(String, String), BTreeMap<String, BTreeSet<String>>>,
     pub statement_mode: StatementMode,
@@ -128,6 +132,7 @@ impl State {
             html: false,
             objects: BTreeSet::new(),
             owners: BTreeMap::new(),
+            schema_properties: BTreeMap::new(),
             grants: BTreeMap::new(),
             statement_mode: StatementMode::Immediate,
             statements: BTreeMap::new(),
@@ -151,9 +156,8 @@ impl State {
 
     /// Makes every token issued so far expired: the workspace answers 401.
     pub fn expire_tokens(&mut self) {
-        let now = Instant::now();
-        for expiry in self.tokens.values_mut() {
-            *expiry = now;
+        for live in self.tokens.values_mut() {
+            *live = false;
         }
     }
 
@@ -267,7 +271,7 @@ async fn handle(
         return token(&mut s, &method, authorization.as_deref(), &body);
     }
     let response = match authenticate(&s, authorization.as_deref()) {
-        Err(r) => r,
+        Err(r) => *r,
         Ok(()) => route(&mut s, &method, &path, &query, &body),
     };
     s.requests.push(Recorded {
@@ -280,30 +284,30 @@ async fn handle(
 }
 
 /// A workspace request's bearer token: the PAT, or an unexpired issued token.
-fn authenticate(s: &State, authorization: Option<&str>) -> Result<(), Response> {
+fn authenticate(s: &State, authorization: Option<&str>) -> Result<(), Box<Response>> {
     let Some(token) = authorization.and_then(|a| a.strip_prefix("Bearer ")) else {
-        return Err(api_error(
+        return Err(Box::new(api_error(
             StatusCode::UNAUTHORIZED,
             "401",
             "Credential was not sent or was of an unsupported type for this API.",
-        ));
+        )));
     };
     if s.pat.as_deref() == Some(token) {
         return Ok(());
     }
     match s.tokens.get(token) {
-        Some(expiry) if *expiry > Instant::now() => Ok(()),
-        Some(_) => Err(api_error(
+        Some(true) => Ok(()),
+        Some(_) => Err(Box::new(api_error(
             StatusCode::UNAUTHORIZED,
             "401",
             "Token is expired.",
-        )),
+        ))),
         // What Databricks answers a token it does not know (observed: the
         // error code is a number).
-        None => Err(json_response(
+        None => Err(Box::new(json_response(
             StatusCode::FORBIDDEN,
             json!({"error_code": 403, "message": "Invalid access token."}),
-        )),
+        ))),
     }
 }
 
@@ -386,8 +390,7 @@ fn token(s: &mut State, method: &Method, authorization: Option<&str>, body: &[u8
     } else {
         s.next_id += 1;
         let value = format!("{}-{}", s.token_prefix, s.next_id);
-        s.tokens
-            .insert(value.clone(), Instant::now() + s.token_lifetime);
+        s.tokens.insert(value.clone(), true);
         record.granted = true;
         json_response(
             StatusCode::OK,
@@ -431,7 +434,10 @@ fn route(s: &mut State, method: &Method, path: &str, query: &str, body: &[u8]) -
     if path == STATEMENTS && method == Method::POST {
         return submit(s, body);
     }
-    if let Some(rest) = path.strip_prefix(STATEMENTS).and_then(|r| r.strip_prefix('/')) {
+    if let Some(rest) = path
+        .strip_prefix(STATEMENTS)
+        .and_then(|r| r.strip_prefix('/'))
+    {
         if let Some(id) = rest.strip_suffix("/cancel") {
             if method == Method::POST {
                 return cancel(s, id);
@@ -495,9 +501,10 @@ fn unity_catalog(s: &mut State, rest: &str, query: &str) -> Response {
         return match s.objects.contains(&format!("schema:{full}")) {
             true => {
                 let (catalog, name) = full.split_once('.').unwrap_or((full, ""));
+                let properties = s.schema_properties.get(full).cloned().unwrap_or_default();
                 json_response(
                     StatusCode::OK,
-                    json!({"name": name, "catalog_name": catalog, "full_name": full, "properties": {}}),
+                    json!({"name": name, "catalog_name": catalog, "full_name": full, "properties": properties}),
                 )
             }
             false => api_error(
@@ -509,10 +516,21 @@ fn unity_catalog(s: &mut State, rest: &str, query: &str) -> Response {
     }
     if let Some(full) = rest.strip_prefix("tables/") {
         return match s.objects.contains(&format!("table:{full}")) {
-            true => json_response(
-                StatusCode::OK,
-                json!({"full_name": full, "table_type": "MANAGED", "columns": []}),
-            ),
+            true => {
+                let parts: Vec<&str> = full.splitn(3, '.').collect();
+                json_response(
+                    StatusCode::OK,
+                    json!({
+                        "name": parts.get(2),
+                        "catalog_name": parts.first(),
+                        "schema_name": parts.get(1),
+                        "full_name": full,
+                        "table_type": "MANAGED",
+                        "data_source_format": "DELTA",
+                        "columns": [],
+                    }),
+                )
+            }
             false => api_error(
                 StatusCode::NOT_FOUND,
                 "TABLE_DOES_NOT_EXIST",
@@ -522,7 +540,11 @@ fn unity_catalog(s: &mut State, rest: &str, query: &str) -> Response {
     }
     if let Some(rest) = rest.strip_prefix("effective-permissions/") {
         let Some((kind, full)) = rest.split_once('/') else {
-            return api_error(StatusCode::BAD_REQUEST, "INVALID_PARAMETER_VALUE", "bad path");
+            return api_error(
+                StatusCode::BAD_REQUEST,
+                "INVALID_PARAMETER_VALUE",
+                "bad path",
+            );
         };
         let principal = query
             .split('&')

@@ -6,3 +6,5 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod fake_databricks;
+mod support;
+mod validate;

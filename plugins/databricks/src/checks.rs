@@ -1,0 +1,226 @@
+//! The validation tests. Names and failure messages are the response
+//! contract's, character for character; descriptions and every other message
+//! are ours. The contract's messages are fixed, so the cause of a failure
+//! (DNS, TLS, 401, 403, an HTML page where JSON was due, the missing
+//! privilege) goes to the log.
+
+use crate::bootstrap::{self, PRINCIPAL_PRIVILEGES, Settings, property};
+use crate::client::{ClientError, Workspace};
+use crate::config::{self, DatabricksConfig};
+use crate::scripts::Securable;
+use junction_core::{Check, CheckContext, CheckOutcome};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+pub const CONNECT: &str = "Basic connection test";
+pub const METASTORE: &str = "Metastore validation";
+pub const MANUAL_CATALOG: &str = "Manual catalog setup";
+
+pub const CONNECT_FAILED: &str =
+    "Could not connect to host, please confirm you are using valid connection parameters.";
+pub const NO_METASTORE: &str = "No metastore is assigned to workspace.";
+pub const CATALOG_LOOKUP_FAILED: &str =
+    "Encountered an error looking up catalog metadata for catalog.";
+
+/// Longer than a request may take with its retries and a token fetch: the
+/// configured timeouts, not the runner's, decide when a call gives up.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(
+    3 * (config::MAX_REQUEST_TIMEOUT_SECONDS + config::MAX_CONNECT_TIMEOUT_SECONDS),
+);
+
+/// The connection test's client and principal, handed on to the tests that
+/// require it in the same run, so that an OAuth token is fetched once per
+/// run. A run gets fresh checks (and so a fresh hand-off) from `checks()`;
+/// the client is only reused for the very configuration it was made for
+/// (the same `Arc`, kept alive here so its address cannot be reused).
+#[derive(Default)]
+struct Handoff(Mutex<Option<Handed>>);
+
+/// The configuration, its client, and the principal SCIM `Me` named.
+type Handed = (Arc<DatabricksConfig>, Arc<Workspace>, String);
+
+impl Handoff {
+    fn put(&self, config: &Arc<DatabricksConfig>, ws: Arc<Workspace>, principal: String) {
+        if let Ok(mut slot) = self.0.lock() {
+            *slot = Some((Arc::clone(config), ws, principal));
+        }
+    }
+
+    /// The client and principal for `config`: the handed-on ones, or new ones.
+    async fn get(
+        &self,
+        config: &Arc<DatabricksConfig>,
+    ) -> Result<(Arc<Workspace>, String), ClientError> {
+        let handed = self.0.lock().ok().and_then(|slot| {
+            slot.as_ref()
+                .filter(|(c, _, _)| Arc::ptr_eq(c, config))
+                .map(|(_, ws, p)| (Arc::clone(ws), p.clone()))
+        });
+        match handed {
+            Some(found) => Ok(found),
+            None => {
+                let ws = Arc::new(Workspace::new(config)?);
+                let me = ws.me().await?;
+                Ok((ws, me.user_name))
+            }
+        }
+    }
+}
+
+/// The tests, declared as data.
+pub fn checks() -> Vec<Check<DatabricksConfig>> {
+    let handoff = Arc::new(Handoff::default());
+    let (h1, h2, h3) = (Arc::clone(&handoff), Arc::clone(&handoff), handoff);
+    vec![
+        Check::new(
+            CONNECT,
+            "Authenticates to the workspace with the configured credentials and reads the principal (SCIM Me).",
+            move |c, _ctx| connection_test(c, Arc::clone(&h1)),
+        )
+        .timeout(CHECK_TIMEOUT),
+        Check::new(
+            METASTORE,
+            "Verifies that a Unity Catalog metastore is assigned to the workspace.",
+            move |c, _ctx| metastore_test(c, Arc::clone(&h2)),
+        )
+        .requires(CONNECT)
+        .timeout(CHECK_TIMEOUT),
+        Check::new(
+            MANUAL_CATALOG,
+            "Verifies that the catalog and the objects Junction uses in it exist, and that the principal holds USE CATALOG, MANAGE, USE SCHEMA, MODIFY and SELECT on it.",
+            move |c, ctx| manual_catalog_test(c, ctx, Arc::clone(&h3)),
+        )
+        .requires(CONNECT)
+        .only_manual_bootstrap()
+        .timeout(CHECK_TIMEOUT),
+    ]
+}
+
+async fn connection_test(c: Arc<DatabricksConfig>, handoff: Arc<Handoff>) -> CheckOutcome {
+    let result = async {
+        let ws = Arc::new(Workspace::new(&c)?);
+        let me = ws.me().await?;
+        Ok::<_, ClientError>((ws, me.user_name))
+    }
+    .await;
+    match result {
+        Ok((ws, principal)) => {
+            tracing::info!(principal = %principal, "connected");
+            handoff.put(&c, ws, principal);
+            CheckOutcome::passed()
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "connection test failed");
+            CheckOutcome::failed(CONNECT_FAILED)
+        }
+    }
+}
+
+async fn metastore_test(c: Arc<DatabricksConfig>, handoff: Arc<Handoff>) -> CheckOutcome {
+    let result = async {
+        let (ws, _) = handoff.get(&c).await?;
+        ws.metastore_assignment().await
+    }
+    .await;
+    match result {
+        Ok(Some(m)) => {
+            tracing::info!(metastore_id = %m.metastore_id, "metastore assigned");
+            CheckOutcome::passed()
+        }
+        Ok(None) => CheckOutcome::failed(NO_METASTORE),
+        Err(e) => {
+            tracing::warn!(error = %e, "metastore validation failed");
+            CheckOutcome::failed(format!(
+                "Could not read the workspace's metastore assignment: {e}"
+            ))
+        }
+    }
+}
+
+/// What is wrong with a manual set-up, for the log.
+async fn manual_catalog_problem(
+    c: &Arc<DatabricksConfig>,
+    handoff: &Handoff,
+) -> Result<Option<String>, ClientError> {
+    let (ws, principal) = handoff.get(c).await?;
+    let catalog = &c.catalog;
+    let Some(info) = ws.catalog(catalog).await? else {
+        return Ok(Some(format!("the catalog {catalog} does not exist")));
+    };
+    let Some(system) = ws.schema(catalog, bootstrap::SYSTEM_SCHEMA).await? else {
+        return Ok(Some(format!(
+            "the schema {catalog}.{} does not exist",
+            bootstrap::SYSTEM_SCHEMA
+        )));
+    };
+    let recorded = system.properties.get(property::VERSION);
+    let version = match recorded.and_then(|v| v.parse::<u32>().ok()) {
+        Some(v) if (1..=bootstrap::CURRENT_VERSION).contains(&v) => v,
+        _ => {
+            return Ok(Some(format!(
+                "the schema {catalog}.{} records no set-up version Junction knows ({}: {recorded:?})",
+                bootstrap::SYSTEM_SCHEMA,
+                property::VERSION,
+            )));
+        }
+    };
+    for (schema, table) in bootstrap::expected_objects(&Settings::from(&**c), version) {
+        let found = if table.is_empty() {
+            ws.schema(catalog, schema).await?.is_some()
+        } else {
+            ws.table(&format!("{catalog}.{schema}.{table}"))
+                .await?
+                .is_some()
+        };
+        if !found {
+            let what = if table.is_empty() {
+                format!("the schema {catalog}.{schema}")
+            } else {
+                format!("the table {catalog}.{schema}.{table}")
+            };
+            return Ok(Some(format!(
+                "{what} does not exist (set-up version {version})"
+            )));
+        }
+    }
+    // An owner holds every privilege on what it owns.
+    if info.owner.as_deref() == Some(principal.as_str()) {
+        return Ok(None);
+    }
+    let held = ws
+        .effective_privileges(Securable::Catalog, catalog, &principal)
+        .await?;
+    let all = held.contains("ALL_PRIVILEGES");
+    // ALL PRIVILEGES does not include MANAGE.
+    let missing: Vec<&str> = PRINCIPAL_PRIVILEGES
+        .iter()
+        .copied()
+        .filter(|p| !(held.contains(*p) || (all && *p != "MANAGE")))
+        .collect();
+    if missing.is_empty() {
+        Ok(None)
+    } else {
+        Ok(Some(format!(
+            "the principal {principal} lacks {} on catalog {catalog}",
+            missing.join(", ")
+        )))
+    }
+}
+
+async fn manual_catalog_test(
+    c: Arc<DatabricksConfig>,
+    _ctx: CheckContext,
+    handoff: Arc<Handoff>,
+) -> CheckOutcome {
+    match manual_catalog_problem(&c, &handoff).await {
+        Ok(None) => CheckOutcome::passed(),
+        Ok(Some(problem)) => {
+            tracing::warn!(catalog = %c.catalog, problem = %problem, "manual catalog set-up incomplete");
+            CheckOutcome::failed(CATALOG_LOOKUP_FAILED)
+        }
+        Err(e) => {
+            tracing::warn!(catalog = %c.catalog, error = %e, "catalog metadata lookup failed");
+            CheckOutcome::failed(CATALOG_LOOKUP_FAILED)
+        }
+    }
+}
