@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod fake_databricks;
+mod lifecycle;
 mod oauth;
 mod statements;
 mod support;
