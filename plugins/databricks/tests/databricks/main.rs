@@ -5,9 +5,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod conformance;
 mod fake_databricks;
 mod lifecycle;
 mod oauth;
+mod secrets;
 mod statements;
 mod support;
 mod validate;
