@@ -1,0 +1,334 @@
+//! Connections over TDS through tiberius: TLS (rustls on aws-lc-rs), the
+//! connect timeout, the retries of Azure's transient log-in errors, the
+//! queries the checks ask, and the session that runs set-up actions in
+//! `master` and in the database.
+
+use crate::config::{Encrypt, SynapseConfig};
+use crate::scripts::{self, Target, TsqlAction};
+use junction_core::Secret;
+use std::collections::BTreeSet;
+use std::time::Duration;
+use tiberius::{AuthMethod, EncryptionLevel};
+use tokio::net::TcpStream;
+use tokio_util::compat::{Compat, TokioAsyncWriteCompatExt};
+
+pub type Client = tiberius::Client<Compat<TcpStream>>;
+
+/// Why a connection or a statement failed. Messages never hold a password:
+/// SQL Server does not repeat one, and [`DbError::scrubbed`] removes it
+/// where a statement carried one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DbError {
+    #[error("could not connect to {host}:{port}: no log-in within {seconds} s{}", last.as_ref().map(|l| format!(" (last: {l})")).unwrap_or_default())]
+    ConnectTimeout {
+        host: String,
+        port: u16,
+        seconds: u64,
+        /// The transient error the last attempt got, if any.
+        last: Option<String>,
+    },
+    #[error("could not connect to {host}:{port} (database {database}): {cause}")]
+    Connect {
+        host: String,
+        port: u16,
+        database: String,
+        cause: String,
+    },
+    #[error("{0}")]
+    Statement(String),
+}
+
+impl DbError {
+    /// The error with every occurrence of `secret` replaced by the redaction.
+    pub fn scrubbed(self, secret: Option<&Secret<String>>) -> DbError {
+        let Some(secret) = secret.map(Secret::expose).filter(|s| !s.is_empty()) else {
+            return self;
+        };
+        match self {
+            DbError::Statement(m) => DbError::Statement(m.replace(secret, junction_core::REDACTED)),
+            other => other,
+        }
+    }
+}
+
+/// The server's number and message (`Msg 2714: There is already …`), or the
+/// error's text for the others.
+pub fn describe(e: &tiberius::error::Error) -> String {
+    match e {
+        tiberius::error::Error::Server(t) => format!("Msg {}: {}", t.code(), t.message()),
+        other => other.to_string(),
+    }
+}
+
+/// Azure's log-in errors that go away by themselves, and what each means.
+pub fn transient(code: u32) -> Option<&'static str> {
+    match code {
+        40613 => Some("database not currently available"),
+        42108 => Some("SQL pool paused"),
+        42109 => Some("SQL pool warming up"),
+        _ => None,
+    }
+}
+
+/// Waits between attempts after a transient error: 0.5 s, doubling, at most 4 s.
+pub fn backoff(attempt: u32) -> Duration {
+    Duration::from_millis(500u64.saturating_mul(1 << attempt.min(3)))
+}
+
+/// Credentials for one connection.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub username: String,
+    pub password: Secret<String>,
+}
+
+impl Credentials {
+    /// The configuration's own credentials.
+    pub fn of(config: &SynapseConfig) -> Self {
+        Credentials {
+            username: config.username.clone(),
+            password: config.password.clone(),
+        }
+    }
+}
+
+fn tiberius_config(
+    config: &SynapseConfig,
+    database: &str,
+    creds: &Credentials,
+) -> tiberius::Config {
+    let mut c = tiberius::Config::new();
+    c.host(&config.host);
+    c.port(config.port);
+    c.database(database);
+    c.application_name("junction");
+    c.authentication(AuthMethod::sql_server(
+        &creds.username,
+        creds.password.expose(),
+    ));
+    // The connect timeout bounds the whole attempt (see `connect`).
+    c.handshake_timeout(None);
+    match config.encrypt {
+        Encrypt::Require => {
+            c.encryption(EncryptionLevel::Required);
+            // The bundled Mozilla roots, not the host's store: the same trust
+            // wherever Junction runs. A CA file adds to them.
+            c.trust_webpki_roots();
+            if let Some(ca) = &config.trusted_ca_file {
+                c.trust_cert_ca(ca);
+            }
+        }
+        Encrypt::Disable => {
+            c.encryption(EncryptionLevel::NotSupported);
+            // Reached only when the server wraps the log-in in TLS anyway:
+            // this mode protects nothing, so nothing is verified.
+            c.trust_cert();
+        }
+    }
+    c
+}
+
+/// One attempt: TCP, pre-login, TLS and log-in.
+async fn attempt(
+    config: &SynapseConfig,
+    database: &str,
+    creds: &Credentials,
+) -> Result<Client, tiberius::error::Error> {
+    let tcp = TcpStream::connect((config.host.as_str(), config.port)).await?;
+    tcp.set_nodelay(true)?;
+    tiberius::Client::connect(tiberius_config(config, database, creds), tcp.compat_write()).await
+}
+
+/// Opens a connection to `database`, giving up after the configured connect
+/// timeout, which covers everything: TCP, TLS, the log-in, and the retries
+/// of Azure's transient log-in errors (40613, 42108, 42109), each logged
+/// with its number and meaning. Other errors are not retried.
+pub async fn connect(
+    config: &SynapseConfig,
+    database: &str,
+    creds: &Credentials,
+) -> Result<Client, DbError> {
+    let last = std::sync::Mutex::new(None::<String>);
+    let attempts = async {
+        let mut n = 0u32;
+        loop {
+            match attempt(config, database, creds).await {
+                Ok(client) => return Ok(client),
+                Err(tiberius::error::Error::Server(t)) if transient(t.code()).is_some() => {
+                    let what = transient(t.code()).unwrap_or_default();
+                    let wait = backoff(n);
+                    tracing::warn!(
+                        code = t.code(),
+                        error = what,
+                        attempt = n + 1,
+                        retry_in_ms = wait.as_millis() as u64,
+                        "transient log-in error {} ({what}); retrying",
+                        t.code()
+                    );
+                    if let Ok(mut l) = last.lock() {
+                        *l = Some(format!("Msg {}: {what}", t.code()));
+                    }
+                    tokio::time::sleep(wait).await;
+                    n += 1;
+                }
+                Err(e) => {
+                    return Err(DbError::Connect {
+                        host: config.host.clone(),
+                        port: config.port,
+                        database: database.to_owned(),
+                        cause: describe(&e),
+                    });
+                }
+            }
+        }
+    };
+    match tokio::time::timeout(config.connect_timeout(), attempts).await {
+        Ok(result) => result,
+        Err(_) => Err(DbError::ConnectTimeout {
+            host: config.host.clone(),
+            port: config.port,
+            seconds: config.connect_timeout_seconds,
+            last: last.lock().ok().and_then(|l| l.clone()),
+        }),
+    }
+}
+
+fn statement_error(e: &tiberius::error::Error) -> DbError {
+    DbError::Statement(describe(e))
+}
+
+/// `SELECT 1`: the server answers queries.
+pub async fn ping(client: &mut Client) -> Result<(), DbError> {
+    let row = client
+        .simple_query("SELECT 1 AS ok")
+        .await
+        .map_err(|e| statement_error(&e))?
+        .into_row()
+        .await
+        .map_err(|e| statement_error(&e))?;
+    match row.and_then(|r| r.get::<i32, _>(0)) {
+        Some(1) => Ok(()),
+        other => Err(DbError::Statement(format!("SELECT 1 answered {other:?}"))),
+    }
+}
+
+/// Whether a database principal (user or role) of that name exists.
+pub async fn principal_exists(client: &mut Client, name: &str) -> Result<bool, DbError> {
+    let rows = client
+        .query(
+            "SELECT name FROM sys.database_principals WHERE name = @P1",
+            &[&name],
+        )
+        .await
+        .map_err(|e| statement_error(&e))?
+        .into_first_result()
+        .await
+        .map_err(|e| statement_error(&e))?;
+    Ok(!rows.is_empty())
+}
+
+/// The database permissions the session holds (`fn_my_permissions`).
+pub async fn database_permissions(client: &mut Client) -> Result<BTreeSet<String>, DbError> {
+    let rows = client
+        .simple_query("SELECT permission_name FROM fn_my_permissions(NULL, 'DATABASE')")
+        .await
+        .map_err(|e| statement_error(&e))?
+        .into_first_result()
+        .await
+        .map_err(|e| statement_error(&e))?;
+    Ok(rows
+        .iter()
+        .filter_map(|r| r.get::<&str, _>(0))
+        .map(str::to_ascii_uppercase)
+        .collect())
+}
+
+/// Whether the session holds `permission` on `schema`: `None` when the
+/// schema does not exist (`HAS_PERMS_BY_NAME` answers NULL).
+pub async fn schema_permission(
+    client: &mut Client,
+    schema: &str,
+    permission: &str,
+) -> Result<Option<bool>, DbError> {
+    let row = client
+        .query(
+            "SELECT HAS_PERMS_BY_NAME(@P1, 'SCHEMA', @P2) AS held",
+            &[&schema, &permission],
+        )
+        .await
+        .map_err(|e| statement_error(&e))?
+        .into_row()
+        .await
+        .map_err(|e| statement_error(&e))?;
+    Ok(row.and_then(|r| r.get::<i32, _>(0)).map(|v| v == 1))
+}
+
+/// The set-up version recorded in the database.
+pub async fn recorded_version(client: &mut Client) -> Result<u32, DbError> {
+    let sql = format!(
+        "SELECT MAX(version) AS version FROM {}",
+        scripts::version_table()
+    );
+    let row = client
+        .simple_query(sql)
+        .await
+        .map_err(|e| statement_error(&e))?
+        .into_row()
+        .await
+        .map_err(|e| statement_error(&e))?;
+    row.and_then(|r| r.get::<i32, _>(0))
+        .and_then(|v| u32::try_from(v).ok())
+        .ok_or_else(|| DbError::Statement("the version table holds no version".into()))
+}
+
+/// One set of credentials, with a lazily opened connection to each target.
+pub struct Session {
+    config: SynapseConfig,
+    creds: Credentials,
+    master: Option<Client>,
+    database: Option<Client>,
+}
+
+impl Session {
+    pub fn new(config: &SynapseConfig, creds: Credentials) -> Self {
+        Session {
+            config: config.clone(),
+            creds,
+            master: None,
+            database: None,
+        }
+    }
+
+    async fn client(&mut self, target: Target) -> Result<&mut Client, DbError> {
+        let (slot, db) = match target {
+            Target::Master => (&mut self.master, "master".to_owned()),
+            Target::Database => (&mut self.database, self.config.database.clone()),
+        };
+        if slot.is_none() {
+            *slot = Some(connect(&self.config, &db, &self.creds).await?);
+        }
+        slot.as_mut()
+            .ok_or_else(|| DbError::Statement("no connection".into()))
+    }
+
+    /// Runs one action: each statement its own batch (`CREATE SCHEMA` must
+    /// open one), in order; the first error ends the action.
+    pub async fn exec(&mut self, action: TsqlAction) -> Result<(), DbError> {
+        let client = self.client(action.target).await?;
+        for statement in action.executable() {
+            let result = match client.simple_query(statement).await {
+                Ok(stream) => stream.into_results().await.map(|_| ()),
+                Err(e) => Err(e),
+            };
+            result.map_err(|e| statement_error(&e).scrubbed(action.password.as_ref()))?;
+        }
+        Ok(())
+    }
+
+    /// Logs out of both connections.
+    pub async fn close(self) {
+        for c in [self.master, self.database].into_iter().flatten() {
+            let _ = c.close().await;
+        }
+    }
+}
