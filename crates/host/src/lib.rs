@@ -50,6 +50,7 @@ platforms! {
     "redshift" => junction_redshift,
     "s3" => junction_s3,
     "snowflake" => junction_snowflake,
+    "databricks" => junction_databricks,
     // new-plugin: platforms above, one line each: "name" => junction_name,
     // Test-only: the synthetic platform (feature `synthetic`, never in a release).
     "synthetic" => junction_testkit::synthetic,
