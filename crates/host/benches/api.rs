@@ -18,7 +18,7 @@ use hyper_util::rt::TokioIo;
 use junction_host::crypto::Cipher;
 use junction_host::secrets::Secrets;
 use junction_host::store::sqlite::SqliteStore;
-use junction_host::store::{Finish, NewIntegration, OpLease, SecretsUpdate, Store};
+use junction_host::store::{Finish, Leftovers, NewIntegration, OpLease, SecretsUpdate, Store};
 use serde_json::json;
 use std::io::Write;
 use std::path::Path;
@@ -244,8 +244,9 @@ async fn fill(dir: &Path, from: usize, to: usize) {
                         config: sealed.public.clone(),
                         secrets: sealed.secrets.clone(),
                         validation_results: results.into(),
-                        lease: OpLease { op_id: op.clone(), kind: "create".into(), owner: "bench".into(), expires_ms: i64::MAX / 2, key_id: None },
+                        lease: OpLease { op_id: op.clone(), origin: op.clone(), kind: "create".into(), owner: "bench".into(), expires_ms: i64::MAX / 2, key_id: None },
                         idempotency: None,
+                        input: None,
                     })
                     .await
                     .unwrap();
@@ -253,7 +254,7 @@ async fn fill(dir: &Path, from: usize, to: usize) {
                     .finish(Finish {
                         id: row.id, op_id: op, succeeded: true, validation_results: Some(results.into()), config: None,
                         secrets: SecretsUpdate::Keep, account_key: None, auto_bootstrap: None, bootstrap_version: Some(1),
-                        event: "outcome", message: None,
+                        event: "outcome", message: None, leftovers: Leftovers::Clear,
                     })
                     .await
                     .unwrap();

@@ -39,7 +39,7 @@ pub fn router(host: Arc<Host>) -> Router {
         metrics: Arc::new(Metrics::default()),
     };
     let protected = Router::new()
-        .route("/integrations", get(list).post(create))
+        .route("/integrations", get(crate::list::list).post(create))
         .route("/integrations/validate", post(validate))
         .route("/integrations/scripts/create", post(script_create))
         .route("/integrations/scripts/initial-create", post(script_initial))
@@ -221,25 +221,6 @@ fn integration_response(status: StatusCode, row: &IntegrationRow) -> Response {
     let mut s = String::with_capacity(256 + row.config.len() + row.validation_results.len());
     render(row, &mut s);
     json_bytes(status, s)
-}
-
-async fn list(State(app): State<App>) -> Result<Response, ApiError> {
-    let rows = app.host.integrations().await?;
-    let body = tokio::task::spawn_blocking(move || {
-        let mut s = String::with_capacity(rows.len() * 320 + 2);
-        s.push('[');
-        for (i, r) in rows.iter().enumerate() {
-            if i > 0 {
-                s.push(',');
-            }
-            render(r, &mut s);
-        }
-        s.push(']');
-        s
-    })
-    .await
-    .map_err(ApiError::internal)?;
-    Ok(json_bytes(StatusCode::OK, body))
 }
 
 async fn get_one(

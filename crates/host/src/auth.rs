@@ -42,6 +42,19 @@ pub struct ApiKey {
     pub role: Role,
     pub name: String,
     pub created_at: i64,
+    /// After this instant (ms since the epoch) the key is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<i64>,
+    /// When the key was revoked; a revoked key is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<i64>,
+}
+
+impl ApiKey {
+    /// Whether the key may be used at `now_ms`.
+    pub fn usable(&self, now_ms: i64) -> bool {
+        self.revoked_at.is_none() && self.expires_at.is_none_or(|at| now_ms < at)
+    }
 }
 
 /// A freshly made key: the secret (shown once) and its stored record.
@@ -76,6 +89,8 @@ pub fn from_secret(secret: &str, role: Role, name: &str) -> NewKey {
             role,
             name: name.to_owned(),
             created_at: crate::util::now_ms(),
+            expires_at: None,
+            revoked_at: None,
         },
         hash,
     }

@@ -72,6 +72,7 @@ impl Cipher {
                 Ok(Cipher::from_key(&key))
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                crate::util::create_private_dir(data_dir).map_err(io)?;
                 let key = crate::util::random_bytes::<32>().map_err(CryptoError::Random)?;
                 write_private(&path, crate::util::hex(&key).as_bytes()).map_err(io)?;
                 Ok(Cipher::from_key(&key))

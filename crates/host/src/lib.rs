@@ -8,12 +8,14 @@ pub mod client;
 pub mod crypto;
 pub mod error;
 pub mod host;
+pub mod list;
 pub mod openapi;
 pub mod payload;
 pub mod registry;
 pub mod secrets;
 pub mod serve;
 pub mod store;
+pub mod tls;
 pub mod util;
 
 pub use registry::{PluginLoad, registry, registry_with_plugins};

@@ -11,8 +11,6 @@ use commands::validate::validate;
 use junction_host::auth::{self, Role};
 use junction_host::host::Settings;
 use junction_host::serve::{ServeOptions, serve};
-use junction_host::store::Store;
-use junction_host::store::sqlite::SqliteStore;
 use junction_host::util::parse_duration;
 use std::io::Write;
 use std::net::SocketAddr;
@@ -50,6 +48,10 @@ enum Command {
         /// Where the database and the key file live.
         #[arg(long, default_value = "junction-data", env = "JUNCTION_DATA_DIR")]
         data_dir: PathBuf,
+        /// The store: a postgres://USER:PASSWORD@HOST:PORT/DATABASE URL shared
+        /// by several hosts; without it, SQLite in the data directory.
+        #[arg(long, env = "JUNCTION_STORE", hide_env_values = true)]
+        store: Option<String>,
         /// How long an operation's lease lasts without renewal.
         #[arg(long, default_value = "30s", value_parser = parse_duration)]
         lease_ttl: Duration,
@@ -94,6 +96,9 @@ enum Command {
             global = true
         )]
         data_dir: PathBuf,
+        /// The store, as for `serve --store`.
+        #[arg(long, env = "JUNCTION_STORE", hide_env_values = true, global = true)]
+        store: Option<String>,
         #[command(subcommand)]
         command: KeysCommand,
     },
@@ -121,9 +126,15 @@ enum KeysCommand {
         role: Role,
         #[arg(long, default_value = "")]
         name: String,
+        /// The key is refused after this long (`30d`, `12h`, `90m`).
+        #[arg(long, value_parser = parse_duration)]
+        expires_in: Option<Duration>,
     },
     /// List keys (never the keys themselves).
     List,
+    /// Revoke a key by its id (`key_…`): every host refuses it within
+    /// five seconds (the key cache's lifetime).
+    Revoke { id: String },
 }
 
 fn init_logs(format: LogFormat, default: &str) {
@@ -169,6 +180,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Serve {
             listen,
             data_dir,
+            store,
             lease_ttl,
             operation_timeout,
             check_timeout,
@@ -179,6 +191,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             let opts = ServeOptions {
                 listen,
                 data_dir,
+                store,
                 settings: Settings {
                     lease_ttl,
                     operation_timeout,
@@ -217,13 +230,24 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             init_logs(cli.log_format, "warn");
             plugins(output, plugin_dir)
         }
-        Command::Keys { data_dir, command } => {
+        Command::Keys {
+            data_dir,
+            store,
+            command,
+        } => {
             init_logs(cli.log_format, "warn");
-            let store = SqliteStore::open(&data_dir)?;
+            let store = junction_host::store::open(store.as_deref(), &data_dir).await?;
             match command {
-                KeysCommand::Create { role, name } => {
-                    let k = auth::generate(role, &name)
+                KeysCommand::Create {
+                    role,
+                    name,
+                    expires_in,
+                } => {
+                    let mut k = auth::generate(role, &name)
                         .map_err(|e| anyhow::anyhow!("cannot make a random key: {e}"))?;
+                    k.record.expires_at = expires_in.map(|d| {
+                        k.record.created_at + i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 2)
+                    });
                     store.insert_key(&k.record, &k.hash).await?;
                     println!("{}", k.secret);
                     eprintln!(
@@ -233,15 +257,39 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                     );
                 }
                 KeysCommand::List => {
+                    let now = junction_host::util::now_ms();
                     for k in store.list_keys().await? {
+                        let state = match (k.revoked_at, k.expires_at) {
+                            (Some(at), _) => {
+                                format!("revoked {}", junction_host::util::rfc3339(at))
+                            }
+                            (None, Some(at)) if at <= now => {
+                                format!("expired {}", junction_host::util::rfc3339(at))
+                            }
+                            (None, Some(at)) => {
+                                format!("expires {}", junction_host::util::rfc3339(at))
+                            }
+                            (None, None) => "active".to_owned(),
+                        };
                         println!(
-                            "{}\t{}\t{}\t{}",
+                            "{}\t{}\t{}\t{}\t{}",
                             k.id,
                             k.role.as_str(),
                             junction_host::util::rfc3339(k.created_at),
+                            state,
                             k.name
                         );
                     }
+                }
+                KeysCommand::Revoke { id } => {
+                    if !store.revoke_key(&id, junction_host::util::now_ms()).await? {
+                        eprintln!("junction: no key has the id {id}");
+                        return Ok(ExitCode::from(1));
+                    }
+                    eprintln!(
+                        "Revoked {id}: every host refuses it within {} s.",
+                        junction_host::host::KEY_CACHE_TTL.as_secs()
+                    );
                 }
             }
             Ok(ExitCode::SUCCESS)

@@ -3,7 +3,6 @@
 
 use crate::crypto::Cipher;
 use crate::host::{Host, Settings};
-use crate::store::sqlite::SqliteStore;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -13,6 +12,8 @@ use std::time::{Duration, Instant};
 pub struct ServeOptions {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
+    /// `--store`: a `postgres://` URL, or `None` for SQLite in `data_dir`.
+    pub store: Option<String>,
     pub settings: Settings,
     pub shutdown_grace: Duration,
     pub admin_key: Option<String>,
@@ -22,11 +23,13 @@ pub struct ServeOptions {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
-    #[error("{0}")]
+    // Transparent: the CLI prints an error's chain, so a wrapper that
+    // repeated its source's text printed it twice.
+    #[error(transparent)]
     Store(#[from] crate::store::StoreError),
-    #[error("{0}")]
+    #[error(transparent)]
     Crypto(#[from] crate::crypto::CryptoError),
-    #[error("{0}")]
+    #[error(transparent)]
     Registry(#[from] junction_core::RegistryError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -41,12 +44,12 @@ pub enum ServeError {
 
 /// Opens everything and returns the host, ready to serve.
 pub async fn open(opts: &ServeOptions) -> Result<(Arc<Host>, Option<String>), ServeError> {
-    let store = SqliteStore::open(&opts.data_dir)?;
+    let store = crate::store::open(opts.store.as_deref(), &opts.data_dir).await?;
+    tracing::info!(store = %store.describe(), "store open");
     let cipher = Cipher::load(&opts.data_dir)?;
     let (registry, plugins) =
         crate::registry_with_plugins(opts.plugin_dir.as_deref(), opts.settings.operation_timeout)?;
-    let host = Host::new(Arc::new(store), registry, cipher, opts.settings.clone())
-        .with_plugin_loads(plugins);
+    let host = Host::new(store, registry, cipher, opts.settings.clone()).with_plugin_loads(plugins);
     let host = Arc::new(host);
     host.verify_secret_key().await?;
     let new_key = host.ensure_admin_key(opts.admin_key.as_deref()).await?;

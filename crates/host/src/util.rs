@@ -73,7 +73,7 @@ pub fn random_id(prefix: &str) -> String {
     format!("{prefix}{}", hex(&bytes))
 }
 
-/// Parses `500ms`, `2s`, `1.5s`, `10m`, `1h`, or a bare number of seconds.
+/// Parses `500ms`, `2s`, `1.5s`, `10m`, `1h`, `30d`, or a bare number of seconds.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     let (num, unit) = match s.find(|c: char| c.is_ascii_alphabetic()) {
@@ -89,13 +89,33 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         "s" => 1.0,
         "m" => 60.0,
         "h" => 3600.0,
-        _ => return Err(format!("`{s}`: unknown unit `{unit}` (use ms, s, m or h)")),
+        "d" => 86_400.0,
+        _ => {
+            return Err(format!(
+                "`{s}`: unknown unit `{unit}` (use ms, s, m, h or d)"
+            ));
+        }
     };
     let secs = n * factor;
     if !secs.is_finite() || secs < 0.0 {
         return Err(format!("`{s}` is not a positive duration"));
     }
     Ok(Duration::from_secs_f64(secs))
+}
+
+/// Creates the directory (and its parents) owner-only when it is new.
+pub fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        b.mode(0o700);
+    }
+    b.create(dir)
 }
 
 #[cfg(test)]
@@ -119,6 +139,7 @@ mod tests {
         assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
         assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
         assert_eq!(parse_duration("1m"), Ok(Duration::from_secs(60)));
+        assert_eq!(parse_duration("30d"), Ok(Duration::from_secs(30 * 86_400)));
         assert!(parse_duration("x").is_err());
     }
 }

@@ -4,21 +4,29 @@
 use super::{Host, HostError};
 use crate::auth::{self, ApiKey, Role};
 use crate::store::StoreError;
+use crate::util::now_ms;
 use std::collections::HashMap;
 use std::sync::RwLock;
+use std::time::{Duration, Instant};
 
-/// Keys already found in the store, by hash. Keys are never revoked while a
-/// host runs, so an entry never goes stale.
+/// How long a key found in the store is trusted without reading it again:
+/// the bound within which a revoked key stops working on every host.
+pub const KEY_CACHE_TTL: Duration = Duration::from_secs(5);
+
+/// Keys already found in the store, by hash, with when they were read.
 #[derive(Default)]
-pub struct KeyCache(RwLock<HashMap<String, ApiKey>>);
+pub struct KeyCache(RwLock<HashMap<String, (ApiKey, Instant)>>);
 
 impl Host {
     /// The caller's key, if valid.
     pub async fn authenticate(&self, secret: &str) -> Result<Option<ApiKey>, HostError> {
         let hash = auth::hash_key(secret);
+        let now = now_ms();
         if let Ok(cache) = self.keys.0.read() {
-            if let Some(k) = cache.get(&hash) {
-                return Ok(Some(k.clone()));
+            if let Some((k, read)) = cache.get(&hash) {
+                if read.elapsed() < KEY_CACHE_TTL {
+                    return Ok(Some(k.clone()).filter(|k| k.usable(now)));
+                }
             }
         }
         let found = self
@@ -26,10 +34,17 @@ impl Host {
             .find_key(&hash)
             .await
             .map_err(HostError::internal)?;
-        if let (Some(k), Ok(mut cache)) = (&found, self.keys.0.write()) {
-            cache.insert(hash, k.clone());
+        if let Ok(mut cache) = self.keys.0.write() {
+            match &found {
+                Some(k) => {
+                    cache.insert(hash, (k.clone(), Instant::now()));
+                }
+                None => {
+                    cache.remove(&hash);
+                }
+            }
         }
-        Ok(found)
+        Ok(found.filter(|k| k.usable(now)))
     }
 
     /// Makes sure an admin key exists: `JUNCTION_ADMIN_KEY`, else a new one,

@@ -4,12 +4,15 @@
 //! configuration.
 
 use super::{Caller, Host, OpKind};
-use crate::store::{Finish, OpLease, SecretsUpdate, StoreError};
-use crate::util::{now_ms, random_id, rfc3339};
+use crate::store::{Claim, OpLease, StoreError};
+use crate::util::{now_ms, random_id};
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+/// How many expired operations one recovery round takes over.
+const CLAIM_BATCH: usize = 64;
 
 /// The operations this process is running.
 #[derive(Default)]
@@ -35,11 +38,11 @@ impl Running {
         self.count.fetch_sub(1, Ordering::SeqCst);
     }
 
-    fn holds(&self, op_id: &str) -> bool {
+    fn op_ids(&self) -> Vec<String> {
         self.ops
             .lock()
-            .map(|ops| ops.contains(op_id))
-            .unwrap_or(false)
+            .map(|ops| ops.iter().cloned().collect())
+            .unwrap_or_default()
     }
 }
 
@@ -50,14 +53,16 @@ impl Host {
     }
 
     /// When a lease taken or renewed now expires.
-    fn lease_expiry(&self) -> i64 {
+    pub(super) fn lease_expiry(&self) -> i64 {
         now_ms() + i64::try_from(self.settings.lease_ttl.as_millis()).unwrap_or(i64::MAX / 2)
     }
 
     /// A new lease for an operation of `kind` started by `caller`.
     pub(super) fn lease(&self, kind: OpKind, caller: &Caller) -> OpLease {
+        let op_id = random_id("op_");
         OpLease {
-            op_id: random_id("op_"),
+            origin: op_id.clone(),
+            op_id,
             kind: kind.as_str().to_owned(),
             owner: self.owner.clone(),
             expires_ms: self.lease_expiry(),
@@ -66,8 +71,14 @@ impl Host {
     }
 
     /// Renews the lease of a running operation until it is lost (the task is
-    /// aborted when the operation ends).
-    pub(super) async fn renew_lease(self: Arc<Self>, id: i64, op_id: String) {
+    /// aborted when the operation ends); then `lost` fires, and the runner
+    /// stops the operation: its new holder finishes it.
+    pub(super) async fn renew_lease(
+        self: Arc<Self>,
+        id: i64,
+        op_id: String,
+        lost: tokio::sync::oneshot::Sender<()>,
+    ) {
         let every = (self.settings.lease_ttl / 3).max(Duration::from_millis(50));
         loop {
             tokio::time::sleep(every).await;
@@ -78,7 +89,11 @@ impl Host {
             {
                 Ok(true) => {}
                 Ok(false) => {
-                    tracing::warn!(integration_id = id, "the operation's lease was lost");
+                    tracing::warn!(
+                        integration_id = id,
+                        "the operation's lease was lost: another host took it over"
+                    );
+                    let _ = lost.send(());
                     return;
                 }
                 Err(e) => tracing::error!(integration_id = id, error = %e, "lease renewal failed"),
@@ -86,52 +101,22 @@ impl Host {
         }
     }
 
-    /// Ends every operation whose lease has expired: the host that ran it
-    /// stopped. Nothing can be known of the platform's side, so the
-    /// integration goes to the operation's error status with its previous
-    /// configuration, and the history says so.
+    /// Takes over every operation whose lease has expired (its host
+    /// stopped) and ends it: see `recovery.rs`. Returns how many were ended.
     pub async fn recover_expired(&self) -> Result<usize, StoreError> {
-        let expired = self.store.expired_operations(now_ms()).await?;
+        let claim = Claim {
+            now_ms: now_ms(),
+            owner: self.owner.clone(),
+            expires_ms: self.lease_expiry(),
+            op_prefix: format!("{}_", random_id("op_")),
+            except: self.running.op_ids(),
+            limit: CLAIM_BATCH,
+        };
+        let claimed = self.store.claim_expired(&claim).await?;
         let mut n = 0;
-        for e in expired {
-            if self.running.holds(&e.lease.op_id) {
-                // Still running here: renew instead of rolling back.
-                let _ = self
-                    .store
-                    .renew_lease(e.id, &e.lease.op_id, self.lease_expiry())
-                    .await;
-                continue;
-            }
-            let message = format!(
-                "The host running this {} (lease holder {}) stopped before it finished; the lease expired at {}. \
-                 The operation was rolled back: the integration keeps its previous configuration. \
-                 Objects the operation may have created on the platform are not known: check them, \
-                 or use the cleanup or edit script.",
-                e.lease.kind,
-                e.lease.owner,
-                rfc3339(e.lease.expires_ms)
-            );
-            let finish = Finish {
-                id: e.id,
-                op_id: e.lease.op_id.clone(),
-                succeeded: false,
-                validation_results: None,
-                config: None,
-                secrets: SecretsUpdate::Keep,
-                account_key: None,
-                auto_bootstrap: None,
-                bootstrap_version: None,
-                event: "recovered",
-                message: Some(message),
-            };
-            match self.store.finish(finish).await {
-                Ok(row) => {
-                    self.peers.note(&row);
-                    n += 1;
-                    tracing::warn!(integration_id = e.id, from = %e.status, to = %row.status, operation = %e.lease.kind, "recovered an interrupted operation");
-                }
-                Err(StoreError::LeaseLost(_)) => {}
-                Err(err) => tracing::error!(integration_id = e.id, error = %err, "recovery failed"),
+        for c in claimed {
+            if self.recover(c).await {
+                n += 1;
             }
         }
         Ok(n)

@@ -15,6 +15,7 @@ mod leases;
 mod operations;
 mod peers;
 mod platforms;
+mod recovery;
 mod runner;
 mod scripts;
 mod secret_key;
@@ -22,6 +23,7 @@ mod validation;
 mod work;
 
 pub use error::{HostError, INTERNAL_MESSAGE};
+pub use keys::KEY_CACHE_TTL;
 pub use platforms::{PlatformEntry, Platforms};
 pub use scripts::ScriptFor;
 pub use secret_key::SecretKeyError;
@@ -31,7 +33,7 @@ use crate::auth::ApiKey;
 use crate::crypto::Cipher;
 use crate::registry::PluginLoad;
 use crate::secrets::Secrets;
-use crate::store::{HistoryEntry, IntegrationRow, Store};
+use crate::store::{HistoryEntry, IntegrationRow, ListQuery, Store};
 use crate::util::random_id;
 use junction_core::{PlatformDescriptor, Registry, Status};
 use std::sync::Arc;
@@ -149,9 +151,17 @@ impl Host {
             .ok_or(HostError::NotFound(id))
     }
 
-    /// Every integration, by id, without secrets.
-    pub async fn integrations(&self) -> Result<Vec<IntegrationRow>, HostError> {
-        self.store.list().await.map_err(HostError::internal)
+    /// A page of integrations, by id, without secrets.
+    pub async fn integrations(&self, query: &ListQuery) -> Result<Vec<IntegrationRow>, HostError> {
+        self.store
+            .list_page(query)
+            .await
+            .map_err(HostError::internal)
+    }
+
+    /// Where the store is (for logs).
+    pub fn store_description(&self) -> String {
+        self.store.describe()
     }
 
     pub async fn history(&self, id: i64) -> Result<Vec<HistoryEntry>, HostError> {

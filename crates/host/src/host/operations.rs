@@ -52,6 +52,7 @@ impl Host {
             validation_results: to_json(&pending_results(&entry.descriptor)),
             lease: lease.clone(),
             idempotency,
+            input: None,
         };
         let row = match self.store.insert(new).await {
             Ok(row) => row,
@@ -245,6 +246,7 @@ impl Host {
                 validation_results: work
                     .sets_mode()
                     .then(|| to_json(&pending_results(&entry.descriptor))),
+                input: None,
             })
             .await;
         let started = match (started, &new_account_key) {

@@ -171,12 +171,14 @@ mod tests {
             validation_results: "{}".into(),
             lease: OpLease {
                 op_id: format!("op-{account}"),
+                origin: format!("op-{account}"),
                 kind: "create".into(),
                 owner: "t".into(),
                 expires_ms: i64::MAX / 2,
                 key_id: None,
             },
             idempotency: None,
+            input: None,
         }
     }
 

@@ -6,7 +6,7 @@
 use super::work::{Job, Work};
 use super::{Host, run_options};
 use crate::secrets::{Secrets, to_json};
-use crate::store::{Finish, SecretsUpdate};
+use crate::store::{Finish, Leftovers, SecretsUpdate};
 use junction_core::{OpContext, OpError};
 use std::sync::Arc;
 use tracing::Instrument;
@@ -27,8 +27,13 @@ impl Host {
             async move {
                 tracing::info!("operation started");
                 let (id, op_id) = (job.id, job.op_id.clone());
-                let renew = tokio::spawn(Arc::clone(&host).renew_lease(id, op_id.clone()));
-                host.run_job(job).await;
+                let (lost_tx, lost) = tokio::sync::oneshot::channel();
+                let renew =
+                    tokio::spawn(Arc::clone(&host).renew_lease(id, op_id.clone(), lost_tx));
+                tokio::select! {
+                    () = host.run_job(job) => {}
+                    Ok(()) = lost => tracing::warn!("stopped: the operation's new holder finishes it"),
+                }
                 renew.abort();
                 host.running.end(&op_id);
             }
@@ -64,7 +69,7 @@ impl Host {
     /// configuration, except a retried create, which keeps its attempt.
     fn failure(&self, job: &Job, results: Option<String>, message: String) -> Finish {
         let message = job.scrub.text(&message);
-        tracing::warn!(message = %message, "operation failed");
+        tracing::warn!(reason = %message, "operation failed");
         let kept = job.work.attempt_kept_on_failure();
         let (config, secrets) = match kept {
             // Privileged set-up credentials (autoBootstrap) are never stored.
@@ -90,6 +95,7 @@ impl Host {
             bootstrap_version: None,
             event: "outcome",
             message: Some(message),
+            leftovers: Leftovers::Keep,
         }
     }
 
@@ -160,8 +166,9 @@ impl Host {
         };
         let platform = Arc::clone(&job.platform);
         let work = job.work.clone();
-        // On a task of its own: a panicking platform ends this job, not the host.
-        let outcome = tokio::spawn(async move {
+        // On a task of its own: a panicking platform ends this job, not the
+        // host. Aborted when the job is dropped (its lease was lost).
+        let task = tokio::spawn(async move {
             match &work {
                 Work::Create { config, .. } => platform.create(&op, config).await.map(Some),
                 Work::Edit { old, new, .. } => platform.edit(&op, old, new).await.map(Some),
@@ -171,8 +178,9 @@ impl Host {
                     .map(|()| None),
                 Work::Migrate { config } => platform.migrate(&op, config).await.map(Some),
             }
-        })
-        .await;
+        });
+        let _abort = AbortOnDrop(task.abort_handle());
+        let outcome = task.await;
         let output = match outcome {
             Ok(Ok(out)) => out,
             Ok(Err(e)) => return self.failure(job, results_json, failed_message(&job.work, &e)),
@@ -201,6 +209,7 @@ impl Host {
             bootstrap_version: None,
             event: "outcome",
             message: Some(format!("The {verb} succeeded.")),
+            leftovers: Leftovers::Clear,
         };
         match output {
             Some(out) => match self.secrets.seal(&out.config, &job.paths) {
@@ -232,4 +241,13 @@ fn failed_message(work: &Work, e: &OpError) -> String {
         _ => " The integration keeps its previous configuration.",
     };
     format!("The {verb} failed: {e}.{rolled}")
+}
+
+/// Aborts a task when dropped: a job stopped half-way stops its platform call too.
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }

@@ -14,9 +14,9 @@ pub enum SecretKeyError {
          set JUNCTION_SECRET_KEY (or restore secret.key) to the original key"
     )]
     WrongKey,
-    #[error("{0}")]
+    #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("{0}")]
+    #[error(transparent)]
     Crypto(#[from] CryptoError),
 }
 
@@ -30,7 +30,12 @@ impl Host {
             None => {
                 let blob = self.secrets.seal_key_check()?;
                 self.store.set_meta(META_KEY, &blob).await?;
-                Ok(())
+                // Hosts sharing a store that start together: the check value
+                // kept is the last written; each must open it.
+                match self.store.get_meta(META_KEY).await? {
+                    Some(kept) if self.secrets.opens_key_check(&kept) => Ok(()),
+                    _ => Err(SecretKeyError::WrongKey),
+                }
             }
         }
     }

@@ -1,12 +1,49 @@
 //! The store behind a trait: integrations, their history, API keys and
-//! idempotency keys. SQLite ([`sqlite::SqliteStore`]) is the embedded default;
-//! a PostgreSQL store for several hosts sharing one database implements the
-//! same trait (not written yet).
+//! idempotency keys. SQLite ([`sqlite::SqliteStore`]) is the embedded default
+//! (one host); PostgreSQL ([`postgres::PostgresStore`]) lets several hosts
+//! share one database. [`open`] picks one from `--store`.
 //!
 //! The store never sees a secret in clear: configurations arrive split into
-//! public JSON and an encrypted blob.
+//! public JSON and an encrypted blob. Both stores run the same versioned
+//! migrations at start (`SCHEMA_VERSION`), and the same test suite
+//! (`suite.rs`) runs against both.
 
+pub mod postgres;
 pub mod sqlite;
+#[cfg(test)]
+mod suite;
+
+use std::path::Path;
+use std::sync::Arc;
+
+/// The columns of an integration, in the order both stores read them.
+pub const ROW_COLUMNS: &str = "id, type, account_key, auto_bootstrap, status, version, config, secrets, \
+     bootstrap_version, validation_results, op_id, op_kind, op_owner, op_expires, op_key_id, \
+     created_at, updated_at, op_origin, leftovers";
+/// The same without the secrets (lists).
+pub const LIST_COLUMNS: &str = "id, type, account_key, auto_bootstrap, status, version, config, NULL, \
+     bootstrap_version, validation_results, op_id, op_kind, op_owner, op_expires, op_key_id, \
+     created_at, updated_at, op_origin, leftovers";
+
+/// The schema version both stores migrate to at start.
+pub const SCHEMA_VERSION: i64 = 2;
+
+/// Opens the store `--store` names: `postgres://…` (or `postgresql://…`), or
+/// the embedded SQLite database in `data_dir` when `None`.
+pub async fn open(store: Option<&str>, data_dir: &Path) -> Result<Arc<dyn Store>, StoreError> {
+    match store {
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            Ok(Arc::new(postgres::PostgresStore::connect(url).await?))
+        }
+        Some(other) if other.starts_with("sqlite:") => Ok(Arc::new(sqlite::SqliteStore::open(
+            Path::new(other.trim_start_matches("sqlite:")),
+        )?)),
+        Some(_) => Err(StoreError::Backend(
+            "--store must be a postgres://USER@HOST:PORT/DATABASE URL or sqlite:DIR".into(),
+        )),
+        None => Ok(Arc::new(sqlite::SqliteStore::open(data_dir)?)),
+    }
+}
 
 use crate::auth::ApiKey;
 use async_trait::async_trait;
@@ -34,12 +71,20 @@ pub enum StoreError {
     IdempotentReplay { id: i64, same_request: bool },
     #[error("store failure: {0}")]
     Backend(String),
+    /// The database file is damaged: said once, with the path and what to do.
+    #[error(
+        "the store {path} is damaged ({detail}): restore it from a backup, or move it away to start with an empty store"
+    )]
+    Corrupt { path: String, detail: String },
 }
 
 /// An operation running on an integration, and who runs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OpLease {
+    /// The fencing token: only the holder of this id may renew, journal or finish.
     pub op_id: String,
+    /// The operation's first id, kept when another host takes it over (its journal's key).
+    pub origin: String,
     /// `create`, `edit`, `delete` or `migrate`.
     pub kind: String,
     pub owner: String,
@@ -66,6 +111,9 @@ pub struct IntegrationRow {
     pub op: Option<OpLease>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Objects a recovered operation left on the platform (JSON array), shown
+    /// in the integration's response until a later operation succeeds.
+    pub leftovers: Option<String>,
 }
 
 /// A new integration, stored in `creating` with its operation's lease.
@@ -80,6 +128,9 @@ pub struct NewIntegration {
     pub lease: OpLease,
     /// (key, hash of the request) from an `Idempotency-Key` header.
     pub idempotency: Option<(String, String)>,
+    /// The operation's input, sealed, when a host taking it over may replay
+    /// it to undo its steps (never for privileged credentials).
+    pub input: Option<Vec<u8>>,
 }
 
 /// Starts an operation on an existing integration.
@@ -94,6 +145,19 @@ pub struct StartOp {
     pub new_account_key: Option<String>,
     /// Stored at once (a create retried from `createError` shows its pending results).
     pub validation_results: Option<String>,
+    /// As [`NewIntegration::input`].
+    pub input: Option<Vec<u8>>,
+}
+
+/// How the objects left on the platform change when an operation finishes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Leftovers {
+    /// A failure that rolled back: what an earlier recovery named still stands.
+    Keep,
+    /// A success: the integration's objects are what it says.
+    Clear,
+    /// A recovery that could not undo everything: these remain (JSON array).
+    Set(String),
 }
 
 /// How the secrets column changes when an operation finishes.
@@ -118,6 +182,7 @@ pub struct Finish {
     /// `outcome` normally, `recovered` when another host (or a restart) ends it.
     pub event: &'static str,
     pub message: Option<String>,
+    pub leftovers: Leftovers,
 }
 
 /// One line of an integration's history.
@@ -142,12 +207,40 @@ pub struct HistoryEntry {
     pub message: Option<String>,
 }
 
-/// An operation whose lease has expired.
+/// Which integrations a list returns: keyset pagination by id, filtered.
+#[derive(Debug, Clone, Default)]
+pub struct ListQuery {
+    /// Only ids above this one.
+    pub after: i64,
+    pub limit: usize,
+    pub type_name: Option<String>,
+    pub status: Option<Status>,
+}
+
+/// What taking over expired leases needs.
 #[derive(Debug, Clone)]
-pub struct Expired {
-    pub id: i64,
-    pub status: Status,
-    pub lease: OpLease,
+pub struct Claim {
+    pub now_ms: i64,
+    /// The host that takes the operations over.
+    pub owner: String,
+    /// When the new leases expire.
+    pub expires_ms: i64,
+    /// Each claimed operation's new id (the fencing token) is this prefix and
+    /// the integration's id.
+    pub op_prefix: String,
+    /// Operations this host runs itself (a starved renewal): never claimed.
+    pub except: Vec<String>,
+    pub limit: usize,
+}
+
+/// An operation whose lease had expired, now held by the claiming host under
+/// a new operation id: the previous holder can neither renew nor finish it.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    /// The integration as claimed (its `op` is the new lease).
+    pub row: IntegrationRow,
+    /// The lease that expired.
+    pub previous: OpLease,
 }
 
 /// What the host needs from a store. Every status change is one transaction
@@ -159,9 +252,11 @@ pub trait Store: Send + Sync + 'static {
     fn single_writer(&self) -> bool {
         false
     }
+    /// Where the store is, for logs and errors (no password).
+    fn describe(&self) -> String;
     async fn get(&self, id: i64) -> Result<Option<IntegrationRow>, StoreError>;
-    /// Every integration, by id, without secrets.
-    async fn list(&self) -> Result<Vec<IntegrationRow>, StoreError>;
+    /// A page of integrations by id (`id > after`), without secrets.
+    async fn list_page(&self, query: &ListQuery) -> Result<Vec<IntegrationRow>, StoreError>;
     /// The in-use integrations of a platform, public configuration only, each
     /// with its version.
     async fn peers(&self, type_name: &str) -> Result<Vec<(Peer, i64)>, StoreError>;
@@ -176,7 +271,9 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<(), StoreError>;
     async fn renew_lease(&self, id: i64, op_id: &str, expires_ms: i64) -> Result<bool, StoreError>;
     async fn finish(&self, finish: Finish) -> Result<IntegrationRow, StoreError>;
-    async fn expired_operations(&self, now_ms: i64) -> Result<Vec<Expired>, StoreError>;
+    /// Takes over operations whose lease expired before `claim.now_ms`, at
+    /// most `claim.limit`; two hosts claiming at once never get the same one.
+    async fn claim_expired(&self, claim: &Claim) -> Result<Vec<Claimed>, StoreError>;
     /// `None` when the integration does not exist.
     async fn history(&self, id: i64) -> Result<Option<Vec<HistoryEntry>>, StoreError>;
     async fn count_by_status(&self) -> Result<Vec<(Status, i64)>, StoreError>;
@@ -185,8 +282,21 @@ pub trait Store: Send + Sync + 'static {
     async fn find_key(&self, hash: &str) -> Result<Option<ApiKey>, StoreError>;
     async fn list_keys(&self) -> Result<Vec<ApiKey>, StoreError>;
     async fn count_keys(&self) -> Result<i64, StoreError>;
+    /// Marks a key revoked; `false` when no key has this id.
+    async fn revoke_key(&self, id: &str, at_ms: i64) -> Result<bool, StoreError>;
 
     /// Small values the host keeps about itself (the encryption key's check value).
     async fn get_meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
     async fn set_meta(&self, key: &str, value: &[u8]) -> Result<(), StoreError>;
+}
+
+/// The history line of a take-over.
+pub fn takeover_message(previous: &OpLease, owner: &str) -> String {
+    format!(
+        "Host {owner} took over the {} (operation {}) from host {}, whose lease expired at {}.",
+        previous.kind,
+        previous.origin,
+        previous.owner,
+        crate::util::rfc3339(previous.expires_ms)
+    )
 }

@@ -29,6 +29,49 @@ impl From<rusqlite::Error> for StoreError {
     }
 }
 
+/// The texts SQLite gives a damaged or foreign file.
+fn is_corrupt_text(detail: &str) -> bool {
+    detail.contains("malformed") || detail.contains("not a database")
+}
+
+fn corrupt_or_backend(path: &Path, e: rusqlite::Error) -> StoreError {
+    let damaged = matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase)
+    );
+    if damaged {
+        StoreError::Corrupt {
+            path: path.display().to_string(),
+            detail: e.to_string(),
+        }
+    } else {
+        backend(e)
+    }
+}
+
+/// Creates the database file 0600 before SQLite does (SQLite gives its WAL
+/// and shared-memory files the database file's mode), and takes group and
+/// world access away from one an older version created.
+fn make_private_file(path: &Path) -> std::io::Result<()> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let f = opts.open(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = f.metadata()?.permissions().mode();
+        if mode & 0o077 != 0 {
+            f.set_permissions(std::fs::Permissions::from_mode(mode & 0o700))?;
+        }
+    }
+    Ok(())
+}
+
 /// The SQLite store.
 pub struct SqliteStore {
     inner: Arc<Inner>,
@@ -50,24 +93,36 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
 }
 
 impl SqliteStore {
-    /// Opens (creating and migrating) the database in `data_dir`.
+    /// Opens (creating and migrating) the database in `data_dir`. A new data
+    /// directory is made owner-only (0700) and the database file 0600: it
+    /// holds configurations and key hashes.
     pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
-        std::fs::create_dir_all(data_dir).map_err(|e| {
+        crate::util::create_private_dir(data_dir).map_err(|e| {
             backend(format!(
                 "cannot create the data directory {}: {e}",
                 data_dir.display()
             ))
         })?;
         let path = data_dir.join(DB_FILE);
-        let writer = Connection::open(&path)?;
-        configure(&writer)?;
-        schema::migrate(&writer)?;
+        make_private_file(&path)
+            .map_err(|e| backend(format!("cannot create {}: {e}", path.display())))?;
+        let damaged = |e: rusqlite::Error| corrupt_or_backend(&path, e);
+        let mut writer = Connection::open(&path).map_err(damaged)?;
+        configure(&writer).map_err(damaged)?;
+        schema::migrate(&mut writer).map_err(|e| match e {
+            StoreError::Backend(detail) if is_corrupt_text(&detail) => StoreError::Corrupt {
+                path: path.display().to_string(),
+                detail,
+            },
+            other => other,
+        })?;
         let mut readers = Vec::with_capacity(READERS);
         for _ in 0..READERS {
             let r = Connection::open_with_flags(
                 &path,
                 OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-            )?;
+            )
+            .map_err(damaged)?;
             r.busy_timeout(std::time::Duration::from_secs(10))?;
             readers.push(Mutex::new(r));
         }

@@ -1,8 +1,8 @@
 //! Rows to values and the statements every transaction shares: reading an
 //! integration, adding a history line, finding an account's holder.
 
-use super::schema::ROW_COLUMNS;
 use crate::auth::{ApiKey, Role};
+use crate::store::ROW_COLUMNS;
 use crate::store::{IntegrationRow, OpLease, StoreError};
 use junction_core::Status;
 use rusqlite::{Connection, OptionalExtension, Row, params};
@@ -22,6 +22,9 @@ pub fn row_to_integration(r: &Row<'_>) -> rusqlite::Result<IntegrationRow> {
     let op_id: Option<String> = r.get(10)?;
     let op = match op_id {
         Some(op_id) => Some(OpLease {
+            origin: r
+                .get::<_, Option<String>>(17)?
+                .unwrap_or_else(|| op_id.clone()),
             op_id,
             kind: r.get::<_, Option<String>>(11)?.unwrap_or_default(),
             owner: r.get::<_, Option<String>>(12)?.unwrap_or_default(),
@@ -44,6 +47,7 @@ pub fn row_to_integration(r: &Row<'_>) -> rusqlite::Result<IntegrationRow> {
         op,
         created_at: r.get(15)?,
         updated_at: r.get(16)?,
+        leftovers: r.get(18)?,
     })
 }
 
@@ -102,6 +106,9 @@ pub fn account_holder(
         .optional()?)
 }
 
+/// The columns [`key_from_row`] reads.
+pub const KEY_COLUMNS: &str = "id, role, name, created_at, expires_at, revoked_at";
+
 pub fn key_from_row(r: &Row<'_>) -> rusqlite::Result<Option<ApiKey>> {
     let role: String = r.get(1)?;
     Ok(Role::parse(&role).map(|role| ApiKey {
@@ -109,5 +116,7 @@ pub fn key_from_row(r: &Row<'_>) -> rusqlite::Result<Option<ApiKey>> {
         role,
         name: r.get(2).unwrap_or_default(),
         created_at: r.get(3).unwrap_or_default(),
+        expires_at: r.get(4).unwrap_or_default(),
+        revoked_at: r.get(5).unwrap_or_default(),
     }))
 }

@@ -1,12 +1,13 @@
-//! The database's schema and its migration.
+//! The database's schema and its versioned migrations (`user_version` holds
+//! the version reached; each migration runs in its own transaction).
 
 use super::backend;
-use crate::store::StoreError;
+use crate::store::{SCHEMA_VERSION, StoreError};
 use rusqlite::Connection;
 
-pub const SCHEMA_VERSION: i64 = 1;
-
-const SCHEMA: &str = r#"
+/// Version 1: the first schema (written with `IF NOT EXISTS`, as it was
+/// before versions were counted).
+pub(super) const V1: &str = r#"
 CREATE TABLE IF NOT EXISTS integrations (
     id                 INTEGER PRIMARY KEY AUTOINCREMENT,
     type               TEXT    NOT NULL,
@@ -61,21 +62,51 @@ CREATE TABLE IF NOT EXISTS idempotency (
 );
 "#;
 
-pub const ROW_COLUMNS: &str = "id, type, account_key, auto_bootstrap, status, version, config, secrets, \
-     bootstrap_version, validation_results, op_id, op_kind, op_owner, op_expires, op_key_id, \
-     created_at, updated_at";
-pub const LIST_COLUMNS: &str = "id, type, account_key, auto_bootstrap, status, version, config, NULL, \
-     bootstrap_version, validation_results, op_id, op_kind, op_owner, op_expires, op_key_id, \
-     created_at, updated_at";
+/// Version 2: key expiry and revocation, the operation's origin (its first
+/// id, kept across take-overs) and sealed input for a replay, objects left on
+/// the platform, the journal of plan steps, and list indexes.
+const V2: &str = r#"
+ALTER TABLE integrations ADD COLUMN op_origin TEXT;
+ALTER TABLE integrations ADD COLUMN op_input BLOB;
+ALTER TABLE integrations ADD COLUMN leftovers TEXT;
+ALTER TABLE api_keys ADD COLUMN expires_at INTEGER;
+ALTER TABLE api_keys ADD COLUMN revoked_at INTEGER;
+CREATE TABLE journal (
+    origin         TEXT    NOT NULL,
+    plan_no        INTEGER NOT NULL,
+    step_no        INTEGER NOT NULL,
+    integration_id INTEGER NOT NULL REFERENCES integrations(id),
+    step_id        TEXT    NOT NULL,
+    state          TEXT    NOT NULL,
+    apply          TEXT    NOT NULL,
+    undo           TEXT,
+    error          TEXT,
+    at             INTEGER NOT NULL,
+    PRIMARY KEY (origin, plan_no, step_no)
+);
+CREATE INDEX integrations_type_id ON integrations(type, id);
+CREATE INDEX integrations_status_id ON integrations(status, id);
+"#;
 
-pub fn migrate(conn: &Connection) -> Result<(), StoreError> {
+const MIGRATIONS: [&str; 2] = [V1, V2];
+
+/// Brings the database to [`SCHEMA_VERSION`], one migration per transaction.
+pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     if version > SCHEMA_VERSION {
         return Err(backend(format!(
             "the database has schema version {version}, newer than this binary's {SCHEMA_VERSION}: upgrade junction"
         )));
     }
-    conn.execute_batch(SCHEMA)?;
-    conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    for (i, sql) in MIGRATIONS.iter().enumerate() {
+        let target = i64::try_from(i).unwrap_or(i64::MAX) + 1;
+        if target <= version {
+            continue;
+        }
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", target)?;
+        tx.commit()?;
+    }
     Ok(())
 }

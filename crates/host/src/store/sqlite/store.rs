@@ -1,12 +1,15 @@
 //! The [`Store`] trait on SQLite: reads on the reader connections, every
 //! write one IMMEDIATE transaction on the writer.
 
-use super::rows::{add_history, get_row, key_from_row, parse_status, row_to_integration};
-use super::schema::{LIST_COLUMNS, ROW_COLUMNS};
+use super::rows::{
+    KEY_COLUMNS, add_history, get_row, key_from_row, parse_status, row_to_integration,
+};
 use super::{SqliteStore, transitions};
 use crate::auth::ApiKey;
+use crate::store::LIST_COLUMNS;
 use crate::store::{
-    Expired, Finish, HistoryEntry, IntegrationRow, NewIntegration, StartOp, Store, StoreError,
+    Claim, Claimed, Finish, HistoryEntry, IntegrationRow, ListQuery, NewIntegration, StartOp,
+    Store, StoreError,
 };
 use crate::util::{now_ms, rfc3339};
 use async_trait::async_trait;
@@ -23,12 +26,23 @@ impl Store for SqliteStore {
         self.read_quick(move |c| get_row(c, id)).await
     }
 
-    async fn list(&self) -> Result<Vec<IntegrationRow>, StoreError> {
-        self.read(|c| {
+    fn describe(&self) -> String {
+        format!("SQLite at {}", self.path().display())
+    }
+
+    async fn list_page(&self, q: &ListQuery) -> Result<Vec<IntegrationRow>, StoreError> {
+        let q = q.clone();
+        self.read(move |c| {
             let mut stmt = c.prepare_cached(&format!(
-                "SELECT {LIST_COLUMNS} FROM integrations ORDER BY id"
+                "SELECT {LIST_COLUMNS} FROM integrations WHERE id > ?1
+                 AND (?2 IS NULL OR type = ?2) AND (?3 IS NULL OR status = ?3)
+                 ORDER BY id LIMIT ?4"
             ))?;
-            let rows = stmt.query_map([], row_to_integration)?;
+            let limit = i64::try_from(q.limit).unwrap_or(i64::MAX);
+            let rows = stmt.query_map(
+                params![q.after, q.type_name, q.status.map(Status::as_str), limit],
+                row_to_integration,
+            )?;
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
         })
         .await
@@ -108,26 +122,10 @@ impl Store for SqliteStore {
         self.write(move |tx| transitions::finish(tx, &f)).await
     }
 
-    async fn expired_operations(&self, now: i64) -> Result<Vec<Expired>, StoreError> {
-        self.read(move |c| {
-            let mut stmt = c.prepare_cached(&format!(
-                "SELECT {ROW_COLUMNS} FROM integrations WHERE op_id IS NOT NULL AND op_expires < ?1 ORDER BY id"
-            ))?;
-            let rows = stmt.query_map([now], row_to_integration)?;
-            let mut out = Vec::new();
-            for r in rows {
-                let r = r?;
-                if let Some(lease) = r.op {
-                    out.push(Expired {
-                        id: r.id,
-                        status: r.status,
-                        lease,
-                    });
-                }
-            }
-            Ok(out)
-        })
-        .await
+    async fn claim_expired(&self, claim: &Claim) -> Result<Vec<Claimed>, StoreError> {
+        let claim = claim.clone();
+        self.write(move |tx| transitions::claim_expired(tx, &claim))
+            .await
     }
 
     async fn history(&self, id: i64) -> Result<Option<Vec<HistoryEntry>>, StoreError> {
@@ -179,8 +177,9 @@ impl Store for SqliteStore {
         let (key, hash) = (key.clone(), hash.to_owned());
         self.write(move |tx| {
             tx.execute(
-                "INSERT OR IGNORE INTO api_keys (id, hash, role, name, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![key.id, hash, key.role.as_str(), key.name, key.created_at],
+                "INSERT OR IGNORE INTO api_keys (id, hash, role, name, created_at, expires_at, revoked_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![key.id, hash, key.role.as_str(), key.name, key.created_at, key.expires_at, key.revoked_at],
             )?;
             Ok(())
         })
@@ -190,23 +189,21 @@ impl Store for SqliteStore {
     async fn find_key(&self, hash: &str) -> Result<Option<ApiKey>, StoreError> {
         let hash = hash.to_owned();
         self.read_quick(move |c| {
-            Ok(
-                c.prepare_cached(
-                    "SELECT id, role, name, created_at FROM api_keys WHERE hash = ?1",
-                )?
-                .query_row([hash], key_from_row)
-                .optional()?
-                .flatten(),
-            )
+            Ok(c.prepare_cached(&format!(
+                "SELECT {KEY_COLUMNS} FROM api_keys WHERE hash = ?1"
+            ))?
+            .query_row([hash], key_from_row)
+            .optional()?
+            .flatten())
         })
         .await
     }
 
     async fn list_keys(&self) -> Result<Vec<ApiKey>, StoreError> {
         self.read(|c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT id, role, name, created_at FROM api_keys ORDER BY created_at",
-            )?;
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {KEY_COLUMNS} FROM api_keys ORDER BY created_at, id"
+            ))?;
             let rows = stmt.query_map([], key_from_row)?;
             Ok(rows.filter_map(|r| r.ok().flatten()).collect())
         })
@@ -232,6 +229,18 @@ impl Store for SqliteStore {
                 params![key, value],
             )?;
             Ok(())
+        })
+        .await
+    }
+
+    async fn revoke_key(&self, id: &str, at_ms: i64) -> Result<bool, StoreError> {
+        let id = id.to_owned();
+        self.write(move |tx| {
+            let n = tx.execute(
+                "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?1) WHERE id = ?2",
+                params![at_ms, id],
+            )?;
+            Ok(n == 1)
         })
         .await
     }

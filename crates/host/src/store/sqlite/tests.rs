@@ -1,138 +1,117 @@
-//! The SQLite store's own tests.
+//! The store suite on SQLite (a fresh database in a temp dir per test), and
+//! what only the embedded store has: its files' modes, its migrations, and
+//! what a damaged file says.
 
 use super::SqliteStore;
-use crate::auth::Role;
-use crate::store::{Finish, NewIntegration, OpLease, SecretsUpdate, StartOp, Store, StoreError};
-use junction_core::{Event, Status};
+use crate::store::{SCHEMA_VERSION, Store, StoreError};
 use std::path::PathBuf;
+use std::sync::Arc;
 
-fn lease(op: &str, expires_ms: i64) -> OpLease {
-    OpLease {
-        op_id: op.into(),
-        kind: "create".into(),
-        owner: "test".into(),
-        expires_ms,
-        key_id: Some("key_test".into()),
+pub struct Fixture {
+    store: Arc<dyn Store>,
+    dir: PathBuf,
+}
+
+impl Fixture {
+    pub fn store(&self) -> Arc<dyn Store> {
+        Arc::clone(&self.store)
+    }
+
+    pub async fn cleanup(self) {
+        drop(self.store);
+        let _ = std::fs::remove_dir_all(self.dir);
     }
 }
 
-fn new(account: &str, op: &str) -> NewIntegration {
-    NewIntegration {
-        type_name: "T".into(),
-        account_key: account.into(),
-        auto_bootstrap: false,
-        config: "{}".into(),
-        secrets: Some(vec![1, 2, 3]),
-        validation_results: r#"{"status":"skipped","validationTests":[]}"#.into(),
-        lease: lease(op, i64::MAX / 2),
-        idempotency: None,
+fn temp_dir() -> PathBuf {
+    std::env::temp_dir().join(crate::util::random_id("junction-store-test-"))
+}
+
+pub async fn fixture() -> Option<Fixture> {
+    let dir = temp_dir();
+    Some(Fixture {
+        store: Arc::new(SqliteStore::open(&dir).unwrap()),
+        dir,
+    })
+}
+
+crate::store_suite!(fixture);
+
+#[cfg(unix)]
+#[test]
+fn a_new_data_directory_is_0700_and_its_database_0600() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = temp_dir().join("nested");
+    let store = SqliteStore::open(&dir).unwrap();
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&dir), 0o700);
+    assert_eq!(mode(store.path()), 0o600);
+    for extra in ["junction.db-wal", "junction.db-shm"] {
+        let p = dir.join(extra);
+        if p.exists() {
+            assert_eq!(mode(&p) & 0o077, 0, "{extra}");
+        }
     }
+    drop(store);
+    // A file an older version left world-readable is tightened.
+    std::fs::set_permissions(
+        dir.join(super::DB_FILE),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    let store = SqliteStore::open(&dir).unwrap();
+    assert_eq!(mode(store.path()), 0o600);
+    drop(store);
+    std::fs::remove_dir_all(dir.parent().unwrap()).unwrap();
 }
 
-fn finish(id: i64, op: &str, ok: bool) -> Finish {
-    Finish {
-        id,
-        op_id: op.into(),
-        succeeded: ok,
-        validation_results: None,
-        config: None,
-        secrets: SecretsUpdate::Keep,
-        account_key: None,
-        auto_bootstrap: None,
-        bootstrap_version: Some(1),
-        event: "outcome",
-        message: None,
-    }
-}
-
-fn store() -> (SqliteStore, PathBuf) {
-    let dir = std::env::temp_dir().join(crate::util::random_id("junction-store-test-"));
-    (SqliteStore::open(&dir).unwrap(), dir)
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn versions_leases_and_accounts() {
-    let (s, dir) = store();
-    let row = s.insert(new("acct", "op1")).await.unwrap();
-    assert_eq!(row.status, Status::Creating);
-    assert!(
-        matches!(s.insert(new("acct", "op2")).await, Err(StoreError::AccountTaken { id }) if id == row.id)
-    );
-    // Only the running operation may finish it.
-    assert!(matches!(
-        s.finish(finish(row.id, "other", true)).await,
-        Err(StoreError::LeaseLost(_))
-    ));
-    let done = s.finish(finish(row.id, "op1", true)).await.unwrap();
-    assert_eq!(done.status, Status::Enabled);
-    assert!(done.op.is_none());
-    assert_eq!(done.secrets, Some(vec![1, 2, 3]));
-    // A stale version is refused; the current one starts the edit.
-    let start = |v: i64, op: &str| StartOp {
-        id: row.id,
-        expected_version: Some(v),
-        event: Event::StartEdit,
-        lease: OpLease {
-            kind: "edit".into(),
-            ..lease(op, 0)
-        },
-        new_account_key: None,
-        validation_results: None,
+#[test]
+fn a_damaged_database_says_so_once_with_its_path_and_what_to_do() {
+    let dir = temp_dir();
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(super::DB_FILE);
+    std::fs::write(&path, vec![0x5a; 8192]).unwrap();
+    let Err(e) = SqliteStore::open(&dir) else {
+        panic!("a damaged file opened")
     };
-    assert!(matches!(
-        s.start_operation(start(done.version - 1, "e0")).await,
-        Err(StoreError::VersionConflict { .. })
-    ));
-    let editing = s.start_operation(start(done.version, "e1")).await.unwrap();
-    assert_eq!(editing.status, Status::Editing);
-    assert!(matches!(
-        s.start_operation(start(editing.version, "e2")).await,
-        Err(StoreError::Transition(
-            junction_core::TransitionError::InProgress(Status::Editing)
-        ))
-    ));
-    // Its lease (expiry 0) has expired.
-    let expired = s.expired_operations(crate::util::now_ms()).await.unwrap();
-    assert_eq!(expired.len(), 1);
-    assert_eq!(expired[0].lease.op_id, "e1");
-    assert!(s.renew_lease(row.id, "e1", i64::MAX / 2).await.unwrap());
-    assert!(
-        s.expired_operations(crate::util::now_ms())
-            .await
-            .unwrap()
-            .is_empty()
-    );
-    let failed = s.finish(finish(row.id, "e1", false)).await.unwrap();
-    assert_eq!(failed.status, Status::EditError);
-    let h = s.history(row.id).await.unwrap().unwrap();
-    let events: Vec<&str> = h.iter().map(|e| e.event.as_str()).collect();
-    assert_eq!(events, ["create", "outcome", "edit", "outcome"]);
-    assert_eq!(h[2].key_id.as_deref(), Some("key_test"));
-    assert!(s.history(999).await.unwrap().is_none());
+    assert!(matches!(e, StoreError::Corrupt { .. }), "{e:?}");
+    let text = e.to_string();
+    assert!(text.contains(&path.display().to_string()), "{text}");
+    assert!(text.contains("restore it from a backup"), "{text}");
+    assert_eq!(text.matches("not a database").count(), 1, "{text}");
     std::fs::remove_dir_all(dir).unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn keys_and_idempotency() {
-    let (s, dir) = store();
-    let k = crate::auth::generate(Role::Read, "r").unwrap();
-    s.insert_key(&k.record, &k.hash).await.unwrap();
-    assert_eq!(s.find_key(&k.hash).await.unwrap().unwrap().role, Role::Read);
-    assert!(s.find_key("nope").await.unwrap().is_none());
-    assert_eq!(s.count_keys().await.unwrap(), 1);
-    let mut a = new("a", "o1");
-    a.idempotency = Some(("k".into(), "h1".into()));
-    let row = s.insert(a.clone()).await.unwrap();
-    assert!(
-        matches!(s.insert(a.clone()).await, Err(StoreError::IdempotentReplay { id, same_request: true }) if id == row.id)
-    );
-    a.idempotency = Some(("k".into(), "h2".into()));
-    assert!(matches!(
-        s.insert(a).await,
-        Err(StoreError::IdempotentReplay {
-            same_request: false,
-            ..
-        })
-    ));
+#[test]
+fn migrations_bring_a_version_1_database_to_the_current_version() {
+    let dir = temp_dir();
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(super::DB_FILE);
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch(super::schema::V1).unwrap();
+        c.pragma_update(None, "user_version", 1).unwrap();
+        c.execute(
+            "INSERT INTO api_keys (id, hash, role, name, created_at) VALUES ('key_old', 'h', 'read', 'old', 1)",
+            [],
+        )
+        .unwrap();
+    }
+    let store = SqliteStore::open(&dir).unwrap();
+    let c = rusqlite::Connection::open(&path).unwrap();
+    let v: i64 = c
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
+    assert_eq!(v, SCHEMA_VERSION);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let keys = rt.block_on(store.list_keys()).unwrap();
+    assert_eq!(keys[0].id, "key_old");
+    assert_eq!(keys[0].revoked_at, None);
+    drop(store);
+    // Opening again changes nothing.
+    drop(SqliteStore::open(&dir).unwrap());
     std::fs::remove_dir_all(dir).unwrap();
 }

@@ -3,7 +3,10 @@
 //! version or lease, and the platform account, and adds its history line.
 
 use super::rows::{account_holder, add_history, get_row};
-use crate::store::{Finish, IntegrationRow, NewIntegration, SecretsUpdate, StartOp, StoreError};
+use crate::store::{
+    Claim, Claimed, Finish, IntegrationRow, Leftovers, NewIntegration, SecretsUpdate, StartOp,
+    StoreError,
+};
 use crate::util::now_ms;
 use junction_core::{Event, transition};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -33,8 +36,8 @@ pub fn insert(tx: &Connection, new: &NewIntegration) -> Result<IntegrationRow, S
     tx.execute(
         "INSERT INTO integrations (type, account_key, auto_bootstrap, status, version, config, secrets,
             bootstrap_version, validation_results, op_id, op_kind, op_owner, op_expires, op_key_id,
-            created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6, 0, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)",
+            created_at, updated_at, op_origin, op_input)
+         VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6, 0, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, ?8, ?14)",
         params![
             new.type_name,
             new.account_key,
@@ -48,7 +51,8 @@ pub fn insert(tx: &Connection, new: &NewIntegration) -> Result<IntegrationRow, S
             new.lease.owner,
             new.lease.expires_ms,
             new.lease.key_id,
-            now
+            now,
+            new.input
         ],
     )?;
     let id = tx.last_insert_rowid();
@@ -93,7 +97,7 @@ pub fn start_operation(tx: &Connection, start: &StartOp) -> Result<IntegrationRo
     let changed = tx.execute(
         "UPDATE integrations SET status = ?1, version = version + 1, op_id = ?2, op_kind = ?3,
             op_owner = ?4, op_expires = ?5, op_key_id = ?6, updated_at = ?7,
-            validation_results = COALESCE(?8, validation_results)
+            validation_results = COALESCE(?8, validation_results), op_origin = ?2, op_input = ?11
          WHERE id = ?9 AND version = ?10",
         params![
             to.as_str(),
@@ -105,7 +109,8 @@ pub fn start_operation(tx: &Connection, start: &StartOp) -> Result<IntegrationRo
             now,
             start.validation_results,
             row.id,
-            row.version
+            row.version,
+            start.input
         ],
     )?;
     if changed != 1 {
@@ -152,14 +157,20 @@ pub fn finish(tx: &Connection, f: &Finish) -> Result<IntegrationRow, StoreError>
         SecretsUpdate::Keep => row.secrets.clone(),
         SecretsUpdate::Set(s) => s.clone(),
     };
+    let leftovers = match &f.leftovers {
+        Leftovers::Keep => row.leftovers.clone(),
+        Leftovers::Clear => None,
+        Leftovers::Set(l) => Some(l.clone()),
+    };
     let now = now_ms();
     tx.execute(
         "UPDATE integrations SET status = ?1, version = version + 1, op_id = NULL, op_kind = NULL,
-            op_owner = NULL, op_expires = NULL, op_key_id = NULL, updated_at = ?2,
+            op_owner = NULL, op_expires = NULL, op_key_id = NULL, op_origin = NULL, op_input = NULL,
+            updated_at = ?2,
             validation_results = COALESCE(?3, validation_results), config = COALESCE(?4, config),
             secrets = ?5, account_key = COALESCE(?6, account_key),
             auto_bootstrap = COALESCE(?7, auto_bootstrap),
-            bootstrap_version = COALESCE(?8, bootstrap_version)
+            bootstrap_version = COALESCE(?8, bootstrap_version), leftovers = ?10
          WHERE id = ?9",
         params![
             to.as_str(),
@@ -170,7 +181,8 @@ pub fn finish(tx: &Connection, f: &Finish) -> Result<IntegrationRow, StoreError>
             f.account_key,
             f.auto_bootstrap,
             f.bootstrap_version,
-            row.id
+            row.id,
+            leftovers
         ],
     )?;
     add_history(
@@ -185,4 +197,56 @@ pub fn finish(tx: &Connection, f: &Finish) -> Result<IntegrationRow, StoreError>
         f.message.as_deref(),
     )?;
     get_row(tx, row.id)?.ok_or(StoreError::NotFound(row.id))
+}
+
+/// Takes over the expired leases (the single writer makes this atomic): each
+/// gets a new operation id, this host as owner, and a history line.
+pub fn claim_expired(tx: &Connection, c: &Claim) -> Result<Vec<Claimed>, StoreError> {
+    let ids: Vec<i64> = {
+        let mut stmt = tx.prepare_cached(
+            "SELECT id, op_id FROM integrations WHERE op_id IS NOT NULL AND op_expires < ?1 ORDER BY id",
+        )?;
+        let rows = stmt.query_map([c.now_ms], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+        })?;
+        let mut ids = Vec::new();
+        for r in rows {
+            let (id, op) = r?;
+            if !c.except.contains(&op) {
+                ids.push(id);
+            }
+            if ids.len() >= c.limit {
+                break;
+            }
+        }
+        ids
+    };
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        let Some(before) = get_row(tx, id)? else {
+            continue;
+        };
+        let Some(previous) = before.op.clone() else {
+            continue;
+        };
+        let op_id = format!("{}{id}", c.op_prefix);
+        tx.execute(
+            "UPDATE integrations SET op_id = ?1, op_owner = ?2, op_expires = ?3 WHERE id = ?4 AND op_id = ?5",
+            params![op_id, c.owner, c.expires_ms, id, previous.op_id],
+        )?;
+        add_history(
+            tx,
+            id,
+            c.now_ms,
+            "takeover",
+            Some(before.status),
+            Some(before.status),
+            None,
+            previous.key_id.as_deref(),
+            Some(&crate::store::takeover_message(&previous, &c.owner)),
+        )?;
+        let row = get_row(tx, id)?.ok_or(StoreError::NotFound(id))?;
+        out.push(Claimed { row, previous });
+    }
+    Ok(out)
 }
