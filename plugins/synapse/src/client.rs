@@ -332,3 +332,29 @@ impl Session {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_four_seconds() {
+        let ms: Vec<u128> = (0..6).map(|n| backoff(n).as_millis()).collect();
+        assert_eq!(ms, [500, 1000, 2000, 4000, 4000, 4000]);
+    }
+
+    #[test]
+    fn only_azure_transient_errors_are_transient() {
+        assert_eq!(transient(42108), Some("SQL pool paused"));
+        assert_eq!(transient(42109), Some("SQL pool warming up"));
+        assert!(transient(40613).is_some());
+        assert_eq!(transient(18456), None);
+    }
+
+    #[test]
+    fn a_statement_error_loses_the_password() {
+        let e = DbError::Statement("Incorrect syntax near 'Pw1'.".into());
+        let s = Secret::new("Pw1".to_owned());
+        assert_eq!(e.scrubbed(Some(&s)).to_string(), "Incorrect syntax near '[redacted]'.");
+    }
+}

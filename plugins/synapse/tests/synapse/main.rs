@@ -7,4 +7,6 @@
 
 mod fake_synapse;
 mod fake_tests;
+mod lifecycle;
 mod support;
+mod validate;

@@ -184,3 +184,116 @@ pub async fn tiberius_client(
 pub fn path_str(p: &Path) -> String {
     p.display().to_string()
 }
+
+/// The fake's admin password in the plugin's tests.
+pub const ADMIN_PW: &str = "Admin-pw-1";
+/// The database every fake of the plugin's tests has.
+pub const DB: &str = "pool1";
+
+/// A fake with the test TLS certificate and one database.
+pub fn fake() -> crate::fake_synapse::FakeSynapse {
+    crate::fake_synapse::FakeSynapse::start(ADMIN_PW, &[DB], Some(server_tls()))
+}
+
+/// A config for automatic set-up against `port` with the fake's admin as the
+/// privileged user, over full TLS with the test CA trusted.
+pub fn auto_config(port: u16, impersonation: bool) -> serde_json::Value {
+    serde_json::json!({
+        "host": "127.0.0.1",
+        "port": port,
+        "database": DB,
+        "schema": "immuta_views",
+        "authenticationType": "userPassword",
+        "username": crate::fake_synapse::ADMIN,
+        "password": ADMIN_PW,
+        "impersonation": {"enabled": impersonation, "role": "immuta_imp"},
+        "encrypt": "require",
+        "trustedCaFile": path_str(&pki().ca_pem),
+        "connectTimeoutSeconds": 5
+    })
+}
+
+/// The system user an automatic set-up of [`DB`] creates.
+pub fn system_user() -> String {
+    format!("{DB}_immuta_system")
+}
+
+pub fn typed(config: &serde_json::Value) -> junction_synapse::SynapseConfig {
+    junction_core::config::from_json_at(config, "config").expect("config parses")
+}
+
+pub fn op(auto: bool, version: u32) -> junction_core::OpContext {
+    junction_testkit::op_context(auto, version)
+}
+
+pub fn op_fault(auto: bool, version: u32, step: &str) -> junction_core::OpContext {
+    junction_testkit::op_context_failing_at(auto, version, step)
+}
+
+pub fn platform() -> junction_kit::Kit<junction_synapse::Synapse> {
+    junction_kit::Kit(junction_synapse::Synapse::new())
+}
+
+/// Runs the validation tests of `config` through the platform's JSON face.
+pub async fn validate(
+    platform: &dyn junction_core::DynPlatform,
+    config: &serde_json::Value,
+    auto: bool,
+) -> junction_core::ValidationResults {
+    let ctx = junction_core::CheckContext {
+        auto_bootstrap: auto,
+        ..Default::default()
+    };
+    platform
+        .validate(config, ctx, &junction_core::RunOptions::default(), None)
+        .await
+        .expect("config accepted")
+}
+
+/// `name: status: message` of each test, for assertions that show all.
+pub fn outcomes(r: &junction_core::ValidationResults) -> Vec<String> {
+    r.validation_tests
+        .iter()
+        .map(|t| {
+            format!(
+                "{}: {:?}: {}",
+                t.name,
+                t.status,
+                t.message.as_deref().unwrap_or("")
+            )
+        })
+        .collect()
+}
+
+/// Captured log lines of the code run inside [`with_logs`].
+#[derive(Clone, Default)]
+pub struct Logs(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Logs {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl std::io::Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A subscriber writing every event at DEBUG and above into `logs`, for the
+/// current thread (tests run on a current-thread runtime).
+pub fn capture_logs() -> (Logs, tracing::subscriber::DefaultGuard) {
+    let logs = Logs::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    (logs, tracing::subscriber::set_default(subscriber))
+}
