@@ -24,6 +24,9 @@ pub const MANAGED_BY: (&str, &str) = ("managed-by", "junction");
 struct ServiceAccountTokens {
     key: ServiceAccountKey,
     token_uri: String,
+    /// Its own client without auth: the API client holds its token cache's
+    /// lock while a token is fetched, so sending through it would wait on itself.
+    http: JsonClient,
 }
 
 #[derive(Deserialize)]
@@ -35,14 +38,14 @@ struct TokenAnswer {
 
 #[async_trait::async_trait]
 impl TokenSource for ServiceAccountTokens {
-    async fn fetch(&self, http: &JsonClient) -> Result<Token, HttpError> {
+    async fn fetch(&self, _api: &JsonClient) -> Result<Token, HttpError> {
         let assertion = jwt::assertion(&self.key, &self.token_uri, jwt::now())
             .map_err(|e| HttpError::Token(e.to_string()))?;
         let req = Request::token_endpoint(&self.token_uri).form(vec![
             ("grant_type".into(), Secret::new(jwt::GRANT_TYPE.into())),
             ("assertion".into(), assertion),
         ]);
-        let answer: TokenAnswer = http.send(&req).await?.decode(&req)?;
+        let answer: TokenAnswer = self.http.send(&req).await?.decode(&req)?;
         if answer.access_token.expose().is_empty() {
             return Err(HttpError::Token(
                 "the token endpoint answered an empty access_token".into(),
@@ -125,15 +128,16 @@ fn encode(s: &str) -> String {
 impl Google {
     /// A client for the configuration's project. No call is made yet.
     pub fn new(config: &BigQueryConfig) -> Result<Self, HttpError> {
-        let tokens = ServiceAccountTokens {
-            key: config.credential.clone(),
-            token_uri: config.token_uri().to_owned(),
-        };
         let timeout = config.timeout();
         let options = HttpOptions {
             connect_timeout: timeout,
             request_timeout: timeout,
             ..HttpOptions::default()
+        };
+        let tokens = ServiceAccountTokens {
+            key: config.credential.clone(),
+            token_uri: config.token_uri().to_owned(),
+            http: JsonClient::new("", options.clone(), Auth::None)?,
         };
         Ok(Google {
             http: JsonClient::new("", options, Auth::Source(Arc::new(tokens)))?,

@@ -238,6 +238,11 @@ impl Planned for BigQuery {
                     "Google BigQuery integrations have no initial-create script: use the create script".into(),
                 ));
             }
+            ScriptKind::PostCleanup => {
+                return Err(OpError::Unsupported(
+                    "Google BigQuery integrations have no post-cleanup script: the cleanup script is the whole of it".into(),
+                ));
+            }
             ScriptKind::Create => {
                 statements.extend(scripts::iam_setup(config));
                 statements.push("# Junction then makes its metadata dataset (create):".into());

@@ -5,7 +5,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod auth;
 mod config;
+mod fake_google;
 mod jwt;
 mod keys;
 mod support;
+mod validate;

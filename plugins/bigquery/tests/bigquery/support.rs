@@ -45,3 +45,145 @@ pub fn errors(config: &Value) -> Vec<(String, String)> {
 pub fn paths(config: &Value) -> Vec<String> {
     errors(config).into_iter().map(|(p, _)| p).collect()
 }
+
+use crate::fake_google::FakeGoogle;
+use junction_bigquery::BigQuery;
+use junction_core::{CheckContext, DynPlatform, RunOptions, TestStatus, ValidationResults};
+use junction_testkit::stand_ins::{self, Http};
+
+/// bqemulator, or `None` (the test returns early) outside CI.
+pub fn emulator() -> Option<Http> {
+    stand_ins::require::<Http>("bqemulator")
+}
+
+/// The seven permissions of the custom role.
+pub const ALL_HELD: [&str; 7] = junction_bigquery::checks::PERMISSIONS;
+
+/// A fake (forwarding BigQuery to `upstream` if given) that knows the test
+/// service account with key `n`, holding `held`.
+pub async fn fake(upstream: Option<&Http>, n: usize, held: &[&str]) -> FakeGoogle {
+    let f = FakeGoogle::start(upstream.map(|u| u.endpoint.as_str())).await;
+    f.add_account(
+        &keys::email("junction", PROJECT),
+        &keys::key(n).public,
+        held,
+    );
+    f
+}
+
+/// A config for key `n` against the fake: its token endpoint, its Resource
+/// Manager, and BigQuery through it.
+pub fn config_for(f: &FakeGoogle, n: usize, dataset: &str) -> Value {
+    let mut c = config(n, &f.token_uri(), dataset);
+    c["endpoint"] = json!(f.url);
+    c["resourceManagerEndpoint"] = json!(f.url);
+    c
+}
+
+pub async fn validate(config: &Value, ctx: CheckContext) -> ValidationResults {
+    DynPlatform::validate(
+        &BigQuery::platform(),
+        config,
+        ctx,
+        &RunOptions::default(),
+        None,
+    )
+    .await
+    .expect("the config parses")
+}
+
+/// The status and message of the test named `name`.
+pub fn outcome(r: &ValidationResults, name: &str) -> (TestStatus, Option<String>) {
+    let t = r
+        .validation_tests
+        .iter()
+        .find(|t| t.name == name)
+        .unwrap_or_else(|| panic!("no test {name:?} in {r:?}"));
+    (t.status, t.message.clone())
+}
+
+/// One HTTP/1.1 request; returns the status and the body.
+pub async fn http(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Vec<u8>,
+) -> (u16, String) {
+    use http_body_util::{BodyExt, Full};
+    let rest = url.strip_prefix("http://").expect("http url");
+    let (authority, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    let stream = tokio::net::TcpStream::connect(authority)
+        .await
+        .expect("connect");
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .expect("handshake");
+    tokio::spawn(conn);
+    let mut req = hyper::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", authority);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let resp = sender
+        .send_request(
+            req.body(Full::new(axum::body::Bytes::from(body)))
+                .expect("request"),
+        )
+        .await
+        .expect("send");
+    let status = resp.status().as_u16();
+    let body = resp.into_body().collect().await.expect("body").to_bytes();
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+/// Log lines written while a test runs, at TRACE.
+#[derive(Clone, Default)]
+pub struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+
+    /// Captures this thread's log lines until the guard drops (tests using
+    /// it run on a current-thread runtime).
+    pub fn start() -> (Self, tracing::subscriber::DefaultGuard) {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        (captured, tracing::subscriber::set_default(subscriber))
+    }
+}
+
+/// `application/x-www-form-urlencoded` encoding of one value.
+pub fn form_encode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
