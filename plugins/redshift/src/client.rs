@@ -8,6 +8,7 @@ use junction_core::Secret;
 use std::sync::Arc;
 use tokio_postgres::Client;
 use tokio_postgres::config::SslMode;
+use tokio_postgres::types::Type;
 
 /// Why a connection or a statement failed. Messages never hold a password:
 /// they come from the server or the socket, which never see one in a form
@@ -192,10 +193,12 @@ fn tls() -> Result<tokio_postgres_rustls::MakeRustlsConnect, DbError> {
 
 /// Whether a database of that name exists.
 pub async fn database_exists(client: &Client, name: &str) -> Result<bool, DbError> {
+    // Typed parameters: one flight (Parse, Bind, Execute, Sync together),
+    // where `query_opt` would prepare first and execute in a second flight.
     let row = client
-        .query_opt(
+        .query_typed_opt(
             "SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1",
-            &[&name],
+            &[(&name, Type::TEXT)],
         )
         .await
         .map_err(|e| DbError::statement(&e))?;
@@ -205,9 +208,9 @@ pub async fn database_exists(client: &Client, name: &str) -> Result<bool, DbErro
 /// Whether a role (or user) of that name exists.
 pub async fn role_exists(client: &Client, name: &str) -> Result<bool, DbError> {
     let row = client
-        .query_opt(
+        .query_typed_opt(
             "SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1",
-            &[&name],
+            &[(&name, Type::TEXT)],
         )
         .await
         .map_err(|e| DbError::statement(&e))?;
@@ -218,7 +221,7 @@ pub async fn role_exists(client: &Client, name: &str) -> Result<bool, DbError> {
 pub async fn recorded_version(client: &Client) -> Result<u32, DbError> {
     let sql = format!("SELECT max(version) FROM {}", scripts::version_table());
     let row = client
-        .query_one(sql.as_str(), &[])
+        .query_typed_one(sql.as_str(), &[])
         .await
         .map_err(|e| DbError::statement(&e))?;
     let version: Option<i32> = row.get(0);
