@@ -62,9 +62,64 @@ pub struct Postgres {
     pub user: String,
     pub password: String,
     pub database: String,
+    /// The directory of the server's programs (`psql`), when xtask knows it.
+    #[serde(default)]
+    pub bin: Option<String>,
 }
 
 impl Postgres {
+    /// A `postgres://` URL for `database` on this server, without TLS (the
+    /// stand-in has none), as `junction serve --store` takes it.
+    pub fn url(&self, database: &str) -> String {
+        format!(
+            "postgres://{}:{}@{}:{}/{database}?sslmode=disable",
+            self.user, self.password, self.host, self.port
+        )
+    }
+
+    /// Runs `sql` with `psql` as the superuser in `database`; the output, or
+    /// psql's error text.
+    pub fn psql(&self, database: &str, sql: &str) -> Result<String, String> {
+        let psql = match &self.bin {
+            Some(dir) => std::path::Path::new(dir).join("psql"),
+            None => std::path::PathBuf::from("psql"),
+        };
+        let out = std::process::Command::new(&psql)
+            .args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1"])
+            .args([
+                "-h",
+                &self.host,
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                &self.user,
+            ])
+            .args(["-d", database, "-c", sql])
+            .env("PGPASSWORD", &self.password)
+            .output()
+            .map_err(|e| format!("cannot run {}: {e}", psql.display()))?;
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).into_owned())
+        }
+    }
+
+    /// A new, empty database with a name no other test uses.
+    pub fn create_database(&self, tag: &str) -> Result<String, String> {
+        let name = crate::unique_name(tag, '_');
+        self.psql(&self.database, &format!("CREATE DATABASE \"{name}\""))?;
+        Ok(name)
+    }
+
+    /// Drops a database made by [`Postgres::create_database`], even while
+    /// connections to it are open.
+    pub fn drop_database(&self, name: &str) {
+        let _ = self.psql(
+            &self.database,
+            &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
+        );
+    }
     /// A libpq-style connection string.
     pub fn conninfo(&self) -> String {
         format!(
