@@ -10,5 +10,6 @@ mod config;
 mod fake_google;
 mod jwt;
 mod keys;
+mod lifecycle;
 mod support;
 mod validate;

@@ -56,6 +56,14 @@ pub fn emulator() -> Option<Http> {
     stand_ins::require::<Http>("bqemulator")
 }
 
+/// bqemulator serves its one DuckDB connection to one request at a time
+/// ("connection is busy with another call" is a 500 otherwise): the tests
+/// that use it take turns. (Real BigQuery has no such limit.)
+pub async fn emulator_turn() -> tokio::sync::MutexGuard<'static, ()> {
+    static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    TURN.lock().await
+}
+
 /// The seven permissions of the custom role.
 pub const ALL_HELD: [&str; 7] = junction_bigquery::checks::PERMISSIONS;
 
