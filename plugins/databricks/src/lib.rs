@@ -251,8 +251,19 @@ impl Planned for Databricks {
         _privileged: Option<NoCredentials>,
     ) -> Result<Option<Run<Self>>, OpError> {
         let plan = if op.bootstrap_version == 0 {
-            // A create that never finished rolled back what it had done;
-            // whatever is left is removed if it is Junction's.
+            // A create that never finished rolled back what it had done. The
+            // host keeps no credentials of a create that failed (they were the
+            // set-up's, used once), and Databricks takes none on DELETE: then
+            // there is nothing to run as, and the failed create's history says
+            // what its rollback could not undo (the cleanup script removes it).
+            if config.credentials().is_none() {
+                tracing::info!(
+                    catalog = %config.catalog,
+                    "no stored credentials after a failed create: nothing to clean up here"
+                );
+                return Ok(None);
+            }
+            // Whatever is left is removed if it is Junction's.
             bootstrap::cleanup_plan(&config.catalog)
         } else {
             bootstrap::delete_plan(&Settings::from(&config), op.bootstrap_version)

@@ -155,28 +155,60 @@ impl Logs {
     }
 }
 
-/// Junction's log lines of this thread (a `#[tokio::test]` runs its tasks
-/// on it) while the guard lives, at every level; the HTTP stack's own
-/// tracing is left out.
-pub fn capture_logs() -> (Logs, tracing::subscriber::DefaultGuard) {
-    capture("trace,hyper=off,hyper_util=off,reqwest=off,rustls=off")
+thread_local! {
+    /// Where this thread's log lines go while a test captures them.
+    static SINK: std::cell::RefCell<Option<Logs>> = const { std::cell::RefCell::new(None) };
 }
 
-/// Every log line of this thread, the HTTP stack's included.
-pub fn capture_all_logs() -> (Logs, tracing::subscriber::DefaultGuard) {
-    capture("trace")
+/// Writes to the current thread's [`SINK`], if any.
+struct ThreadSink;
+
+impl std::io::Write for ThreadSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        SINK.with(|s| {
+            if let Some(logs) = &*s.borrow() {
+                logs.0.lock().unwrap().extend_from_slice(buf);
+            }
+        });
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
-fn capture(filter: &str) -> (Logs, tracing::subscriber::DefaultGuard) {
+/// Stops the capture of this thread's log lines when dropped.
+pub struct Capture;
+
+impl Drop for Capture {
+    fn drop(&mut self) {
+        SINK.with(|s| *s.borrow_mut() = None);
+    }
+}
+
+/// Every log line of this thread (a `#[tokio::test]` runs its tasks on it),
+/// at every level, the HTTP stack's included, while the guard lives.
+///
+/// One process-wide subscriber at TRACE writes each line to the thread that
+/// emitted it: scoped subscribers (`set_default`) race on tracing's global
+/// level hint when tests run in parallel threads (`cargo test`), and lose lines.
+pub fn capture_logs() -> (Logs, Capture) {
+    static INIT: std::sync::Once = std::sync::Once::new();
+    INIT.call_once(|| {
+        let _ = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(|| ThreadSink)
+            .try_init();
+    });
     let logs = Logs::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let guard = tracing::subscriber::set_default(subscriber);
-    (logs, guard)
+    SINK.with(|s| *s.borrow_mut() = Some(logs.clone()));
+    (logs, Capture)
+}
+
+/// The same: every line is captured.
+pub fn capture_all_logs() -> (Logs, Capture) {
+    capture_logs()
 }
 
 impl Minilake {
