@@ -110,6 +110,10 @@ pub struct Check<C> {
     pub applies: Applicability<C>,
     /// Overrides the run's default timeout for this check.
     pub timeout: Option<Duration>,
+    /// May start before its prerequisites have passed (it reads only), so it
+    /// shares their round trips; its result counts only once they pass, and
+    /// it is skipped (and stopped) when one of them does not.
+    pub speculative: bool,
     pub run: Arc<RunFn<C>>,
 }
 
@@ -126,6 +130,7 @@ impl<C: Send + Sync + 'static> Check<C> {
             requires: Vec::new(),
             applies: Applicability::Always,
             timeout: None,
+            speculative: false,
             run: Arc::new(move |c, ctx| Box::pin(run(c, ctx))),
         }
     }
@@ -165,6 +170,14 @@ impl<C: Send + Sync + 'static> Check<C> {
 
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
+        self
+    }
+
+    /// Starts with its prerequisites instead of after them (see
+    /// [`Check::speculative`]): for read-only tests whose prerequisites only
+    /// decide whether their answer means anything.
+    pub fn speculative(mut self) -> Self {
+        self.speculative = true;
         self
     }
 

@@ -41,6 +41,8 @@ pub type Progress<'a> = &'a (dyn Fn(&ValidationTest) + Send + Sync);
 enum Slot {
     Pending,
     Running,
+    /// A speculative check's outcome, waiting on its prerequisites.
+    Held(CheckOutcome),
     Done(ValidationTest),
 }
 
@@ -55,6 +57,7 @@ pub async fn run_checks<C: Send + Sync + 'static>(
     let mut slots: Vec<Slot> = checks.iter().map(|_| Slot::Pending).collect();
     let mut running: JoinSet<(usize, CheckOutcome)> = JoinSet::new();
     let mut task_index: HashMap<tokio::task::Id, usize> = HashMap::new();
+    let mut aborts: HashMap<usize, tokio::task::AbortHandle> = HashMap::new();
     // Who waits on whom, resolved once, so a completion re-examines only its dependants.
     let by_name: HashMap<&str, usize> = checks
         .iter()
@@ -74,10 +77,31 @@ pub async fn run_checks<C: Send + Sync + 'static>(
     loop {
         // Settle or start every queued check whose prerequisites are known.
         while let Some(i) = queue.pop_front() {
+            let check = &checks[i];
+            // A speculative check already started waits only on its prerequisites.
+            if matches!(slots[i], Slot::Running | Slot::Held(_)) {
+                match prerequisites(check, &slots, &by_name) {
+                    Prereqs::Unknown => {}
+                    Prereqs::Failed(skip) => {
+                        if let Some(handle) = aborts.remove(&i) {
+                            handle.abort();
+                        }
+                        finish(&mut slots, i, check, skip, progress);
+                        queue.extend(&dependants[i]);
+                    }
+                    Prereqs::Passed => {
+                        if let Slot::Held(outcome) = std::mem::replace(&mut slots[i], Slot::Running)
+                        {
+                            finish(&mut slots, i, check, outcome, progress);
+                            queue.extend(&dependants[i]);
+                        }
+                    }
+                }
+                continue;
+            }
             if !matches!(slots[i], Slot::Pending) {
                 continue;
             }
-            let check = &checks[i];
             match decide(check, &slots, &by_name, &config, ctx) {
                 Decision::Wait => {}
                 Decision::Settle(outcome) => {
@@ -110,6 +134,7 @@ pub async fn run_checks<C: Send + Sync + 'static>(
                         .instrument(span),
                     );
                     task_index.insert(handle.id(), i);
+                    aborts.insert(i, handle);
                     slots[i] = Slot::Running;
                 }
             }
@@ -124,6 +149,10 @@ pub async fn run_checks<C: Send + Sync + 'static>(
                 let Some(&i) = task_index.get(&err.id()) else {
                     continue;
                 };
+                // A speculative check stopped because a prerequisite failed.
+                if matches!(slots[i], Slot::Done(_)) {
+                    continue;
+                }
                 // The payload of a panic may quote anything: it is not shown.
                 let (message, what) = if err.is_panic() {
                     (
@@ -137,13 +166,32 @@ pub async fn run_checks<C: Send + Sync + 'static>(
                 (i, CheckOutcome::failed(message))
             }
         };
+        aborts.remove(&i);
+        // Settled already: a speculative check skipped when a prerequisite failed.
+        if matches!(slots[i], Slot::Done(_)) {
+            continue;
+        }
+        if checks[i].speculative {
+            match prerequisites(&checks[i], &slots, &by_name) {
+                Prereqs::Unknown => {
+                    slots[i] = Slot::Held(outcome);
+                    continue;
+                }
+                Prereqs::Failed(skip) => {
+                    finish(&mut slots, i, &checks[i], skip, progress);
+                    queue.extend(&dependants[i]);
+                    continue;
+                }
+                Prereqs::Passed => {}
+            }
+        }
         finish(&mut slots, i, &checks[i], outcome, progress);
         queue.extend(&dependants[i]);
     }
 
     // Whatever is still pending waits on a cycle of prerequisites.
     for i in 0..checks.len() {
-        if matches!(slots[i], Slot::Pending) {
+        if matches!(slots[i], Slot::Pending | Slot::Held(_) | Slot::Running) {
             let outcome = CheckOutcome::skipped(
                 "Skipped: its prerequisites form a cycle, so it can never run.",
             );
@@ -154,7 +202,7 @@ pub async fn run_checks<C: Send + Sync + 'static>(
         .into_iter()
         .filter_map(|slot| match slot {
             Slot::Done(t) => Some(t),
-            Slot::Pending | Slot::Running => None,
+            Slot::Pending | Slot::Running | Slot::Held(_) => None,
         })
         .collect();
     ValidationResults::new(tests)
@@ -178,30 +226,48 @@ fn decide<C>(
             return Decision::Settle(CheckOutcome::skipped(format!("Skipped: {reason}")));
         }
     }
+    match prerequisites(check, slots, by_name) {
+        Prereqs::Failed(skip) => Decision::Settle(skip),
+        Prereqs::Passed => Decision::Start,
+        // A speculative check starts with its prerequisites.
+        Prereqs::Unknown if check.speculative => Decision::Start,
+        // A prerequisite that can never settle (a cycle) would wait forever; the
+        // caller settles such checks once nothing is left running.
+        Prereqs::Unknown => Decision::Wait,
+    }
+}
+
+/// Where a check's prerequisites stand.
+enum Prereqs {
+    Passed,
+    /// One did not pass (or is not declared): the check's outcome is this skip.
+    Failed(CheckOutcome),
+    Unknown,
+}
+
+fn prerequisites<C>(check: &Check<C>, slots: &[Slot], by_name: &HashMap<&str, usize>) -> Prereqs {
     let mut waiting = false;
     for req in &check.requires {
         let Some(&j) = by_name.get(req.as_str()) else {
-            return Decision::Settle(CheckOutcome::skipped(format!(
+            return Prereqs::Failed(CheckOutcome::skipped(format!(
                 "Skipped: it requires \"{req}\", which this platform does not declare."
             )));
         };
         match &slots[j] {
             Slot::Done(t) if t.status.satisfies_prerequisite() => {}
             Slot::Done(t) => {
-                return Decision::Settle(CheckOutcome::skipped(format!(
+                return Prereqs::Failed(CheckOutcome::skipped(format!(
                     "Skipped because \"{req}\" did not pass ({}).",
                     t.status
                 )));
             }
-            Slot::Pending | Slot::Running => waiting = true,
+            Slot::Pending | Slot::Running | Slot::Held(_) => waiting = true,
         }
     }
     if waiting {
-        // A prerequisite that can never settle (a cycle) would wait forever; the
-        // caller settles such checks once nothing is left running.
-        Decision::Wait
+        Prereqs::Unknown
     } else {
-        Decision::Start
+        Prereqs::Passed
     }
 }
 

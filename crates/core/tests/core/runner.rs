@@ -335,3 +335,76 @@ async fn checks_see_the_config_and_the_peers() {
         Some("used by integration 2")
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_speculative_check_runs_beside_its_prerequisite_and_counts_once_it_passes() {
+    let checks = vec![
+        sleeper("a", 300, CheckOutcome::passed()),
+        sleeper("b", 200, CheckOutcome::failed("b's answer"))
+            .requires("a")
+            .speculative(),
+        sleeper("c", 200, CheckOutcome::passed()).requires("a"),
+    ];
+    let start = Instant::now();
+    let results = run(&checks).await;
+    // b shared a's time; c waited for a, then ran: 300 + 200.
+    assert_eq!(start.elapsed(), Duration::from_millis(500));
+    let t = &results.validation_tests;
+    assert_eq!(
+        (t[1].status, t[1].message.as_deref()),
+        (TestStatus::Failed, Some("b's answer")),
+        "b's outcome, held until a passed"
+    );
+    assert_eq!(t[2].status, TestStatus::Passed);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_speculative_check_is_skipped_and_stopped_when_its_prerequisite_fails() {
+    let ran_to_the_end = Arc::new(Mutex::new(false));
+    let flag = Arc::clone(&ran_to_the_end);
+    let slow = Check::new("b", "hangs", move |_, _| {
+        let flag = Arc::clone(&flag);
+        async move {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            *flag.lock().unwrap() = true;
+            CheckOutcome::passed()
+        }
+    })
+    .requires("a")
+    .speculative()
+    .timeout(Duration::from_secs(7200));
+    let checks = vec![sleeper("a", 100, CheckOutcome::failed("no")), slow];
+    let start = Instant::now();
+    let results = run(&checks).await;
+    // The run did not wait for b: it was stopped when a failed.
+    assert_eq!(start.elapsed(), Duration::from_millis(100));
+    let b = &results.validation_tests[1];
+    assert_eq!(b.status, TestStatus::Skipped);
+    assert!(b.message.as_deref().unwrap().contains("\"a\""), "{b:?}");
+    assert!(!*ran_to_the_end.lock().unwrap());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_speculative_check_that_finishes_first_waits_for_its_prerequisite() {
+    let order = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&order);
+    let checks = vec![
+        sleeper("a", 300, CheckOutcome::passed()),
+        sleeper("b", 50, CheckOutcome::passed())
+            .requires("a")
+            .speculative(),
+    ];
+    let progress =
+        move |t: &junction_core::ValidationTest| seen.lock().unwrap().push(t.name.clone());
+    let results = run_checks(
+        &checks,
+        Arc::new(()),
+        &CheckContext::default(),
+        &RunOptions::default(),
+        Some(&progress),
+    )
+    .await;
+    assert_eq!(results.status, TestStatus::Passed);
+    // b finished first but is reported after a, once its answer counts.
+    assert_eq!(*order.lock().unwrap(), ["a", "b"]);
+}
