@@ -52,7 +52,10 @@ pub const MANUAL_SCHEMA_NEEDS: &[&str] = &[
 /// checks (and so a fresh hand-off) from `checks()`; the connection is only
 /// reused for the very configuration it was opened with (the same `Arc`).
 #[derive(Default)]
-struct Handoff(Mutex<Option<(Arc<SynapseConfig>, Arc<tokio::sync::Mutex<Client>>)>>);
+struct Handoff(Mutex<Option<(Arc<SynapseConfig>, Shared)>>);
+
+/// A connection the tests of one run take turns on.
+type Shared = Arc<tokio::sync::Mutex<Client>>;
 
 impl Handoff {
     fn put(&self, config: &Arc<SynapseConfig>, client: Client) {
@@ -64,10 +67,7 @@ impl Handoff {
         }
     }
 
-    async fn get(
-        &self,
-        config: &Arc<SynapseConfig>,
-    ) -> Result<Arc<tokio::sync::Mutex<Client>>, client::DbError> {
+    async fn get(&self, config: &Arc<SynapseConfig>) -> Result<Shared, client::DbError> {
         let handed = self.0.lock().ok().and_then(|slot| {
             slot.as_ref()
                 .filter(|(c, _)| Arc::ptr_eq(c, config))

@@ -119,9 +119,11 @@ fn tiberius_config(
             }
         }
         Encrypt::Disable => {
-            c.encryption(EncryptionLevel::NotSupported);
-            // Reached only when the server wraps the log-in in TLS anyway:
-            // this mode protects nothing, so nothing is verified.
+            // ENCRYPT_OFF: the log-in in TLS, the rest plain. (NOT_SUP, no TLS
+            // at all, is refused by SQL Server-like servers that answer OFF
+            // and then expect a TLS log-in, pysqlbridge among them.) What
+            // follows the log-in is unprotected anyway, so nothing is verified.
+            c.encryption(EncryptionLevel::Off);
             c.trust_cert();
         }
     }
@@ -355,6 +357,9 @@ mod tests {
     fn a_statement_error_loses_the_password() {
         let e = DbError::Statement("Incorrect syntax near 'Pw1'.".into());
         let s = Secret::new("Pw1".to_owned());
-        assert_eq!(e.scrubbed(Some(&s)).to_string(), "Incorrect syntax near '[redacted]'.");
+        assert_eq!(
+            e.scrubbed(Some(&s)).to_string(),
+            "Incorrect syntax near '[redacted]'."
+        );
     }
 }

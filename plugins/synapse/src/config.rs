@@ -48,9 +48,10 @@ pub enum Encrypt {
     /// `trustedCaFile` is set, the CAs in that file. The default.
     #[default]
     Require,
-    /// No TLS asked for. For local stand-ins only: the password may cross the
-    /// network in the clear. A server that wraps the log-in in TLS anyway (SQL
-    /// Server always does) is not verified in this mode, as it protects nothing.
+    /// SQL Server's `Encrypt=false`: TLS for the log-in packet only, the
+    /// certificate not verified, everything after it in the clear. For local
+    /// stand-ins only. (The server must offer TLS for the log-in, as SQL
+    /// Server always does.)
     Disable,
 }
 

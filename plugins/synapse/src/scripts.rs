@@ -164,6 +164,11 @@ pub mod sql {
     }
 }
 
+/// A database name as written in a comment: bracketed.
+pub fn qualified_db(database: &str) -> String {
+    ident(database)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -190,9 +195,4 @@ mod tests {
             "IF EXISTS (SELECT 1 FROM sys.schemas WHERE name = N'it''s') DROP SCHEMA [it's]"
         );
     }
-}
-
-/// A database name as written in a comment: bracketed.
-pub fn qualified_db(database: &str) -> String {
-    ident(database)
 }

@@ -106,8 +106,7 @@ async fn tiberius_wrong_password_and_server_errors_carry_their_numbers() {
         EncryptionLevel::NotSupported,
     )
     .await
-    .err()
-    .expect("refused");
+    .expect_err("refused");
     match e {
         tiberius::error::Error::Server(t) => {
             assert_eq!(t.code(), 18456);
@@ -122,8 +121,7 @@ async fn tiberius_wrong_password_and_server_errors_carry_their_numbers() {
     let dup = c
         .simple_query("CREATE ROLE [r1]")
         .await
-        .err()
-        .expect("duplicate");
+        .expect_err("duplicate");
     assert!(
         matches!(&dup, tiberius::error::Error::Server(t) if t.code() == 15023),
         "{dup:?}"
@@ -131,8 +129,7 @@ async fn tiberius_wrong_password_and_server_errors_carry_their_numbers() {
     let missing = c
         .simple_query("DROP USER [nobody]")
         .await
-        .err()
-        .expect("missing");
+        .expect_err("missing");
     assert!(
         matches!(&missing, tiberius::error::Error::Server(t) if t.code() == 15151),
         "{missing:?}"
@@ -226,8 +223,7 @@ async fn transient_login_errors_are_served_once_each() {
     fake.fail_next_logins(&[42108]);
     let e = tiberius_client(fake.port, ADMIN, PW, "pool1", EncryptionLevel::NotSupported)
         .await
-        .err()
-        .expect("paused");
+        .expect_err("paused");
     assert!(
         matches!(&e, tiberius::error::Error::Server(t) if t.code() == 42108),
         "{e:?}"

@@ -5,8 +5,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod conformance;
 mod fake_synapse;
 mod fake_tests;
 mod lifecycle;
+mod manual;
+mod pysqlbridge;
+mod secrets;
 mod support;
 mod validate;

@@ -201,8 +201,8 @@ async fn the_server_certificate_is_verified() {
         0,
         "no password was sent in the clear"
     );
-    // With encrypt "disable" the plain server is fine.
-    let mut c = auto_config(plain.port, false);
+    // With encrypt "disable" only the log-in is in TLS, unverified.
+    let mut c = auto_config(fake.port, false);
     c["encrypt"] = "disable".into();
     c.as_object_mut().unwrap().remove("trustedCaFile");
     let r = validate(&p, &c, true).await;
@@ -212,12 +212,16 @@ async fn the_server_certificate_is_verified() {
         "{:?}",
         outcomes(&r)
     );
+    assert_eq!(
+        fake.encryptions().last(),
+        Some(&crate::fake_synapse::Encryption::LoginOnly)
+    );
 }
 
 #[tokio::test]
 async fn a_bad_config_is_refused_with_its_path() {
     let mut c = auto_config(1, false);
     c["connectTimeoutSeconds"] = 0.into();
-    let e = support::platform().parse(&c, true).err().expect("refused");
+    let e = support::platform().parse(&c, true).expect_err("refused");
     assert_eq!(e.0[0].path, "config.connectTimeoutSeconds");
 }

@@ -47,6 +47,8 @@ pub enum Outcome {
 }
 
 type Row = BTreeMap<String, Value>;
+/// A result set: its columns and rows.
+type ResultSet = (Vec<(String, ColType)>, Vec<Vec<Value>>);
 
 /// Runs a batch: a syntax error stops it before anything runs; an error in
 /// one statement ends that statement and the next ones still run, as SQL
@@ -973,11 +975,7 @@ fn has_perms_by_name(
     Ok(Value::Int(i64::from(d.allowed(who, &on, &perm))))
 }
 
-fn select(
-    cat: &Catalog,
-    s: &Session,
-    q: &Select,
-) -> Result<(Vec<(String, ColType)>, Vec<Vec<Value>>), SqlError> {
+fn select(cat: &Catalog, s: &Session, q: &Select) -> Result<ResultSet, SqlError> {
     let rows = match &q.from {
         None => vec![Row::new()],
         Some(src) => source_rows(cat, s, src)?,

@@ -11,7 +11,6 @@ use std::sync::Arc;
 pub const ENCRYPT_OFF: u8 = 0x00;
 pub const ENCRYPT_ON: u8 = 0x01;
 pub const ENCRYPT_NOT_SUP: u8 = 0x02;
-pub const ENCRYPT_REQ: u8 = 0x03;
 
 /// What the negotiation settled on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,7 +121,6 @@ pub struct Login7 {
     pub user: String,
     pub password: String,
     pub database: String,
-    pub app_name: String,
 }
 
 /// A LOGIN7 password on the wire: each byte's nibbles swapped, then XORed
@@ -155,7 +153,6 @@ pub fn parse_login7(p: &[u8]) -> io::Result<Login7> {
         tds_version: u32_at(4),
         user: wire::from_utf16(field(40)?),
         password: decode_password(field(44)?),
-        app_name: wire::from_utf16(field(48)?),
         database: wire::from_utf16(field(68)?),
     })
 }

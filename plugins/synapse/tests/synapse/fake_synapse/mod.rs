@@ -84,10 +84,11 @@ impl FakeSynapse {
                 std::thread::spawn(move || {
                     // A client that hangs up or breaks the protocol ends its
                     // connection only; the reason goes to the test's output.
-                    if let Err(e) = serve(conn, &s) {
-                        if e.kind() != io::ErrorKind::UnexpectedEof {
+                    match serve(conn, &s) {
+                        Err(e) if e.kind() != io::ErrorKind::UnexpectedEof => {
                             eprintln!("fake_synapse: connection ended: {e}");
                         }
+                        _ => {}
                     }
                 });
             }
@@ -101,8 +102,7 @@ impl FakeSynapse {
         self.shared.catalog.lock().expect("catalog").snapshot()
     }
 
-    /// Changes the catalog directly (a test's set-up).
-    pub fn with_catalog<T>(&self, f: impl FnOnce(&mut Catalog) -> T) -> T {
+    fn with_catalog<T>(&self, f: impl FnOnce(&mut Catalog) -> T) -> T {
         f(&mut self.shared.catalog.lock().expect("catalog"))
     }
 

@@ -92,10 +92,6 @@ impl Value {
             _ => ColType::Int,
         }
     }
-
-    pub fn is_true(&self) -> bool {
-        matches!(self, Value::Int(n) if *n != 0)
-    }
 }
 
 /// The collation of the fake's strings: Latin1_General_CI_AS (LCID 0x0409).
