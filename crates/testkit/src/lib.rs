@@ -5,6 +5,7 @@
 
 pub mod binary;
 pub mod conformance;
+pub mod proxy;
 pub mod schema;
 pub mod stand_ins;
 pub mod synthetic;

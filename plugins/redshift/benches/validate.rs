@@ -6,9 +6,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "../tests/redshift/proxy.rs"]
-mod proxy;
-
 use junction_core::{CheckContext, DynPlatform, Platform, RunOptions, TestStatus};
 use junction_redshift::{Redshift, RedshiftConfig};
 use junction_testkit::stand_ins::{self, Postgres};
@@ -88,7 +85,7 @@ fn main() {
     rt.block_on(async {
         let direct = config(&pg, pg.port);
         let upstream = format!("{}:{}", pg.host, pg.port).parse().expect("address");
-        let proxy = proxy::DelayProxy::start(upstream, Duration::from_millis(100))
+        let proxy = junction_testkit::proxy::DelayProxy::start(upstream, Duration::from_millis(100))
             .await
             .expect("proxy");
         let slow = config(&pg, proxy.port);

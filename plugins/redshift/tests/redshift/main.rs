@@ -11,7 +11,6 @@ mod contract;
 mod faults;
 mod lifecycle;
 mod manual;
-mod proxy;
 mod support;
 mod tls;
 mod validate;

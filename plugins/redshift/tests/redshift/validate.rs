@@ -322,7 +322,7 @@ async fn validation_passes_through_a_slow_network() {
         return;
     };
     let upstream = format!("{}:{}", pg.host, pg.port).parse().expect("address");
-    let proxy = crate::proxy::DelayProxy::start(upstream, Duration::from_millis(100))
+    let proxy = junction_testkit::proxy::DelayProxy::start(upstream, Duration::from_millis(100))
         .await
         .expect("proxy");
     let names = Names::new("val_slow");
