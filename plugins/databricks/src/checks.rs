@@ -5,7 +5,7 @@
 //! privilege) goes to the log.
 
 use crate::bootstrap::{self, PRINCIPAL_PRIVILEGES, Settings, property};
-use crate::client::{ClientError, Workspace};
+use crate::client::{ClientError, MetastoreAssignment, Workspace};
 use crate::config::{self, DatabricksConfig};
 use crate::scripts::Securable;
 use junction_core::{Check, CheckContext, CheckOutcome};
@@ -28,22 +28,37 @@ const CHECK_TIMEOUT: Duration = Duration::from_secs(
     3 * (config::MAX_REQUEST_TIMEOUT_SECONDS + config::MAX_CONNECT_TIMEOUT_SECONDS),
 );
 
-/// The connection test's client and principal, handed on to the tests that
-/// require it in the same run, so that an OAuth token is fetched once per
-/// run. A run gets fresh checks (and so a fresh hand-off) from `checks()`;
-/// the client is only reused for the very configuration it was made for
-/// (the same `Arc`, kept alive here so its address cannot be reused).
+/// What the connection test found, handed on to the tests that require it
+/// in the same run: its client (so an OAuth token is fetched once per run),
+/// the principal, and the metastore assignment, asked for beside SCIM `Me`
+/// (one round trip for both). A run gets fresh checks (and so a fresh
+/// hand-off) from `checks()`; it is only used for the very configuration it
+/// was made for (the same `Arc`, kept alive here so its address cannot be
+/// reused).
 #[derive(Default)]
 struct Handoff(Mutex<Option<Handed>>);
 
-/// The configuration, its client, and the principal SCIM `Me` named.
-type Handed = (Arc<DatabricksConfig>, Arc<Workspace>, String);
+#[derive(Clone)]
+struct Handed {
+    config: Arc<DatabricksConfig>,
+    ws: Arc<Workspace>,
+    principal: String,
+    metastore: Result<Option<MetastoreAssignment>, ClientError>,
+}
 
 impl Handoff {
-    fn put(&self, config: &Arc<DatabricksConfig>, ws: Arc<Workspace>, principal: String) {
+    fn put(&self, handed: Handed) {
         if let Ok(mut slot) = self.0.lock() {
-            *slot = Some((Arc::clone(config), ws, principal));
+            *slot = Some(handed);
         }
+    }
+
+    fn handed(&self, config: &Arc<DatabricksConfig>) -> Option<Handed> {
+        self.0.lock().ok().and_then(|slot| {
+            slot.as_ref()
+                .filter(|h| Arc::ptr_eq(&h.config, config))
+                .cloned()
+        })
     }
 
     /// The client and principal for `config`: the handed-on ones, or new ones.
@@ -51,17 +66,26 @@ impl Handoff {
         &self,
         config: &Arc<DatabricksConfig>,
     ) -> Result<(Arc<Workspace>, String), ClientError> {
-        let handed = self.0.lock().ok().and_then(|slot| {
-            slot.as_ref()
-                .filter(|(c, _, _)| Arc::ptr_eq(c, config))
-                .map(|(_, ws, p)| (Arc::clone(ws), p.clone()))
-        });
-        match handed {
-            Some(found) => Ok(found),
+        match self.handed(config) {
+            Some(h) => Ok((h.ws, h.principal)),
             None => {
                 let ws = Arc::new(Workspace::new(config)?);
                 let me = ws.me().await?;
                 Ok((ws, me.user_name))
+            }
+        }
+    }
+
+    /// The metastore assignment: the one read beside `Me`, or read now.
+    async fn metastore(
+        &self,
+        config: &Arc<DatabricksConfig>,
+    ) -> Result<Option<MetastoreAssignment>, ClientError> {
+        match self.handed(config) {
+            Some(h) => h.metastore,
+            None => {
+                let (ws, _) = self.get(config).await?;
+                ws.metastore_assignment().await
             }
         }
     }
@@ -99,14 +123,21 @@ pub fn checks() -> Vec<Check<DatabricksConfig>> {
 async fn connection_test(c: Arc<DatabricksConfig>, handoff: Arc<Handoff>) -> CheckOutcome {
     let result = async {
         let ws = Arc::new(Workspace::new(&c)?);
-        let me = ws.me().await?;
-        Ok::<_, ClientError>((ws, me.user_name))
+        // The metastore test's question goes out with this one; its answer
+        // (or error) is that test's, not this one's.
+        let (me, metastore) = tokio::join!(ws.me(), ws.metastore_assignment());
+        Ok::<_, ClientError>((ws, me?.user_name, metastore))
     }
     .await;
     match result {
-        Ok((ws, principal)) => {
+        Ok((ws, principal, metastore)) => {
             tracing::info!(principal = %principal, "connected");
-            handoff.put(&c, ws, principal);
+            handoff.put(Handed {
+                config: Arc::clone(&c),
+                ws,
+                principal,
+                metastore,
+            });
             CheckOutcome::passed()
         }
         Err(e) => {
@@ -117,12 +148,7 @@ async fn connection_test(c: Arc<DatabricksConfig>, handoff: Arc<Handoff>) -> Che
 }
 
 async fn metastore_test(c: Arc<DatabricksConfig>, handoff: Arc<Handoff>) -> CheckOutcome {
-    let result = async {
-        let (ws, _) = handoff.get(&c).await?;
-        ws.metastore_assignment().await
-    }
-    .await;
-    match result {
+    match handoff.metastore(&c).await {
         Ok(Some(m)) => {
             tracing::info!(metastore_id = %m.metastore_id, "metastore assigned");
             CheckOutcome::passed()
@@ -137,20 +163,31 @@ async fn metastore_test(c: Arc<DatabricksConfig>, handoff: Arc<Handoff>) -> Chec
     }
 }
 
-/// What is wrong with a manual set-up, for the log.
+/// What is wrong with a manual set-up, for the log. Everything it may need
+/// is asked for at once (one round trip), then judged.
 async fn manual_catalog_problem(
     c: &Arc<DatabricksConfig>,
     handoff: &Handoff,
 ) -> Result<Option<String>, ClientError> {
+    use bootstrap::{AUDIT_EVENTS, POLICIES_SCHEMA, SYSTEM_SCHEMA, USER_ATTRIBUTES};
     let (ws, principal) = handoff.get(c).await?;
-    let catalog = &c.catalog;
-    let Some(info) = ws.catalog(catalog).await? else {
+    let catalog = c.catalog.as_str();
+    let attributes_table = format!("{catalog}.{SYSTEM_SCHEMA}.{USER_ATTRIBUTES}");
+    let audit_table = format!("{catalog}.{SYSTEM_SCHEMA}.{AUDIT_EVENTS}");
+    let (info, system, policies, attributes, audit, held) = tokio::join!(
+        ws.catalog(catalog),
+        ws.schema(catalog, SYSTEM_SCHEMA),
+        ws.schema(catalog, POLICIES_SCHEMA),
+        ws.table(&attributes_table),
+        ws.table(&audit_table),
+        ws.effective_privileges(Securable::Catalog, catalog, &principal),
+    );
+    let Some(info) = info? else {
         return Ok(Some(format!("the catalog {catalog} does not exist")));
     };
-    let Some(system) = ws.schema(catalog, bootstrap::SYSTEM_SCHEMA).await? else {
+    let Some(system) = system? else {
         return Ok(Some(format!(
-            "the schema {catalog}.{} does not exist",
-            bootstrap::SYSTEM_SCHEMA
+            "the schema {catalog}.{SYSTEM_SCHEMA} does not exist"
         )));
     };
     let recorded = system.properties.get(property::VERSION);
@@ -158,25 +195,26 @@ async fn manual_catalog_problem(
         Some(v) if (1..=bootstrap::CURRENT_VERSION).contains(&v) => v,
         _ => {
             return Ok(Some(format!(
-                "the schema {catalog}.{} records no set-up version Junction knows ({}: {recorded:?})",
-                bootstrap::SYSTEM_SCHEMA,
+                "the schema {catalog}.{SYSTEM_SCHEMA} records no set-up version Junction knows ({}: {recorded:?})",
                 property::VERSION,
             )));
         }
     };
-    for (schema, table) in bootstrap::expected_objects(&Settings::from(&**c), version) {
-        let found = if table.is_empty() {
-            ws.schema(catalog, schema).await?.is_some()
-        } else {
-            ws.table(&format!("{catalog}.{schema}.{table}"))
-                .await?
-                .is_some()
+    let (policies, attributes, audit) =
+        (policies?.is_some(), attributes?.is_some(), audit?.is_some());
+    for (schema, name) in bootstrap::expected_objects(&Settings::from(&**c), version) {
+        let found = match (schema, name) {
+            (SYSTEM_SCHEMA, "") => true,
+            (POLICIES_SCHEMA, "") => policies,
+            (SYSTEM_SCHEMA, USER_ATTRIBUTES) => attributes,
+            (SYSTEM_SCHEMA, AUDIT_EVENTS) => audit,
+            _ => false,
         };
         if !found {
-            let what = if table.is_empty() {
+            let what = if name.is_empty() {
                 format!("the schema {catalog}.{schema}")
             } else {
-                format!("the table {catalog}.{schema}.{table}")
+                format!("the table {catalog}.{schema}.{name}")
             };
             return Ok(Some(format!(
                 "{what} does not exist (set-up version {version})"
@@ -187,9 +225,7 @@ async fn manual_catalog_problem(
     if info.owner.as_deref() == Some(principal.as_str()) {
         return Ok(None);
     }
-    let held = ws
-        .effective_privileges(Securable::Catalog, catalog, &principal)
-        .await?;
+    let held = held?;
     let all = held.contains("ALL_PRIVILEGES");
     // ALL PRIVILEGES does not include MANAGE.
     let missing: Vec<&str> = PRINCIPAL_PRIVILEGES
