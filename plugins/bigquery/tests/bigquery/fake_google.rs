@@ -42,6 +42,8 @@ struct Account {
 /// A JWT the token endpoint received, and what it said.
 #[derive(Debug, Clone)]
 pub struct Exchange {
+    /// The JWT as received: what no output may hold.
+    pub jwt: String,
     pub header: Value,
     pub claims: Value,
     /// `None`: a token was issued; else the `error_description`.
@@ -365,6 +367,7 @@ fn token(app: &App, headers: &HeaderMap, body: &Bytes) -> Response {
                 (account, Instant::now() + Duration::from_secs(life)),
             );
             state.exchanges.push(Exchange {
+                jwt: jwt.clone(),
                 header: h,
                 claims: c,
                 refused: None,
@@ -378,6 +381,7 @@ fn token(app: &App, headers: &HeaderMap, body: &Bytes) -> Response {
         Err((h, c, why)) => (h, c, why),
     };
     state.exchanges.push(Exchange {
+        jwt: jwt.clone(),
         header,
         claims,
         refused: Some(refused.clone()),

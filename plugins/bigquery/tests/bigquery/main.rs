@@ -7,9 +7,12 @@
 
 mod auth;
 mod config;
+mod conformance;
 mod fake_google;
 mod jwt;
 mod keys;
 mod lifecycle;
+mod logs;
+mod scripts;
 mod support;
 mod validate;
