@@ -53,6 +53,7 @@ platforms! {
     "s3" => junction_s3,
     "snowflake" => junction_snowflake,
     "databricks" => junction_databricks,
+    "synapse" => junction_synapse,
     // new-plugin: platforms above, one line each: "name" => junction_name,
     // Test-only: the synthetic platform (feature `synthetic`, never in a release).
     "synthetic" => junction_testkit::synthetic,
