@@ -81,7 +81,10 @@ impl Synapse {
     pub fn post_cleanup_script(&self, config: &SynapseConfig) -> Script {
         let mut s = vec![
             connect_note("master", "the server admin"),
-            "-- Run after the cleanup script: it removes the system login.".to_owned(),
+            format!(
+                "-- Run after the cleanup script: it removes the system login {} (the payload's username).",
+                scripts::qualified_db(&config.username)
+            ),
         ];
         s.extend(bootstrap::post_cleanup_script(&names(
             config,
