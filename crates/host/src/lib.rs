@@ -54,6 +54,7 @@ platforms! {
     "snowflake" => junction_snowflake,
     "databricks" => junction_databricks,
     "synapse" => junction_synapse,
+    "bigquery" => junction_bigquery,
     // new-plugin: platforms above, one line each: "name" => junction_name,
     // Test-only: the synthetic platform (feature `synthetic`, never in a release).
     "synthetic" => junction_testkit::synthetic,
