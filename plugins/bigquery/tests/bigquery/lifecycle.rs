@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 /// Everything the emulator holds for the datasets whose id starts with
 /// `prefix`: each dataset's resource, and each table's resource and rows.
-async fn snapshot(emu: &Http, prefix: &str) -> BTreeMap<String, Value> {
+pub async fn snapshot(emu: &Http, prefix: &str) -> BTreeMap<String, Value> {
     let base = format!("{}/bigquery/v2/projects/{PROJECT}/datasets", emu.endpoint);
     let (status, text) = http("GET", &base, &[], Vec::new()).await;
     assert_eq!(status, 200, "{text}");
