@@ -61,6 +61,7 @@ pub fn router(host: Arc<Host>) -> Router {
         .route_layer(middleware::from_fn_with_state(app.clone(), authorize));
     Router::new()
         .route("/healthz", get(healthz))
+        .merge(crate::ui::router())
         .merge(protected)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -16,6 +16,7 @@ pub mod secrets;
 pub mod serve;
 pub mod store;
 pub mod tls;
+pub mod ui;
 pub mod util;
 
 pub use registry::{PluginLoad, registry, registry_with_plugins};
