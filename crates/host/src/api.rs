@@ -216,6 +216,11 @@ pub fn render(row: &IntegrationRow, out: &mut String) {
         row.auto_bootstrap,
         row.config
     );
+    // Only after a recovery that could not undo everything: what is left.
+    if let Some(left) = &row.leftovers {
+        out.pop();
+        let _ = write!(out, ",\"leftoverObjects\":{left}}}");
+    }
 }
 
 fn integration_response(status: StatusCode, row: &IntegrationRow) -> Response {

@@ -81,6 +81,17 @@ impl Secrets {
         keep_omitted_secrets(new, stored, paths);
     }
 
+    /// A whole value sealed (an operation's input, kept so that a host
+    /// taking the operation over can replay it to undo its steps).
+    pub fn seal_value(&self, value: &Value) -> Result<Vec<u8>, CryptoError> {
+        self.cipher.seal(to_json(value).as_bytes())
+    }
+
+    /// A value sealed by [`Secrets::seal_value`].
+    pub fn open_value(&self, blob: &[u8]) -> Result<Value, SecretsError> {
+        Ok(serde_json::from_slice(&self.cipher.open(blob)?)?)
+    }
+
     /// The value kept on first start to recognise the key later.
     pub fn seal_key_check(&self) -> Result<Vec<u8>, CryptoError> {
         self.cipher.seal(KEY_CHECK)

@@ -103,7 +103,7 @@ impl Host {
 
     /// Takes over every operation whose lease has expired (its host
     /// stopped) and ends it: see `recovery.rs`. Returns how many were ended.
-    pub async fn recover_expired(&self) -> Result<usize, StoreError> {
+    pub async fn recover_expired(self: &Arc<Self>) -> Result<usize, StoreError> {
         let claim = Claim {
             now_ms: now_ms(),
             owner: self.owner.clone(),

@@ -10,6 +10,7 @@
 //! which knows nothing of HTTP.
 
 mod error;
+mod journal;
 mod keys;
 mod leases;
 mod operations;
@@ -19,6 +20,8 @@ mod recovery;
 mod runner;
 mod scripts;
 mod secret_key;
+#[cfg(test)]
+mod tests;
 mod validation;
 mod work;
 

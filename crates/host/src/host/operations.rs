@@ -43,6 +43,11 @@ impl Host {
                 .map_err(HostError::internal)?
         };
         let lease = self.lease(super::OpKind::Create, caller);
+        let work = Work::Create {
+            config: parsed.full,
+            attempt: Attempt::First,
+        };
+        let input = self.seal_input(&work, payload.auto_bootstrap)?;
         let new = NewIntegration {
             type_name: payload.type_name.clone(),
             account_key: parsed.account_key.clone(),
@@ -52,7 +57,7 @@ impl Host {
             validation_results: to_json(&pending_results(&entry.descriptor)),
             lease: lease.clone(),
             idempotency,
-            input: None,
+            input,
         };
         let row = match self.store.insert(new).await {
             Ok(row) => row,
@@ -86,6 +91,7 @@ impl Host {
         self.spawn(Job {
             id: row.id,
             op_id: lease.op_id,
+            origin: lease.origin,
             platform: Arc::clone(&entry.platform),
             paths: paths.to_vec(),
             auto_bootstrap: payload.auto_bootstrap,
@@ -93,10 +99,7 @@ impl Host {
             key_id: lease.key_id,
             fault: caller.fault.clone(),
             scrub,
-            work: Work::Create {
-                config: parsed.full,
-                attempt: Attempt::First,
-            },
+            work,
         });
         Ok(row)
     }
@@ -246,7 +249,7 @@ impl Host {
                 validation_results: work
                     .sets_mode()
                     .then(|| to_json(&pending_results(&entry.descriptor))),
-                input: None,
+                input: self.seal_input(&work, auto_bootstrap)?,
             })
             .await;
         let started = match (started, &new_account_key) {
@@ -261,6 +264,7 @@ impl Host {
         self.spawn(Job {
             id: row.id,
             op_id: lease.op_id,
+            origin: lease.origin,
             platform: Arc::clone(&entry.platform),
             paths: entry.secret_paths().to_vec(),
             auto_bootstrap,
@@ -271,6 +275,17 @@ impl Host {
             work,
         });
         Ok(started)
+    }
+}
+
+impl Host {
+    /// The work sealed for a replay by a host taking it over (`None` when it
+    /// holds privileged credentials, never stored).
+    fn seal_input(&self, work: &Work, auto_bootstrap: bool) -> Result<Option<Vec<u8>>, HostError> {
+        work.to_input(auto_bootstrap)
+            .map(|v| self.secrets.seal_value(&v))
+            .transpose()
+            .map_err(HostError::internal)
     }
 }
 

@@ -3,11 +3,12 @@
 //! and finishes in one store transaction. Every message is scrubbed of the
 //! job's secrets before it is logged or stored.
 
+use super::journal::Journal;
 use super::work::{Job, Work};
 use super::{Host, run_options};
 use crate::secrets::{Secrets, to_json};
 use crate::store::{Finish, Leftovers, SecretsUpdate};
-use junction_core::{OpContext, OpError};
+use junction_core::{OpContext, OpError, plan};
 use std::sync::Arc;
 use tracing::Instrument;
 
@@ -166,19 +167,19 @@ impl Host {
         };
         let platform = Arc::clone(&job.platform);
         let work = job.work.clone();
+        // Each plan step is journaled (fenced by the operation id) before and after it runs.
+        let journal = Arc::new(Journal::record(
+            Arc::clone(&self.store),
+            job.id,
+            &job.op_id,
+            &job.origin,
+            job.scrub.clone(),
+        ));
         // On a task of its own: a panicking platform ends this job, not the
         // host. Aborted when the job is dropped (its lease was lost).
-        let task = tokio::spawn(async move {
-            match &work {
-                Work::Create { config, .. } => platform.create(&op, config).await.map(Some),
-                Work::Edit { old, new, .. } => platform.edit(&op, old, new).await.map(Some),
-                Work::Delete { config, privileged } => platform
-                    .delete(&op, config, privileged.as_ref())
-                    .await
-                    .map(|()| None),
-                Work::Migrate { config } => platform.migrate(&op, config).await.map(Some),
-            }
-        });
+        let task = tokio::spawn(plan::observed(journal, async move {
+            work.run(platform.as_ref(), &op).await
+        }));
         let _abort = AbortOnDrop(task.abort_handle());
         let outcome = task.await;
         let output = match outcome {

@@ -17,6 +17,11 @@ pub enum ScriptFor {
 impl Host {
     /// The manual-script endpoints.
     pub async fn script(&self, kind: ScriptKind, target: ScriptFor) -> Result<Script, HostError> {
+        if let (ScriptKind::Delete, ScriptFor::Stored { id, edit: None }) = (kind, &target) {
+            if let Some(script) = self.leftovers_script(*id).await? {
+                return Ok(script);
+            }
+        }
         let (entry, config, previous, mut scrub) = match target {
             ScriptFor::Stored { id, edit } => {
                 let row = self.integration(id).await?;
@@ -72,5 +77,36 @@ impl Host {
             language: script.language,
             statements: script.statements.iter().map(|s| scrub.text(s)).collect(),
         })
+    }
+}
+
+impl Host {
+    /// For an integration a recovery left objects of: the statements that
+    /// remove exactly those, last created first (the journal's undos).
+    async fn leftovers_script(&self, id: i64) -> Result<Option<Script>, HostError> {
+        let row = self.integration(id).await?;
+        let Some(text) = &row.leftovers else {
+            return Ok(None);
+        };
+        let left: Vec<serde_json::Value> =
+            serde_json::from_str(text).map_err(HostError::internal)?;
+        let entry = self.platforms.get(&row.type_name)?;
+        let stored = self.full_config(&row)?;
+        let scrub = ScrubList::of(&stored, entry.secret_paths());
+        let language = entry
+            .platform
+            .script(ScriptKind::Delete, &stored, None)
+            .map(|s| s.language)
+            .unwrap_or_else(|_| "text".into());
+        let statements = left
+            .iter()
+            .rev()
+            .filter_map(|o| o.get("undo").and_then(serde_json::Value::as_str))
+            .map(|u| scrub.text(u))
+            .collect();
+        Ok(Some(Script {
+            language,
+            statements,
+        }))
     }
 }

@@ -3,8 +3,8 @@
 
 use super::OpKind;
 use crate::secrets::ScrubList;
-use junction_core::{DynPlatform, Event, FaultInjection};
-use serde_json::Value;
+use junction_core::{DynOutput, DynPlatform, Event, FaultInjection, OpContext, OpError};
+use serde_json::{Value, json};
 use std::sync::Arc;
 
 /// The work of an operation. Configurations are full (secrets in clear) and
@@ -95,12 +95,87 @@ impl Work {
     pub fn sets_mode(&self) -> bool {
         matches!(self, Work::Create { .. } | Work::Edit { .. })
     }
+
+    /// Runs the work on the platform: the output to store (`None` for a delete).
+    pub async fn run(
+        &self,
+        platform: &dyn DynPlatform,
+        op: &OpContext,
+    ) -> Result<Option<DynOutput>, OpError> {
+        match self {
+            Work::Create { config, .. } => platform.create(op, config).await.map(Some),
+            Work::Edit { old, new, .. } => platform.edit(op, old, new).await.map(Some),
+            Work::Delete { config, privileged } => platform
+                .delete(op, config, privileged.as_ref())
+                .await
+                .map(|()| None),
+            Work::Migrate { config } => platform.migrate(op, config).await.map(Some),
+        }
+    }
+
+    /// The work as kept for a replay, or `None` when it holds privileged
+    /// credentials (an automatic create or delete), which are never stored.
+    pub fn to_input(&self, auto_bootstrap: bool) -> Option<Value> {
+        match self {
+            Work::Create { .. } if auto_bootstrap => None,
+            Work::Create { config, attempt } => Some(json!({
+                "kind": "create",
+                "config": config,
+                "retryAccountKey": match attempt {
+                    Attempt::First => None,
+                    Attempt::Retry { account_key } => Some(account_key),
+                },
+            })),
+            Work::Edit {
+                old,
+                new,
+                account_key,
+            } => Some(json!({"kind": "edit", "old": old, "new": new, "accountKey": account_key})),
+            Work::Delete {
+                privileged: Some(_),
+                ..
+            } => None,
+            Work::Delete { config, .. } => Some(json!({"kind": "delete", "config": config})),
+            Work::Migrate { config } => Some(json!({"kind": "migrate", "config": config})),
+        }
+    }
+
+    /// The work back from [`Work::to_input`].
+    pub fn from_input(v: &Value) -> Option<Work> {
+        let get = |k: &str| v.get(k).cloned();
+        Some(match v.get("kind")?.as_str()? {
+            "create" => Work::Create {
+                config: get("config")?,
+                attempt: match v.get("retryAccountKey").and_then(Value::as_str) {
+                    Some(k) => Attempt::Retry {
+                        account_key: k.to_owned(),
+                    },
+                    None => Attempt::First,
+                },
+            },
+            "edit" => Work::Edit {
+                old: get("old")?,
+                new: get("new")?,
+                account_key: v.get("accountKey")?.as_str()?.to_owned(),
+            },
+            "delete" => Work::Delete {
+                config: get("config")?,
+                privileged: None,
+            },
+            "migrate" => Work::Migrate {
+                config: get("config")?,
+            },
+            _ => return None,
+        })
+    }
 }
 
 /// A started operation, run in the background.
 pub struct Job {
     pub id: i64,
     pub op_id: String,
+    /// The operation's first id (its journal's key).
+    pub origin: String,
     pub platform: Arc<dyn DynPlatform>,
     /// The platform's secret paths.
     pub paths: Vec<String>,

@@ -207,6 +207,64 @@ pub struct HistoryEntry {
     pub message: Option<String>,
 }
 
+/// Where a plan step stands in the journal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepState {
+    /// Recorded before it ran; whether it was applied is not known.
+    Started,
+    Applied,
+    /// Its action returned an error: not applied.
+    Failed,
+    Undone,
+    UndoFailed,
+}
+
+impl StepState {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            StepState::Started => "started",
+            StepState::Applied => "applied",
+            StepState::Failed => "failed",
+            StepState::Undone => "undone",
+            StepState::UndoFailed => "undo-failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            StepState::Started,
+            StepState::Applied,
+            StepState::Failed,
+            StepState::Undone,
+            StepState::UndoFailed,
+        ]
+        .into_iter()
+        .find(|st| st.as_str() == s)
+    }
+
+    /// Whether the step's object may be on the platform.
+    pub fn left_on_platform(self) -> bool {
+        matches!(
+            self,
+            StepState::Started | StepState::Applied | StepState::UndoFailed
+        )
+    }
+}
+
+/// One plan step of an operation, as journaled: recorded before and after it
+/// runs, and when it is undone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JournalEntry {
+    /// Which plan of the operation (from 1) and which step of it (from 0).
+    pub plan: i64,
+    pub step: i64,
+    pub step_id: String,
+    pub state: StepState,
+    /// The step's action and undo as the platform renders them (scrubbed).
+    pub apply: String,
+    pub undo: Option<String>,
+}
+
 /// Which integrations a list returns: keyset pagination by id, filtered.
 #[derive(Debug, Clone, Default)]
 pub struct ListQuery {
@@ -241,6 +299,8 @@ pub struct Claimed {
     pub row: IntegrationRow,
     /// The lease that expired.
     pub previous: OpLease,
+    /// The operation's sealed input, when it may be replayed.
+    pub input: Option<Vec<u8>>,
 }
 
 /// What the host needs from a store. Every status change is one transaction
@@ -274,6 +334,17 @@ pub trait Store: Send + Sync + 'static {
     /// Takes over operations whose lease expired before `claim.now_ms`, at
     /// most `claim.limit`; two hosts claiming at once never get the same one.
     async fn claim_expired(&self, claim: &Claim) -> Result<Vec<Claimed>, StoreError>;
+    /// Records a plan step of the operation `origin`, only while `fence` is
+    /// the integration's running operation (else `LeaseLost`).
+    async fn journal_write(
+        &self,
+        id: i64,
+        fence: &str,
+        origin: &str,
+        entry: &JournalEntry,
+    ) -> Result<(), StoreError>;
+    /// The journal of the operation `origin`, in plan and step order.
+    async fn journal(&self, origin: &str) -> Result<Vec<JournalEntry>, StoreError>;
     /// `None` when the integration does not exist.
     async fn history(&self, id: i64) -> Result<Option<Vec<HistoryEntry>>, StoreError>;
     async fn count_by_status(&self) -> Result<Vec<(Status, i64)>, StoreError>;

@@ -7,8 +7,8 @@ use super::rows::{
 use super::{PostgresStore, pg, transitions};
 use crate::auth::ApiKey;
 use crate::store::{
-    Claim, Claimed, Finish, HistoryEntry, IntegrationRow, LIST_COLUMNS, ListQuery, NewIntegration,
-    StartOp, Store, StoreError,
+    Claim, Claimed, Finish, HistoryEntry, IntegrationRow, JournalEntry, LIST_COLUMNS, ListQuery,
+    NewIntegration, StartOp, StepState, Store, StoreError,
 };
 use crate::util::{now_ms, rfc3339};
 use async_trait::async_trait;
@@ -202,6 +202,70 @@ impl Store for PostgresStore {
         let claimed = transitions::claim_expired(&tx, claim).await?;
         tx.commit().await.map_err(pg)?;
         Ok(claimed)
+    }
+
+    async fn journal_write(
+        &self,
+        id: i64,
+        fence: &str,
+        origin: &str,
+        e: &JournalEntry,
+    ) -> Result<(), StoreError> {
+        let c = self.client().await?;
+        // FOR SHARE: a take-over committing meanwhile is waited for, then seen.
+        let n = c
+            .execute(
+                "INSERT INTO journal (origin, plan_no, step_no, integration_id, step_id, state, apply, undo, at)
+                 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9
+                 WHERE EXISTS (SELECT 1 FROM integrations WHERE id = $4 AND op_id = $10 FOR SHARE)
+                 ON CONFLICT (origin, plan_no, step_no) DO UPDATE SET state = excluded.state, at = excluded.at",
+                &[
+                    &origin,
+                    &e.plan,
+                    &e.step,
+                    &id,
+                    &e.step_id,
+                    &e.state.as_str(),
+                    &e.apply,
+                    &e.undo,
+                    &now_ms(),
+                    &fence,
+                ],
+            )
+            .await
+            .map_err(pg)?;
+        if n == 1 {
+            Ok(())
+        } else {
+            Err(StoreError::LeaseLost(fence.to_owned()))
+        }
+    }
+
+    async fn journal(&self, origin: &str) -> Result<Vec<JournalEntry>, StoreError> {
+        let c = self.client().await?;
+        let rows = c
+            .query(
+                "SELECT plan_no, step_no, step_id, state, apply, undo FROM journal
+                 WHERE origin = $1 ORDER BY plan_no, step_no",
+                &[&origin],
+            )
+            .await
+            .map_err(pg)?;
+        rows.iter()
+            .map(|r| {
+                let state: String = r.get(3);
+                Ok(JournalEntry {
+                    plan: r.get(0),
+                    step: r.get(1),
+                    step_id: r.get(2),
+                    state: StepState::parse(&state).ok_or_else(|| {
+                        StoreError::Backend(format!("unknown journal state {state}"))
+                    })?,
+                    apply: r.get(4),
+                    undo: r.get(5),
+                })
+            })
+            .collect()
     }
 
     async fn history(&self, id: i64) -> Result<Option<Vec<HistoryEntry>>, StoreError> {

@@ -306,7 +306,16 @@ pub async fn claim_expired(tx: &Transaction<'_>, c: &Claim) -> Result<Vec<Claime
         let row = get_row(tx, id, false)
             .await?
             .ok_or(StoreError::NotFound(id))?;
-        out.push(Claimed { row, previous });
+        let input: Option<Vec<u8>> = tx
+            .query_one("SELECT op_input FROM integrations WHERE id = $1", &[&id])
+            .await
+            .map_err(pg)?
+            .get(0);
+        out.push(Claimed {
+            row,
+            previous,
+            input,
+        });
     }
     out.sort_by_key(|c| c.row.id);
     Ok(out)

@@ -6,11 +6,11 @@ use super::rows::{
 };
 use super::{SqliteStore, transitions};
 use crate::auth::ApiKey;
-use crate::store::LIST_COLUMNS;
 use crate::store::{
     Claim, Claimed, Finish, HistoryEntry, IntegrationRow, ListQuery, NewIntegration, StartOp,
     Store, StoreError,
 };
+use crate::store::{JournalEntry, LIST_COLUMNS, StepState};
 use crate::util::{now_ms, rfc3339};
 use async_trait::async_trait;
 use junction_core::{Peer, Status};
@@ -126,6 +126,66 @@ impl Store for SqliteStore {
         let claim = claim.clone();
         self.write(move |tx| transitions::claim_expired(tx, &claim))
             .await
+    }
+
+    async fn journal_write(
+        &self,
+        id: i64,
+        fence: &str,
+        origin: &str,
+        e: &JournalEntry,
+    ) -> Result<(), StoreError> {
+        let (fence, origin, e) = (fence.to_owned(), origin.to_owned(), e.clone());
+        self.write(move |tx| {
+            let holds: Option<i64> = tx
+                .query_row(
+                    "SELECT id FROM integrations WHERE id = ?1 AND op_id = ?2",
+                    params![id, fence],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if holds.is_none() {
+                return Err(StoreError::LeaseLost(fence));
+            }
+            tx.execute(
+                "INSERT INTO journal (origin, plan_no, step_no, integration_id, step_id, state, apply, undo, at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                 ON CONFLICT (origin, plan_no, step_no) DO UPDATE SET state = excluded.state, at = excluded.at",
+                params![origin, e.plan, e.step, id, e.step_id, e.state.as_str(), e.apply, e.undo, now_ms()],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn journal(&self, origin: &str) -> Result<Vec<JournalEntry>, StoreError> {
+        let origin = origin.to_owned();
+        self.read(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT plan_no, step_no, step_id, state, apply, undo FROM journal
+                 WHERE origin = ?1 ORDER BY plan_no, step_no",
+            )?;
+            let rows = stmt.query_map([origin], |r| {
+                let state: String = r.get(3)?;
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, state, r.get(4)?, r.get(5)?))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (plan, step, step_id, state, apply, undo) = row?;
+                let state = StepState::parse(&state)
+                    .ok_or_else(|| StoreError::Backend(format!("unknown journal state {state}")))?;
+                out.push(JournalEntry {
+                    plan,
+                    step,
+                    step_id,
+                    state,
+                    apply,
+                    undo,
+                });
+            }
+            Ok(out)
+        })
+        .await
     }
 
     async fn history(&self, id: i64) -> Result<Option<Vec<HistoryEntry>>, StoreError> {

@@ -246,7 +246,16 @@ pub fn claim_expired(tx: &Connection, c: &Claim) -> Result<Vec<Claimed>, StoreEr
             Some(&crate::store::takeover_message(&previous, &c.owner)),
         )?;
         let row = get_row(tx, id)?.ok_or(StoreError::NotFound(id))?;
-        out.push(Claimed { row, previous });
+        let input = tx.query_row(
+            "SELECT op_input FROM integrations WHERE id = ?1",
+            [id],
+            |r| r.get(0),
+        )?;
+        out.push(Claimed {
+            row,
+            previous,
+            input,
+        });
     }
     Ok(out)
 }
