@@ -96,9 +96,19 @@ pub fn temp_dir(name: &str) -> PathBuf {
 pub struct Resp {
     pub status: u16,
     pub body: String,
+    /// The status line and headers, as received.
+    pub head: String,
 }
 
 impl Resp {
+    /// A header's value (the first, case-insensitive name).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.head.lines().skip(1).find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+        })
+    }
+
     pub fn json(&self) -> Value {
         serde_json::from_str(&self.body)
             .unwrap_or_else(|e| panic!("not JSON ({e}): {} {}", self.status, self.body))
@@ -462,7 +472,11 @@ pub fn http(
     } else {
         body.to_owned()
     };
-    Resp { status, body }
+    Resp {
+        status,
+        body,
+        head: head.to_owned(),
+    }
 }
 
 fn dechunk(mut s: &str) -> String {
