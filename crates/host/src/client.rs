@@ -1,4 +1,6 @@
-//! A minimal HTTP/1.1 client for the CLI's client commands (plain HTTP).
+//! A minimal HTTP/1.1 client for the CLI's client commands: plain HTTP, or
+//! HTTPS (rustls on aws-lc-rs) verifying the server against the web PKI roots
+//! and an optional private CA.
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
@@ -7,8 +9,10 @@ use hyper_util::rt::TokioIo;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
-    #[error("the server URL must look like http://HOST:PORT (https is not supported): {0}")]
+    #[error("the server URL must look like http://HOST:PORT or https://HOST:PORT: {0}")]
     Url(String),
+    #[error("{0}")]
+    Tls(String),
     #[error("cannot connect to {0}: {1}")]
     Connect(String, std::io::Error),
     #[error("HTTP error: {0}")]
@@ -22,10 +26,16 @@ pub struct Reply {
     pub body: Bytes,
 }
 
-fn split_url(server: &str) -> Result<(String, String), ClientError> {
-    let rest = server
-        .strip_prefix("http://")
-        .ok_or_else(|| ClientError::Url(server.to_owned()))?;
+/// (authority, base path, TLS?) of a server URL.
+fn split_url(server: &str) -> Result<(String, String, bool), ClientError> {
+    let (rest, tls) = match (
+        server.strip_prefix("http://"),
+        server.strip_prefix("https://"),
+    ) {
+        (Some(r), _) => (r, false),
+        (_, Some(r)) => (r, true),
+        _ => return Err(ClientError::Url(server.to_owned())),
+    };
     let (authority, base) = match rest.find('/') {
         Some(i) => (&rest[..i], rest[i..].trim_end_matches('/')),
         None => (rest, ""),
@@ -36,23 +46,47 @@ fn split_url(server: &str) -> Result<(String, String), ClientError> {
     let authority = if authority.contains(':') {
         authority.to_owned()
     } else {
-        format!("{authority}:80")
+        format!("{authority}:{}", if tls { 443 } else { 80 })
     };
-    Ok((authority, base.to_owned()))
+    Ok((authority, base.to_owned(), tls))
 }
+
+/// Any byte stream a request can go over.
+trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Io for T {}
 
 /// Sends one request and reads the whole reply.
 pub async fn request(
     server: &str,
     key: Option<&str>,
+    ca_cert: Option<&std::path::Path>,
     method: Method,
     path: &str,
     body: Option<(Vec<u8>, &str)>,
 ) -> Result<Reply, ClientError> {
-    let (authority, base) = split_url(server)?;
-    let stream = tokio::net::TcpStream::connect(&authority)
+    let (authority, base, tls) = split_url(server)?;
+    let tcp = tokio::net::TcpStream::connect(&authority)
         .await
         .map_err(|e| ClientError::Connect(authority.clone(), e))?;
+    let stream: Box<dyn Io> = if tls {
+        let config =
+            crate::tls::client_config(ca_cert).map_err(|e| ClientError::Tls(e.to_string()))?;
+        let host = authority
+            .rsplit_once(':')
+            .map_or(authority.as_str(), |(h, _)| h);
+        let name =
+            rustls::pki_types::ServerName::try_from(host.trim_matches(['[', ']']).to_owned())
+                .map_err(|e| ClientError::Tls(format!("{host}: {e}")))?;
+        let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+        Box::new(
+            connector
+                .connect(name, tcp)
+                .await
+                .map_err(|e| ClientError::Tls(format!("TLS with {authority} failed: {e}")))?,
+        )
+    } else {
+        Box::new(tcp)
+    };
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
         .map_err(|e| ClientError::Http(e.to_string()))?;

@@ -67,6 +67,12 @@ enum Command {
         /// Load every shared-library plugin in this directory.
         #[arg(long, env = "JUNCTION_PLUGIN_DIR")]
         plugin_dir: Option<PathBuf>,
+        /// Serve HTTPS with this certificate chain (PEM); needs --tls-key.
+        #[arg(long, env = "JUNCTION_TLS_CERT", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The private key (PEM) of --tls-cert.
+        #[arg(long, env = "JUNCTION_TLS_KEY", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
     },
     /// Run a payload's validation tests directly against the platform.
     Validate {
@@ -113,6 +119,10 @@ enum Command {
         server: String,
         #[arg(long, env = "JUNCTION_KEY", global = true, hide_env_values = true)]
         key: Option<String>,
+        /// A CA certificate (PEM) to trust besides the web PKI roots, for an
+        /// https:// server with a private CA.
+        #[arg(long, env = "JUNCTION_CA_CERT", global = true)]
+        ca_cert: Option<PathBuf>,
         #[command(subcommand)]
         command: ClientCommand,
     },
@@ -186,6 +196,8 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             check_timeout,
             shutdown_grace,
             plugin_dir,
+            tls_cert,
+            tls_key,
         } => {
             init_logs(cli.log_format, "info");
             let opts = ServeOptions {
@@ -202,7 +214,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                     .ok()
                     .filter(|k| !k.is_empty()),
                 plugin_dir,
+                tls: tls_cert.zip(tls_key),
             };
+            let scheme = if opts.tls.is_some() { "https" } else { "http" };
             serve(opts, |addr, new_key| {
                 let mut out = std::io::stdout().lock();
                 if let Some(k) = new_key {
@@ -211,7 +225,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                         "No API key existed, so an admin key was created. It is shown only this once:\n  {k}"
                     );
                 }
-                let _ = writeln!(out, "junction listening on http://{addr}");
+                let _ = writeln!(out, "junction listening on {scheme}://{addr}");
                 let _ = out.flush();
             })
             .await?;
@@ -297,10 +311,11 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Integrations {
             server,
             key,
+            ca_cert,
             command,
         } => {
             init_logs(cli.log_format, "warn");
-            client(&server, key.as_deref(), command).await
+            client(&server, key.as_deref(), ca_cert.as_deref(), command).await
         }
     }
 }

@@ -19,6 +19,8 @@ pub struct ServeOptions {
     pub admin_key: Option<String>,
     /// Shared-library plugins to load (`--plugin-dir`).
     pub plugin_dir: Option<PathBuf>,
+    /// `--tls-cert` and `--tls-key` (PEM): the listener speaks HTTPS only.
+    pub tls: Option<(PathBuf, PathBuf)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +40,8 @@ pub enum ServeError {
     },
     #[error(transparent)]
     SecretKey(#[from] crate::host::SecretKeyError),
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
     #[error("the server failed: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -69,6 +73,11 @@ pub async fn serve(
     ready: impl FnOnce(SocketAddr, Option<String>),
 ) -> Result<(), ServeError> {
     let started = Instant::now();
+    // The certificate is read before anything starts: a bad one stops here.
+    let tls = match &opts.tls {
+        Some((cert, key)) => Some(crate::tls::server_config(cert, key)?),
+        None => None,
+    };
     let (host, new_key) = open(&opts).await?;
     host.spawn_reaper();
     let listener = tokio::net::TcpListener::bind(opts.listen)
@@ -81,9 +90,14 @@ pub async fn serve(
     tracing::info!(%addr, platforms = ?host.platform_names(), ready_ms = started.elapsed().as_millis() as u64, "listening");
     ready(addr, new_key);
     let app = crate::api::router(Arc::clone(&host));
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    match tls {
+        None => {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown_signal())
+                .await?;
+        }
+        Some(config) => serve_tls(listener, config, app).await,
+    }
     let deadline = Instant::now() + opts.shutdown_grace;
     while host.running() > 0 && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -96,6 +110,48 @@ pub async fn serve(
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// HTTPS: each connection's TLS handshake, then HTTP/1.1, until the
+/// shutdown signal. A client that does not speak TLS (plain HTTP to this
+/// port) fails its handshake and is closed; the failure is logged at debug.
+async fn serve_tls(
+    listener: tokio::net::TcpListener,
+    config: Arc<rustls::ServerConfig>,
+    app: axum::Router,
+) {
+    let acceptor = tokio_rustls::TlsAcceptor::from(config);
+    let shutdown = shutdown_signal();
+    tokio::pin!(shutdown);
+    loop {
+        let (tcp, peer) = tokio::select! {
+            () = &mut shutdown => return,
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    continue;
+                }
+            },
+        };
+        let (acceptor, app) = (acceptor.clone(), app.clone());
+        tokio::spawn(async move {
+            let tls = match acceptor.accept(tcp).await {
+                Ok(tls) => tls,
+                Err(e) => {
+                    tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                    return;
+                }
+            };
+            let service = hyper_util::service::TowerToHyperService::new(app);
+            if let Err(e) = hyper::server::conn::http1::Builder::new()
+                .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+                .await
+            {
+                tracing::debug!(%peer, error = %e, "connection ended with an error");
+            }
+        });
+    }
 }
 
 async fn shutdown_signal() {

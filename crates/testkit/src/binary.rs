@@ -184,10 +184,12 @@ impl Server {
             let text = std::fs::read_to_string(self.stdout_path(self.run)).unwrap_or_default();
             if let Some(line) = text
                 .lines()
-                .find(|l| l.starts_with("junction listening on http://"))
+                .find(|l| l.starts_with("junction listening on http"))
             {
                 self.addr = line
-                    .trim_start_matches("junction listening on http://")
+                    .trim_start_matches("junction listening on ")
+                    .trim_start_matches("https://")
+                    .trim_start_matches("http://")
                     .trim()
                     .to_owned();
                 return;

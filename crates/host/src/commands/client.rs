@@ -38,7 +38,12 @@ pub enum ClientCommand {
     },
 }
 
-pub async fn client(server: &str, key: Option<&str>, command: ClientCommand) -> Result<ExitCode> {
+pub async fn client(
+    server: &str,
+    key: Option<&str>,
+    ca_cert: Option<&std::path::Path>,
+    command: ClientCommand,
+) -> Result<ExitCode> {
     use hyper::Method;
     let load = |f: &PathBuf| -> Result<(Vec<u8>, &'static str)> {
         let (bytes, format) = read_payload_file(f).map_err(anyhow::Error::msg)?;
@@ -76,7 +81,7 @@ pub async fn client(server: &str, key: Option<&str>, command: ClientCommand) -> 
     if key.is_none() {
         bail!("an API key is required: pass --key or set JUNCTION_KEY");
     }
-    let reply = junction_host::client::request(server, key, method, &path, body).await?;
+    let reply = junction_host::client::request(server, key, ca_cert, method, &path, body).await?;
     let text = String::from_utf8_lossy(&reply.body);
     match serde_json::from_slice::<serde_json::Value>(&reply.body) {
         Ok(v) => println!(
