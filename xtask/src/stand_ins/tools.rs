@@ -32,10 +32,50 @@ const TOOLS: &[(&str, &str)] = &[
     ("openssl", "openssl"),
     ("psql", "postgresql-client"),
     ("tsql", "freetds-bin"),
+    // The status page's browser test (tests/tests/ui.rs).
+    ("chromium", "chromium"),
 ];
 
-/// Installs the tests' command-line tools that are missing.
+/// The browser test's npm package (Playwright's `playwright-core`).
+const BROWSER_TEST_DIR: &str = "tests/ui";
+
+/// Installs the tests' command-line tools that are missing, and the browser
+/// test's `node_modules`.
 pub fn ensure_tools() -> Result<()> {
+    apt_tools()?;
+    match browser_test_modules() {
+        Ok(()) => Ok(()),
+        Err(e) if super::in_ci() => Err(e),
+        Err(e) => {
+            eprintln!("{e:#}; the browser test will skip outside CI");
+            Ok(())
+        }
+    }
+}
+
+/// `npm ci` in the browser test's folder when its `node_modules` is missing or
+/// older than its lock file; kept there between runs (gitignored).
+fn browser_test_modules() -> Result<()> {
+    let dir = crate::workspace_root()?.join(BROWSER_TEST_DIR);
+    let lock = dir.join("package-lock.json");
+    let installed = dir.join("node_modules/.package-lock.json");
+    let modified = |p: &std::path::Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    let fresh = matches!((modified(&installed), modified(&lock)), (Some(i), Some(l)) if i >= l);
+    if fresh
+        && dir
+            .join("node_modules/playwright-core/package.json")
+            .exists()
+    {
+        return Ok(());
+    }
+    eprintln!("installing the browser test's npm packages in {BROWSER_TEST_DIR}…");
+    run(Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund"])
+        .current_dir(&dir))
+    .map_err(|e| e.context(format!("npm ci in {BROWSER_TEST_DIR} failed")))
+}
+
+fn apt_tools() -> Result<()> {
     let missing: Vec<&str> = TOOLS
         .iter()
         .filter(|(program, _)| {

@@ -33,12 +33,18 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
     let mut resp = body.into_response();
     let h = resp.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     // The assets change with the binary: revalidate rather than keep a stale page.
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
@@ -68,13 +74,23 @@ mod tests {
     /// The page loads nothing from elsewhere and never builds HTML from text.
     #[test]
     fn the_page_is_self_contained() {
-        for (name, text) in [("index.html", INDEX), ("app.js", APP_JS), ("app.css", APP_CSS)] {
+        for (name, text) in [
+            ("index.html", INDEX),
+            ("app.js", APP_JS),
+            ("app.css", APP_CSS),
+        ] {
             assert!(!text.contains("http://"), "{name} names an http:// address");
-            assert!(!text.contains("https://"), "{name} names an https:// address");
+            assert!(
+                !text.contains("https://"),
+                "{name} names an https:// address"
+            );
             assert!(!text.contains("@import"), "{name} imports");
         }
         assert!(!APP_JS.contains(".innerHTML ="), "app.js assigns innerHTML");
         assert!(!APP_JS.contains("eval("), "app.js evaluates text");
-        assert!(!APP_JS.contains("localStorage"), "the key belongs in sessionStorage only");
+        assert!(
+            !APP_JS.contains("localStorage"),
+            "the key belongs in sessionStorage only"
+        );
     }
 }
