@@ -62,6 +62,8 @@ struct Inner {
     bigquery_calls: Vec<String>,
     /// Every token endpoint answer refused (`invalid_grant`), whatever the JWT.
     refuse_all: bool,
+    /// The audience a JWT must name: this endpoint's URL (or a proxy's before it).
+    audience: String,
     /// Resource Manager answers this status (an outage) instead.
     permissions_status: Option<u16>,
     /// Without an upstream: the datasets that exist.
@@ -74,7 +76,6 @@ struct Inner {
 #[derive(Clone)]
 struct App {
     state: Arc<Mutex<Inner>>,
-    token_url: String,
     upstream: Option<String>,
 }
 
@@ -102,11 +103,11 @@ impl FakeGoogle {
         let url = format!("http://{addr}");
         let state = Arc::new(Mutex::new(Inner {
             expires_in: 3600,
+            audience: format!("{url}/token"),
             ..Inner::default()
         }));
         let app = App {
             state: Arc::clone(&state),
-            token_url: format!("{url}/token"),
             upstream: upstream.map(|u| u.trim_end_matches('/').to_owned()),
         };
         let router = axum::Router::new().fallback(handle).with_state(app);
@@ -130,6 +131,12 @@ impl FakeGoogle {
                 held: held.iter().map(|p| (*p).to_owned()).collect(),
             },
         );
+    }
+
+    /// JWTs must name `url` as their audience: the token URL a client uses
+    /// when a proxy stands before this fake.
+    pub fn set_audience(&self, url: &str) {
+        self.state.lock().unwrap().audience = url.to_owned();
     }
 
     /// Tokens issued from now on live this long.
@@ -426,10 +433,10 @@ fn verify(app: &App, jwt: &str) -> Verdict {
     {
         return refuse("Invalid JWT Signature.");
     }
-    if claims["aud"].as_str() != Some(app.token_url.as_str()) {
+    let audience = app.state.lock().unwrap().audience.clone();
+    if claims["aud"].as_str() != Some(audience.as_str()) {
         return refuse(&format!(
-            "Invalid JWT: Failed audience check. The right audience is {}",
-            app.token_url
+            "Invalid JWT: Failed audience check. The right audience is {audience}"
         ));
     }
     let (Some(iat), Some(exp)) = (claims["iat"].as_u64(), claims["exp"].as_u64()) else {
