@@ -178,6 +178,8 @@ pub struct TableInfo {
 struct EffectivePermissions {
     #[serde(default)]
     privilege_assignments: Vec<EffectiveAssignment>,
+    #[serde(default)]
+    next_page_token: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -348,22 +350,32 @@ impl Workspace {
         full_name: &str,
         principal: &str,
     ) -> Result<BTreeSet<String>, ClientError> {
-        let req = Request::get(format!(
-            "{UC}/effective-permissions/{}/{full_name}",
-            securable.api()
-        ))
-        .query("principal", principal);
-        let answer: EffectivePermissions = self.http.send(&req).await?.decode(&req)?;
-        Ok(answer
-            .privilege_assignments
-            .into_iter()
-            .filter(|a| a.principal == principal)
-            .flat_map(|a| {
-                a.privileges
+        let path = format!("{UC}/effective-permissions/{}/{full_name}", securable.api());
+        let mut held = BTreeSet::new();
+        let mut page: Option<String> = None;
+        // The paginated form (`max_results=0`: the server's page length); a
+        // page may be empty and still name a next one.
+        loop {
+            let mut req = Request::get(&path)
+                .query("principal", principal)
+                .query("max_results", "0");
+            if let Some(token) = &page {
+                req = req.query("page_token", token);
+            }
+            let answer: EffectivePermissions = self.http.send(&req).await?.decode(&req)?;
+            held.extend(
+                answer
+                    .privilege_assignments
                     .into_iter()
-                    .map(|p| p.privilege.to_ascii_uppercase())
-            })
-            .collect())
+                    .filter(|a| a.principal == principal)
+                    .flat_map(|a| a.privileges)
+                    .map(|p| p.privilege.to_ascii_uppercase()),
+            );
+            match answer.next_page_token.filter(|t| !t.is_empty()) {
+                Some(next) if page.as_ref() != Some(&next) => page = Some(next),
+                _ => return Ok(held),
+            }
+        }
     }
 
     async fn create_catalog(

@@ -108,6 +108,9 @@ pub struct State {
     /// (`CATALOG`|`SCHEMA`|`TABLE`|`METASTORE`, full name) → principal → privileges.
     pub grants: BTreeMap<(String, String), BTreeMap<String, BTreeSet<String>>>,
     pub statement_mode: StatementMode,
+    /// `effective-permissions` answers an empty first page with a
+    /// `next_page_token` (the API allows it).
+    pub empty_first_page: bool,
     statements: BTreeMap<String, Statement>,
     /// The text of every statement submitted.
     pub statements_run: Vec<String>,
@@ -135,6 +138,7 @@ impl State {
             schema_properties: BTreeMap::new(),
             grants: BTreeMap::new(),
             statement_mode: StatementMode::Immediate,
+            empty_first_page: false,
             statements: BTreeMap::new(),
             statements_run: Vec::new(),
             polls: 0,
@@ -546,11 +550,24 @@ fn unity_catalog(s: &mut State, rest: &str, query: &str) -> Response {
                 "bad path",
             );
         };
-        let principal = query
-            .split('&')
-            .find_map(|p| p.strip_prefix("principal="))
-            .map(percent_decode);
-        return effective(s, &kind.to_ascii_uppercase(), full, principal.as_deref());
+        let param = |name: &str| {
+            query
+                .split('&')
+                .find_map(|p| p.strip_prefix(name)?.strip_prefix('='))
+                .map(percent_decode)
+        };
+        if s.empty_first_page && param("page_token").is_none() {
+            return json_response(
+                StatusCode::OK,
+                json!({"privilege_assignments": [], "next_page_token": "page-2"}),
+            );
+        }
+        return effective(
+            s,
+            &kind.to_ascii_uppercase(),
+            full,
+            param("principal").as_deref(),
+        );
     }
     api_error(
         StatusCode::NOT_FOUND,

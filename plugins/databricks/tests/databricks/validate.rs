@@ -336,14 +336,17 @@ async fn fake_principal_with_the_privileges_passes_manual_catalog_setup() {
             &["USE_SCHEMA", "MODIFY", "SELECT"],
         );
     });
+    // The first page is empty and names a next one.
+    fake.with(|s| s.empty_first_page = true);
     let r = validate(&support::fake_token_config(&fake, PAT, "jc"), false).await;
     assert_eq!(test(&r, MANUAL).0, TestStatus::Passed, "{r:?}");
-    let asked = fake.with(|s| {
+    let pages = fake.with(|s| {
         s.requests
             .iter()
-            .any(|r| r.path == "/api/2.1/unity-catalog/effective-permissions/catalog/jc")
+            .filter(|r| r.path == "/api/2.1/unity-catalog/effective-permissions/catalog/jc")
+            .count()
     });
-    assert!(asked, "the privileges were read with effective-permissions");
+    assert_eq!(pages, 2, "both pages of effective-permissions were read");
 }
 
 #[tokio::test]
