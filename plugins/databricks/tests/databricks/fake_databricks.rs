@@ -745,12 +745,10 @@ pub async fn fake_workspace_without_metastore(pat: &str) -> FakeDatabricks {
 
 #[cfg(test)]
 mod own_tests {
-    use super::percent_decode;
-
     #[test]
     fn percent_decoding() {
-        assert_eq!(percent_decode("all-apis"), "all-apis");
-        assert_eq!(percent_decode("a+b%20c%3D"), "a b c=");
-        assert_eq!(percent_decode("100%"), "100%");
+        assert_eq!(super::percent_decode("all-apis"), "all-apis");
+        assert_eq!(super::percent_decode("a+b%20c%3D"), "a b c=");
+        assert_eq!(super::percent_decode("100%"), "100%");
     }
 }
