@@ -1,6 +1,11 @@
 //! Secrets at rest: AES-256-GCM with a random nonce per value. The key comes
 //! from `JUNCTION_SECRET_KEY` (64 hex digits) or from `secret.key` in the data
 //! directory, created with mode 0600 on first start.
+//!
+//! A cipher is a key ring: it seals with its first key and opens with any.
+//! While a rotation runs (`junction secrets rotate`, see `rotate.rs`) the
+//! ring is the new key (`secret.key.next`, or `JUNCTION_NEW_SECRET_KEY`)
+//! then the old one, so every row is readable whichever key sealed it.
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
@@ -9,8 +14,12 @@ use std::path::{Path, PathBuf};
 
 /// The environment variable holding the key, as 64 hex digits.
 pub const ENV_KEY: &str = "JUNCTION_SECRET_KEY";
+/// The environment variable holding the key a rotation moves to.
+pub const ENV_NEW_KEY: &str = "JUNCTION_NEW_SECRET_KEY";
 /// The key file's name inside the data directory.
 pub const KEY_FILE: &str = "secret.key";
+/// The key a rotation in progress moves to, beside [`KEY_FILE`].
+pub const NEXT_KEY_FILE: &str = "secret.key.next";
 
 const FORMAT_V1: u8 = 1;
 const AAD: &[u8] = b"junction-secrets-v1";
@@ -19,6 +28,8 @@ const AAD: &[u8] = b"junction-secrets-v1";
 pub enum CryptoError {
     #[error("{ENV_KEY} must be 64 hex digits (a 256-bit key)")]
     BadEnvKey,
+    #[error("{ENV_NEW_KEY} must be 64 hex digits (a 256-bit key)")]
+    BadNewEnvKey,
     #[error("the key file {0} must hold 64 hex digits (a 256-bit key)")]
     BadKeyFile(PathBuf),
     #[error("the key file {path} could not be read or created: {source}")]
@@ -38,7 +49,8 @@ pub enum CryptoError {
 
 /// Encrypts and decrypts the secrets of a configuration.
 pub struct Cipher {
-    aead: Aes256Gcm,
+    /// Seals with the first; opens with any.
+    keys: Vec<Aes256Gcm>,
 }
 
 impl std::fmt::Debug for Cipher {
@@ -50,13 +62,29 @@ impl std::fmt::Debug for Cipher {
 impl Cipher {
     pub fn from_key(key: &[u8; 32]) -> Self {
         Cipher {
-            aead: Aes256Gcm::new(key.into()),
+            keys: vec![Aes256Gcm::new(key.into())],
         }
     }
 
+    /// The same ring with `key` in front: it seals from now on.
+    pub fn rotated_to(mut self, key: &[u8; 32]) -> Self {
+        self.keys.insert(0, Aes256Gcm::new(key.into()));
+        self
+    }
+
     /// The key from the environment, else from the data directory's key file
-    /// (created, mode 0600, when missing).
+    /// (created, mode 0600, when missing); with a rotation in progress, its
+    /// new key in front.
     pub fn load(data_dir: &Path) -> Result<Self, CryptoError> {
+        let current = Cipher::load_current(data_dir)?;
+        Ok(match next_key(data_dir)? {
+            Some(next) => current.rotated_to(&next),
+            None => current,
+        })
+    }
+
+    /// The key in use before any rotation in progress.
+    pub fn load_current(data_dir: &Path) -> Result<Self, CryptoError> {
         if let Ok(hex) = std::env::var(ENV_KEY) {
             let key = parse_key(&hex).ok_or(CryptoError::BadEnvKey)?;
             return Ok(Cipher::from_key(&key));
@@ -83,8 +111,8 @@ impl Cipher {
 
     pub fn seal(&self, plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
         let nonce = crate::util::random_bytes::<12>().map_err(CryptoError::Random)?;
-        let ct = self
-            .aead
+        let aead = self.keys.first().ok_or(CryptoError::Encrypt)?;
+        let ct = aead
             .encrypt(
                 Nonce::from_slice(&nonce),
                 Payload {
@@ -101,18 +129,27 @@ impl Cipher {
     }
 
     pub fn open(&self, blob: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        self.open_with_key(blob).map(|(plain, _)| plain)
+    }
+
+    /// The plaintext and the index in the ring of the key that opened it.
+    pub fn open_with_key(&self, blob: &[u8]) -> Result<(Vec<u8>, usize), CryptoError> {
         if blob.len() < 13 || blob[0] != FORMAT_V1 {
             return Err(CryptoError::Decrypt);
         }
-        self.aead
-            .decrypt(
+        for (i, aead) in self.keys.iter().enumerate() {
+            let plain = aead.decrypt(
                 Nonce::from_slice(&blob[1..13]),
                 Payload {
                     msg: &blob[13..],
                     aad: AAD,
                 },
-            )
-            .map_err(|_| CryptoError::Decrypt)
+            );
+            if let Ok(plain) = plain {
+                return Ok((plain, i));
+            }
+        }
+        Err(CryptoError::Decrypt)
     }
 
     /// Encrypts a secrets map; `None` when there is nothing to keep.
@@ -135,7 +172,23 @@ impl Cipher {
     }
 }
 
-fn parse_key(text: &str) -> Option<[u8; 32]> {
+/// The key a rotation in progress moves to: `JUNCTION_NEW_SECRET_KEY` when
+/// set, else `secret.key.next` when present.
+pub fn next_key(data_dir: &Path) -> Result<Option<[u8; 32]>, CryptoError> {
+    if let Ok(hex) = std::env::var(ENV_NEW_KEY) {
+        return parse_key(&hex).map(Some).ok_or(CryptoError::BadNewEnvKey);
+    }
+    let path = data_dir.join(NEXT_KEY_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => parse_key(&text)
+            .map(Some)
+            .ok_or(CryptoError::BadKeyFile(path)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(CryptoError::KeyFileIo { path, source }),
+    }
+}
+
+pub(crate) fn parse_key(text: &str) -> Option<[u8; 32]> {
     crate::util::unhex(text)?.try_into().ok()
 }
 

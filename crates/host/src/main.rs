@@ -108,6 +108,21 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Manage the stored secrets' encryption key.
+    Secrets {
+        #[arg(
+            long,
+            default_value = "junction-data",
+            env = "JUNCTION_DATA_DIR",
+            global = true
+        )]
+        data_dir: PathBuf,
+        /// The store, as for `serve --store`.
+        #[arg(long, env = "JUNCTION_STORE", hide_env_values = true, global = true)]
+        store: Option<String>,
+        #[command(subcommand)]
+        command: SecretsCommand,
+    },
     /// Talk to a running server.
     Integrations {
         #[arg(
@@ -145,6 +160,13 @@ enum KeysCommand {
     /// Revoke a key by its id (`key_…`): every host refuses it within
     /// five seconds (the key cache's lifetime).
     Revoke { id: String },
+}
+
+#[derive(Subcommand)]
+enum SecretsCommand {
+    /// Re-encrypt every stored secret under a new key (stop the hosts
+    /// first). Safe against a crash: run it again to finish.
+    Rotate,
 }
 
 fn init_logs(format: LogFormat, default: &str) {
@@ -307,6 +329,14 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 }
             }
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Secrets {
+            data_dir,
+            store,
+            command: SecretsCommand::Rotate,
+        } => {
+            init_logs(cli.log_format, "warn");
+            commands::secrets::rotate_command(&data_dir, store.as_deref()).await
         }
         Command::Integrations {
             server,

@@ -92,6 +92,17 @@ impl Secrets {
         Ok(serde_json::from_slice(&self.cipher.open(blob)?)?)
     }
 
+    /// A sealed value again under the ring's first key, or `None` when it
+    /// already is (a rotation re-encrypts row by row; the plaintext never
+    /// leaves this function).
+    pub fn reseal(&self, blob: &[u8]) -> Result<Option<Vec<u8>>, CryptoError> {
+        let (plain, key) = self.cipher.open_with_key(blob)?;
+        if key == 0 {
+            return Ok(None);
+        }
+        self.cipher.seal(&plain).map(Some)
+    }
+
     /// The value kept on first start to recognise the key later.
     pub fn seal_key_check(&self) -> Result<Vec<u8>, CryptoError> {
         self.cipher.seal(KEY_CHECK)

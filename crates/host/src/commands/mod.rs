@@ -2,6 +2,7 @@
 
 pub mod client;
 pub mod plugins;
+pub mod secrets;
 pub mod validate;
 
 use clap::ValueEnum;

@@ -29,7 +29,7 @@ pub use error::{HostError, INTERNAL_MESSAGE};
 pub use keys::KEY_CACHE_TTL;
 pub use platforms::{PlatformEntry, Platforms};
 pub use scripts::ScriptFor;
-pub use secret_key::SecretKeyError;
+pub use secret_key::{SecretKeyError, check_secret_key, reseal_key_check};
 pub use validation::{pending_results, run_options, validate};
 
 use crate::auth::ApiKey;

@@ -3,7 +3,8 @@
 
 use super::Host;
 use crate::crypto::CryptoError;
-use crate::store::StoreError;
+use crate::secrets::Secrets;
+use crate::store::{Store, StoreError};
 
 const META_KEY: &str = "secret_key_check";
 
@@ -24,19 +25,31 @@ impl Host {
     /// Checks that the secret key is the one the store was written with (an
     /// encrypted check value is kept on first start).
     pub async fn verify_secret_key(&self) -> Result<(), SecretKeyError> {
-        match self.store.get_meta(META_KEY).await? {
-            Some(blob) if self.secrets.opens_key_check(&blob) => Ok(()),
-            Some(_) => Err(SecretKeyError::WrongKey),
-            None => {
-                let blob = self.secrets.seal_key_check()?;
-                self.store.set_meta(META_KEY, &blob).await?;
-                // Hosts sharing a store that start together: the check value
-                // kept is the last written; each must open it.
-                match self.store.get_meta(META_KEY).await? {
-                    Some(kept) if self.secrets.opens_key_check(&kept) => Ok(()),
-                    _ => Err(SecretKeyError::WrongKey),
-                }
+        check_secret_key(self.store.as_ref(), &self.secrets).await
+    }
+}
+
+/// The secret-key check on any store: the first start keeps the check value.
+pub async fn check_secret_key(store: &dyn Store, secrets: &Secrets) -> Result<(), SecretKeyError> {
+    match store.get_meta(META_KEY).await? {
+        Some(blob) if secrets.opens_key_check(&blob) => Ok(()),
+        Some(_) => Err(SecretKeyError::WrongKey),
+        None => {
+            let blob = secrets.seal_key_check()?;
+            store.set_meta(META_KEY, &blob).await?;
+            // Hosts sharing a store that start together: the check value
+            // kept is the last written; each must open it.
+            match store.get_meta(META_KEY).await? {
+                Some(kept) if secrets.opens_key_check(&kept) => Ok(()),
+                _ => Err(SecretKeyError::WrongKey),
             }
         }
     }
+}
+
+/// Seals the check value with the ring's first key (the end of a rotation).
+pub async fn reseal_key_check(store: &dyn Store, secrets: &Secrets) -> Result<(), SecretKeyError> {
+    let blob = secrets.seal_key_check()?;
+    store.set_meta(META_KEY, &blob).await?;
+    Ok(())
 }

@@ -265,6 +265,15 @@ pub struct JournalEntry {
     pub undo: Option<String>,
 }
 
+/// An integration's sealed values, for re-encryption.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealedRow {
+    pub id: i64,
+    pub secrets: Option<Vec<u8>>,
+    /// A running operation's sealed input.
+    pub input: Option<Vec<u8>>,
+}
+
 /// Which integrations a list returns: keyset pagination by id, filtered.
 #[derive(Debug, Clone, Default)]
 pub struct ListQuery {
@@ -355,6 +364,12 @@ pub trait Store: Send + Sync + 'static {
     async fn count_keys(&self) -> Result<i64, StoreError>;
     /// Marks a key revoked; `false` when no key has this id.
     async fn revoke_key(&self, id: &str, at_ms: i64) -> Result<bool, StoreError>;
+
+    /// The sealed values of integrations by id (`id > after`).
+    async fn sealed_page(&self, after: i64, limit: usize) -> Result<Vec<SealedRow>, StoreError>;
+    /// Replaces a row's sealed values with `new`'s if they are still `old`'s;
+    /// whether it did.
+    async fn reseal(&self, old: &SealedRow, new: &SealedRow) -> Result<bool, StoreError>;
 
     /// Small values the host keeps about itself (the encryption key's check value).
     async fn get_meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;

@@ -8,7 +8,7 @@ use super::{PostgresStore, pg, transitions};
 use crate::auth::ApiKey;
 use crate::store::{
     Claim, Claimed, Finish, HistoryEntry, IntegrationRow, JournalEntry, LIST_COLUMNS, ListQuery,
-    NewIntegration, StartOp, StepState, Store, StoreError,
+    NewIntegration, SealedRow, StartOp, StepState, Store, StoreError,
 };
 use crate::util::{now_ms, rfc3339};
 use async_trait::async_trait;
@@ -375,6 +375,39 @@ impl Store for PostgresStore {
             .execute(
                 "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2",
                 &[&at_ms, &id],
+            )
+            .await
+            .map_err(pg)?;
+        Ok(n == 1)
+    }
+
+    async fn sealed_page(&self, after: i64, limit: usize) -> Result<Vec<SealedRow>, StoreError> {
+        let c = self.client().await?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = c
+            .query(
+                "SELECT id, secrets, op_input FROM integrations WHERE id > $1 ORDER BY id LIMIT $2",
+                &[&after, &limit],
+            )
+            .await
+            .map_err(pg)?;
+        Ok(rows
+            .iter()
+            .map(|r| SealedRow {
+                id: r.get(0),
+                secrets: r.get(1),
+                input: r.get(2),
+            })
+            .collect())
+    }
+
+    async fn reseal(&self, old: &SealedRow, new: &SealedRow) -> Result<bool, StoreError> {
+        let c = self.client().await?;
+        let n = c
+            .execute(
+                "UPDATE integrations SET secrets = $1, op_input = $2
+                 WHERE id = $3 AND secrets IS NOT DISTINCT FROM $4 AND op_input IS NOT DISTINCT FROM $5",
+                &[&new.secrets, &new.input, &old.id, &old.secrets, &old.input],
             )
             .await
             .map_err(pg)?;

@@ -10,7 +10,7 @@ use crate::store::{
     Claim, Claimed, Finish, HistoryEntry, IntegrationRow, ListQuery, NewIntegration, StartOp,
     Store, StoreError,
 };
-use crate::store::{JournalEntry, LIST_COLUMNS, StepState};
+use crate::store::{JournalEntry, LIST_COLUMNS, SealedRow, StepState};
 use crate::util::{now_ms, rfc3339};
 use async_trait::async_trait;
 use junction_core::{Peer, Status};
@@ -266,6 +266,37 @@ impl Store for SqliteStore {
             ))?;
             let rows = stmt.query_map([], key_from_row)?;
             Ok(rows.filter_map(|r| r.ok().flatten()).collect())
+        })
+        .await
+    }
+
+    async fn sealed_page(&self, after: i64, limit: usize) -> Result<Vec<SealedRow>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.read(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT id, secrets, op_input FROM integrations WHERE id > ?1 ORDER BY id LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(params![after, limit], |r| {
+                Ok(SealedRow {
+                    id: r.get(0)?,
+                    secrets: r.get(1)?,
+                    input: r.get(2)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
+    async fn reseal(&self, old: &SealedRow, new: &SealedRow) -> Result<bool, StoreError> {
+        let (old, new) = (old.clone(), new.clone());
+        self.write(move |tx| {
+            let n = tx.execute(
+                "UPDATE integrations SET secrets = ?1, op_input = ?2
+                 WHERE id = ?3 AND secrets IS ?4 AND op_input IS ?5",
+                params![new.secrets, new.input, old.id, old.secrets, old.input],
+            )?;
+            Ok(n == 1)
         })
         .await
     }
