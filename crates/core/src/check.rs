@@ -1,6 +1,6 @@
 //! Validation tests declared as data.
 
-use crate::validation::TestStatus;
+use crate::validation::{Fix, TestStatus};
 use serde::Serialize;
 use std::future::Future;
 use std::pin::Pin;
@@ -53,38 +53,41 @@ impl CheckContext {
 pub struct CheckOutcome {
     pub status: TestStatus,
     pub message: Option<String>,
+    /// What would make a failed or warning test pass (a grant, a policy);
+    /// the runner keeps it only for those two statuses.
+    pub remedy: Option<Fix>,
 }
 
 impl CheckOutcome {
-    pub fn passed() -> Self {
+    fn of(status: TestStatus, message: Option<String>) -> Self {
         CheckOutcome {
-            status: TestStatus::Passed,
-            message: None,
+            status,
+            message,
+            remedy: None,
         }
+    }
+    pub fn passed() -> Self {
+        CheckOutcome::of(TestStatus::Passed, None)
     }
     pub fn passed_with(message: impl Into<String>) -> Self {
-        CheckOutcome {
-            status: TestStatus::Passed,
-            message: Some(message.into()),
-        }
+        CheckOutcome::of(TestStatus::Passed, Some(message.into()))
     }
     pub fn failed(message: impl Into<String>) -> Self {
-        CheckOutcome {
-            status: TestStatus::Failed,
-            message: Some(message.into()),
-        }
+        CheckOutcome::of(TestStatus::Failed, Some(message.into()))
     }
     pub fn warning(message: impl Into<String>) -> Self {
-        CheckOutcome {
-            status: TestStatus::Warning,
-            message: Some(message.into()),
-        }
+        CheckOutcome::of(TestStatus::Warning, Some(message.into()))
     }
     pub fn skipped(message: impl Into<String>) -> Self {
-        CheckOutcome {
-            status: TestStatus::Skipped,
-            message: Some(message.into()),
-        }
+        CheckOutcome::of(TestStatus::Skipped, Some(message.into()))
+    }
+
+    /// The outcome with the statements that add what the test found missing
+    /// (`junction_kit::remedy` builds them in a platform's language):
+    /// `CheckOutcome::failed(MESSAGE).with_remedy(fix)`.
+    pub fn with_remedy(mut self, fix: Fix) -> Self {
+        self.remedy = Some(fix);
+        self
     }
 }
 

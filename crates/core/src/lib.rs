@@ -24,7 +24,7 @@ pub use registry::{Registration, Registry, RegistryError};
 pub use runner::{RunOptions, run_checks};
 pub use secret::{REDACTED, Secret};
 pub use status::{Event, Status, TransitionError, transition};
-pub use validation::{TestStatus, ValidationResults, ValidationTest};
+pub use validation::{Fix, Remedy, TestStatus, ValidationResults, ValidationTest};
 
 pub use serde_json;
 

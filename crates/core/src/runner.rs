@@ -4,7 +4,7 @@
 //! completes, through an optional progress callback.
 
 use crate::check::{Applicability, Check, CheckContext, CheckOutcome};
-use crate::validation::{ValidationResults, ValidationTest};
+use crate::validation::{Remedy, TestStatus, ValidationResults, ValidationTest};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
@@ -43,7 +43,7 @@ enum Slot {
     Running,
     /// A speculative check's outcome, waiting on its prerequisites.
     Held(CheckOutcome),
-    Done(ValidationTest),
+    Done(ValidationTest, Option<Remedy>),
 }
 
 /// Runs `checks` against `config`. Must be called inside a tokio runtime.
@@ -150,7 +150,7 @@ pub async fn run_checks<C: Send + Sync + 'static>(
                     continue;
                 };
                 // A speculative check stopped because a prerequisite failed.
-                if matches!(slots[i], Slot::Done(_)) {
+                if matches!(slots[i], Slot::Done(..)) {
                     continue;
                 }
                 // The payload of a panic may quote anything: it is not shown.
@@ -168,7 +168,7 @@ pub async fn run_checks<C: Send + Sync + 'static>(
         };
         aborts.remove(&i);
         // Settled already: a speculative check skipped when a prerequisite failed.
-        if matches!(slots[i], Slot::Done(_)) {
+        if matches!(slots[i], Slot::Done(..)) {
             continue;
         }
         if checks[i].speculative {
@@ -198,14 +198,15 @@ pub async fn run_checks<C: Send + Sync + 'static>(
             finish(&mut slots, i, &checks[i], outcome, progress);
         }
     }
-    let tests = slots
-        .into_iter()
-        .filter_map(|slot| match slot {
-            Slot::Done(t) => Some(t),
-            Slot::Pending | Slot::Running | Slot::Held(_) => None,
-        })
-        .collect();
-    ValidationResults::new(tests)
+    let mut tests = Vec::with_capacity(slots.len());
+    let mut remedies = Vec::new();
+    for slot in slots {
+        if let Slot::Done(t, remedy) = slot {
+            tests.push(t);
+            remedies.extend(remedy);
+        }
+    }
+    ValidationResults::new(tests).with_remedies(remedies)
 }
 
 enum Decision {
@@ -254,8 +255,8 @@ fn prerequisites<C>(check: &Check<C>, slots: &[Slot], by_name: &HashMap<&str, us
             )));
         };
         match &slots[j] {
-            Slot::Done(t) if t.status.satisfies_prerequisite() => {}
-            Slot::Done(t) => {
+            Slot::Done(t, _) if t.status.satisfies_prerequisite() => {}
+            Slot::Done(t, _) => {
                 return Prereqs::Failed(CheckOutcome::skipped(format!(
                     "Skipped because \"{req}\" did not pass ({}).",
                     t.status
@@ -278,6 +279,14 @@ fn finish<C>(
     outcome: CheckOutcome,
     progress: Option<Progress<'_>>,
 ) {
+    // A remedy belongs to what did not pass: one on a passed or skipped test
+    // would tell the operator to change what needs no change.
+    let remedy = match outcome.status {
+        TestStatus::Failed | TestStatus::Warning => outcome
+            .remedy
+            .map(|fix| Remedy::new(check.name.clone(), fix)),
+        TestStatus::Passed | TestStatus::Skipped => None,
+    };
     let test = ValidationTest {
         name: check.name.clone(),
         status: outcome.status,
@@ -286,7 +295,7 @@ fn finish<C>(
     if let Some(progress) = progress {
         progress(&test);
     }
-    slots[i] = Slot::Done(test);
+    slots[i] = Slot::Done(test, remedy);
 }
 
 fn human_duration(d: Duration) -> String {

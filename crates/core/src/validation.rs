@@ -1,4 +1,5 @@
-//! Validation results, shaped exactly as the response contract's `validationResults`.
+//! Validation results, shaped exactly as the response contract's
+//! `validationResults`, and the remedies that travel beside them.
 
 use serde::{Deserialize, Serialize};
 
@@ -45,12 +46,52 @@ pub struct ValidationTest {
     pub message: Option<String>,
 }
 
+/// What a failed or warning test found missing, and the statements that add
+/// exactly that, as a check declares it (the runner names the test).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Fix {
+    /// What is missing, in words: "USAGE on the warehouse \"WH\" for the role \"R\"".
+    pub missing: String,
+    /// `sql`, `shell`, … as scripts name their language.
+    pub language: String,
+    /// Run in order; a secret appears only as a placeholder, never its value.
+    pub statements: Vec<String>,
+}
+
+/// A [`Fix`] named by the test that found it: one entry of the `remedies`
+/// list the host answers beside `validationResults`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Remedy {
+    pub test: String,
+    pub missing: String,
+    pub language: String,
+    pub statements: Vec<String>,
+}
+
+impl Remedy {
+    pub fn new(test: impl Into<String>, fix: Fix) -> Self {
+        Remedy {
+            test: test.into(),
+            missing: fix.missing,
+            language: fix.language,
+            statements: fix.statements,
+        }
+    }
+}
+
 /// The contract's `validationResults` object.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ValidationResults {
     pub status: TestStatus,
     #[serde(rename = "validationTests")]
     pub validation_tests: Vec<ValidationTest>,
+    /// The remedies of the failed and warning tests, in the tests' order.
+    /// Never serialised with the results (the contract's object has no such
+    /// field): they ride along through every call that passes results, and
+    /// whoever writes results out (the host's answers and store, the plugin
+    /// ABI's wire) puts them beside, explicitly.
+    #[serde(skip)]
+    pub remedies: Vec<Remedy>,
 }
 
 impl ValidationResults {
@@ -60,7 +101,14 @@ impl ValidationResults {
         ValidationResults {
             status,
             validation_tests,
+            remedies: Vec::new(),
         }
+    }
+
+    /// The same results with these remedies.
+    pub fn with_remedies(mut self, remedies: Vec<Remedy>) -> Self {
+        self.remedies = remedies;
+        self
     }
 
     /// Whether the integration may go on: nothing failed.

@@ -11,6 +11,7 @@
 //! | [`password`] | generated passwords from the operating system's CSPRNG |
 //! | [`config`] | configuration pieces the SQL platforms share: impersonation (its default role per platform), the connect timeout and its rule |
 //! | [`contract`] | the response contract's strings that several platforms share, each once |
+//! | [`remedy`] | remedies: the statements (SQL in a dialect, shell commands) that add what a failed test found missing, secrets as placeholders |
 //! | `jwt` (feature `jwt`) | RS256 JSON Web Tokens on aws-lc-rs, and the RSA key of a PKCS#8 PEM |
 //! | `http` (feature `http`) | JSON over HTTPS on reqwest/rustls: timeouts, typed errors (an HTML page is not JSON), retries of idempotent calls with `Retry-After`, cached bearer tokens |
 //!
@@ -27,6 +28,7 @@ pub mod http;
 pub mod jwt;
 pub mod lifecycle;
 pub mod password;
+pub mod remedy;
 pub mod sql;
 
 pub use lifecycle::{Executor, Kit, Planned, Run, Work, fixed_field};

@@ -408,3 +408,38 @@ async fn a_speculative_check_that_finishes_first_waits_for_its_prerequisite() {
     // b finished first but is reported after a, once its answer counts.
     assert_eq!(*order.lock().unwrap(), ["a", "b"]);
 }
+
+fn fix(what: &str) -> junction_core::Fix {
+    junction_core::Fix {
+        missing: what.to_owned(),
+        language: "sql".into(),
+        statements: vec![format!("GRANT {what};")],
+    }
+}
+
+/// Remedies come back named by their test, in declaration order, only for
+/// tests that failed or warned; the serialised results stay the contract's.
+#[tokio::test(start_paused = true)]
+async fn remedies_are_named_by_their_test_and_kept_only_for_failures_and_warnings() {
+    let checks = vec![
+        sleeper("late", 30, CheckOutcome::warning("w").with_remedy(fix("B"))),
+        sleeper("early", 10, CheckOutcome::failed("f").with_remedy(fix("A"))),
+        sleeper("fine", 10, CheckOutcome::passed().with_remedy(fix("C"))),
+        sleeper("never", 10, CheckOutcome::failed("x").with_remedy(fix("D"))).requires("early"),
+    ];
+    let r = run(&checks).await;
+    let named: Vec<(&str, &str)> = r
+        .remedies
+        .iter()
+        .map(|m| (m.test.as_str(), m.missing.as_str()))
+        .collect();
+    assert_eq!(named, [("late", "B"), ("early", "A")]);
+    assert_eq!(r.remedies[1].statements, ["GRANT A;"]);
+    assert_eq!(r.remedies[1].language, "sql");
+    let json = serde_json::to_value(&r).unwrap();
+    assert_eq!(
+        json.as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["status", "validationTests"]
+    );
+    assert!(!json.to_string().contains("GRANT"));
+}

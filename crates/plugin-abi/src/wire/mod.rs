@@ -33,6 +33,6 @@ pub use op::{CreateIn, DeleteIn, EditIn, OpOut, WireFault, WireOpContext};
 pub use parse::{DeleteCredentialsIn, ParseIn, ParseOut};
 pub use script::{ScriptIn, WireScript, WireScriptKind};
 pub use validate::{
-    ValidateIn, WireCheckContext, WirePeer, WireRunOptions, WireStatus, WireTestStatus,
+    ValidateIn, WireCheckContext, WirePeer, WireRemedy, WireRunOptions, WireStatus, WireTestStatus,
     WireValidationResults, WireValidationTest,
 };

@@ -2,7 +2,7 @@
 //! progress item (one [`WireValidationTest`]) and the answer.
 
 use junction_core::{
-    CheckContext, Peer, RunOptions, Status, TestStatus, ValidationResults, ValidationTest,
+    CheckContext, Peer, Remedy, RunOptions, Status, TestStatus, ValidationResults, ValidationTest,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -188,12 +188,17 @@ fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
-/// The answer to `validate`: the contract's `validationResults`.
+/// The answer to `validate`: the contract's `validationResults`, and beside
+/// its fields the remedies of the failed and warning tests.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WireValidationResults {
     pub status: WireTestStatus,
     pub validation_tests: Vec<WireValidationTest>,
+    /// Added in 1.x: absent from older libraries' answers (read as none) and
+    /// left out when there is none, so an older host reads the answer as before.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub remedies: Vec<WireRemedy>,
 }
 
 impl From<ValidationResults> for WireValidationResults {
@@ -201,10 +206,12 @@ impl From<ValidationResults> for WireValidationResults {
         let ValidationResults {
             status,
             validation_tests,
+            remedies,
         } = r;
         WireValidationResults {
             status: status.into(),
             validation_tests: validation_tests.into_iter().map(Into::into).collect(),
+            remedies: remedies.into_iter().map(Into::into).collect(),
         }
     }
 }
@@ -215,10 +222,56 @@ impl From<WireValidationResults> for ValidationResults {
         let WireValidationResults {
             status,
             validation_tests,
+            remedies,
         } = r;
         ValidationResults {
             status: status.into(),
             validation_tests: validation_tests.into_iter().map(Into::into).collect(),
+            remedies: remedies.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+/// One remedy: the test, what it found missing, the statements that add it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WireRemedy {
+    pub test: String,
+    pub missing: String,
+    pub language: String,
+    pub statements: Vec<String>,
+}
+
+impl From<Remedy> for WireRemedy {
+    fn from(r: Remedy) -> Self {
+        let Remedy {
+            test,
+            missing,
+            language,
+            statements,
+        } = r;
+        WireRemedy {
+            test,
+            missing,
+            language,
+            statements,
+        }
+    }
+}
+
+impl From<WireRemedy> for Remedy {
+    fn from(r: WireRemedy) -> Self {
+        let WireRemedy {
+            test,
+            missing,
+            language,
+            statements,
+        } = r;
+        Remedy {
+            test,
+            missing,
+            language,
+            statements,
         }
     }
 }

@@ -653,3 +653,43 @@ fn fields_a_later_minor_adds_are_ignored() {
         }
     );
 }
+
+/// Added within 1.x: the remedies of failed and warning tests, beside the
+/// results. A 1.0 library's answer has none and reads as none; an answer
+/// without remedies is written exactly as 1.0 wrote it.
+#[test]
+fn validation_answer_with_remedies() {
+    use junction_core::Remedy;
+    let failed = ValidationTest {
+        name: "Example: privileges".into(),
+        status: TestStatus::Failed,
+        message: Some("The user may not use the warehouse.".into()),
+    };
+    let remedy = Remedy {
+        test: "Example: privileges".into(),
+        missing: "USAGE on the warehouse \"WH\" for the role \"R\"".into(),
+        language: "sql".into(),
+        statements: vec!["GRANT USAGE ON WAREHOUSE \"WH\" TO ROLE \"R\";".into()],
+    };
+    let answer = ValidationResults::new(vec![failed]).with_remedies(vec![remedy]);
+    let text = r#"{
+        "status": "failed",
+        "validationTests": [
+            {"name": "Example: privileges", "status": "failed", "message": "The user may not use the warehouse."}
+        ],
+        "remedies": [
+            {"test": "Example: privileges", "missing": "USAGE on the warehouse \"WH\" for the role \"R\"",
+             "language": "sql", "statements": ["GRANT USAGE ON WAREHOUSE \"WH\" TO ROLE \"R\";"]}
+        ]
+    }"#;
+    assert_writes(&wire::WireValidationResults::from(answer.clone()), text);
+    let read: wire::WireValidationResults = assert_reads(text);
+    let back = ValidationResults::from(read);
+    assert_eq!(back, answer);
+    assert_eq!(back.remedies.len(), 1);
+
+    // A 1.0 library's answer: no remedies.
+    let old = r#"{"status": "passed", "validationTests": [{"name": "a", "status": "passed"}]}"#;
+    let read: wire::WireValidationResults = assert_reads(old);
+    assert!(ValidationResults::from(read).remedies.is_empty());
+}
