@@ -2,7 +2,7 @@
 //! contract's, character for character; descriptions and every other message
 //! are ours.
 
-use crate::client::{self, Client, Credentials};
+use crate::client::{self, Credentials, Facts, Questions};
 use crate::config::{SYSTEM_SCHEMAS, SynapseConfig};
 use junction_core::{Check, CheckContext, CheckOutcome};
 use junction_kit::contract;
@@ -47,37 +47,59 @@ pub const MANUAL_SCHEMA_NEEDS: &[&str] = &[
     "REFERENCES",
 ];
 
-/// The connection test's connection, handed on to the tests that require it
-/// in the same run: a TDS log-in is several round trips. A run gets fresh
-/// checks (and so a fresh hand-off) from `checks()`; the connection is only
-/// reused for the very configuration it was opened with (the same `Arc`).
+/// What the connection test learned, handed on to the tests that require
+/// it in the same run: it asks the server everything they need in the one
+/// query after its log-in (a TDS log-in is four round trips; each question
+/// on its own would be one more). A run gets fresh checks (and so a fresh
+/// hand-off) from `checks()`; the facts are only used for the very
+/// configuration they were fetched for (the same `Arc`). A test run on its
+/// own connects and asks for itself.
 #[derive(Default)]
-struct Handoff(Mutex<Option<(Arc<SynapseConfig>, Shared)>>);
+struct Handoff(Mutex<Option<(Arc<SynapseConfig>, bool, Facts)>>);
 
-/// A connection the tests of one run take turns on.
-type Shared = Arc<tokio::sync::Mutex<Client>>;
+/// What the tests of a run need to know, by the set-up mode.
+fn questions(c: &SynapseConfig, auto_bootstrap: bool) -> Questions<'_> {
+    if auto_bootstrap {
+        Questions {
+            principal: c.impersonation_role(),
+            ..Questions::default()
+        }
+    } else {
+        Questions {
+            principal: None,
+            schemas: std::iter::once(c.schema.as_str())
+                .chain(SYSTEM_SCHEMAS)
+                .collect(),
+            schema_permissions: MANUAL_SCHEMA_NEEDS,
+        }
+    }
+}
 
 impl Handoff {
-    fn put(&self, config: &Arc<SynapseConfig>, client: Client) {
+    fn put(&self, config: &Arc<SynapseConfig>, auto_bootstrap: bool, facts: Facts) {
         if let Ok(mut slot) = self.0.lock() {
-            *slot = Some((
-                Arc::clone(config),
-                Arc::new(tokio::sync::Mutex::new(client)),
-            ));
+            *slot = Some((Arc::clone(config), auto_bootstrap, facts));
         }
     }
 
-    async fn get(&self, config: &Arc<SynapseConfig>) -> Result<Shared, client::DbError> {
+    async fn get(
+        &self,
+        config: &Arc<SynapseConfig>,
+        auto_bootstrap: bool,
+    ) -> Result<Facts, client::DbError> {
         let handed = self.0.lock().ok().and_then(|slot| {
             slot.as_ref()
-                .filter(|(c, _)| Arc::ptr_eq(c, config))
-                .map(|(_, client)| Arc::clone(client))
+                .filter(|(c, auto, _)| Arc::ptr_eq(c, config) && *auto == auto_bootstrap)
+                .map(|(_, _, f)| f.clone())
         });
         match handed {
-            Some(c) => Ok(c),
+            Some(f) => Ok(f),
             None => {
-                let c = client::connect(config, &config.database, &Credentials::of(config)).await?;
-                Ok(Arc::new(tokio::sync::Mutex::new(c)))
+                let mut conn =
+                    client::connect(config, &config.database, &Credentials::of(config)).await?;
+                let facts = client::facts(&mut conn, &questions(config, auto_bootstrap)).await;
+                let _ = conn.close().await;
+                facts
             }
         }
     }
@@ -91,7 +113,7 @@ pub fn checks() -> Vec<Check<SynapseConfig>> {
     vec![
         Check::new(
             CONNECT,
-            "Connects to the database with the configured credentials (retrying Azure's transient log-in errors within the connect timeout) and runs a query.",
+            "Connects to the database with the configured credentials (retrying Azure's transient log-in errors within the connect timeout) and asks, in one query, what the other tests need.",
             move |c, ctx| connection_test(c, ctx, Arc::clone(&h1)),
         )
         .timeout(CHECK_TIMEOUT),
@@ -124,7 +146,7 @@ pub fn checks() -> Vec<Check<SynapseConfig>> {
 
 async fn connection_test(
     c: Arc<SynapseConfig>,
-    _ctx: CheckContext,
+    ctx: CheckContext,
     handoff: Arc<Handoff>,
 ) -> CheckOutcome {
     let mut conn = match client::connect(&c, &c.database, &Credentials::of(&c)).await {
@@ -135,11 +157,16 @@ async fn connection_test(
             return CheckOutcome::failed(CONNECT_FAILED);
         }
     };
-    if let Err(e) = client::ping(&mut conn).await {
-        tracing::warn!(error = %e, "query after connecting failed");
-        return CheckOutcome::failed(CONNECT_FAILED);
+    // The log-in proves the connection; the one query after it asks what
+    // the other tests need. A server that cannot answer it (pysqlbridge has
+    // no permission functions) still connects: the tests that need the
+    // answers ask again and report it themselves.
+    let facts = client::facts(&mut conn, &questions(&c, ctx.auto_bootstrap)).await;
+    let _ = conn.close().await;
+    match facts {
+        Ok(facts) => handoff.put(&c, ctx.auto_bootstrap, facts),
+        Err(e) => tracing::warn!(error = %e, "the query after the log-in failed"),
     }
-    handoff.put(&c, conn);
     CheckOutcome::passed()
 }
 
@@ -159,13 +186,13 @@ async fn role_absent(
     handoff: Arc<Handoff>,
 ) -> CheckOutcome {
     let role = &c.impersonation.role;
-    let exists = match handoff.get(&c).await {
-        Ok(conn) => client::principal_exists(&mut *conn.lock().await, role).await,
-        Err(e) => Err(e),
-    };
+    let exists = handoff
+        .get(&c, ctx.auto_bootstrap)
+        .await
+        .map(|f| f.principal_exists);
     match exists {
-        Ok(false) => CheckOutcome::passed(),
-        Ok(true) => {
+        Ok(Some(false)) => CheckOutcome::passed(),
+        Ok(Some(true)) => {
             let own = ctx.own_stored_config().and_then(|s| {
                 let imp = s.get("impersonation")?;
                 let enabled = imp.get("enabled")?.as_bool()?;
@@ -179,6 +206,7 @@ async fn role_absent(
                 CheckOutcome::failed(ROLE_EXISTS)
             }
         }
+        Ok(None) => CheckOutcome::failed("The role was not looked up."),
         Err(e) => CheckOutcome::failed(format!("Unable to look the role up: {e}")),
     }
 }
@@ -188,15 +216,8 @@ async fn manage_test(
     ctx: CheckContext,
     handoff: Arc<Handoff>,
 ) -> CheckOutcome {
-    let conn = match handoff.get(&c).await {
-        Ok(conn) => conn,
-        Err(e) => {
-            return CheckOutcome::failed(format!("Unable to connect to ask for permissions: {e}"));
-        }
-    };
-    let mut conn = conn.lock().await;
-    let held = match client::database_permissions(&mut conn).await {
-        Ok(h) => h,
+    let facts = match handoff.get(&c, ctx.auto_bootstrap).await {
+        Ok(f) => f,
         Err(e) => return CheckOutcome::failed(format!("Unable to read the permissions held: {e}")),
     };
     let needs = if ctx.auto_bootstrap {
@@ -206,27 +227,17 @@ async fn manage_test(
     };
     let mut missing: Vec<String> = needs
         .iter()
-        .filter(|p| !held.contains(**p))
+        .filter(|p| !facts.database_permissions.contains(**p))
         .map(|p| (*p).to_owned())
         .collect();
-    if !ctx.auto_bootstrap {
-        let schemas = std::iter::once(c.schema.as_str()).chain(SYSTEM_SCHEMAS);
-        for schema in schemas {
-            for perm in MANUAL_SCHEMA_NEEDS {
-                match client::schema_permission(&mut conn, schema, perm).await {
-                    Ok(Some(true)) => {}
-                    Ok(Some(false)) => missing.push(format!("{perm} on schema {schema}")),
-                    Ok(None) => missing.push(format!("schema {schema} (missing)")),
-                    Err(e) => {
-                        return CheckOutcome::failed(format!(
-                            "Unable to read the permissions held: {e}"
-                        ));
-                    }
-                }
-            }
+    for (schema, perm, held) in &facts.schema_permissions {
+        match held {
+            Some(true) => {}
+            Some(false) => missing.push(format!("{perm} on schema {schema}")),
+            None => missing.push(format!("schema {schema} (missing)")),
         }
-        missing.dedup();
     }
+    missing.dedup();
     if missing.is_empty() {
         CheckOutcome::passed()
     } else {
@@ -235,7 +246,6 @@ async fn manage_test(
         CheckOutcome::failed(CANNOT_MANAGE)
     }
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;

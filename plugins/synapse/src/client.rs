@@ -199,70 +199,96 @@ fn statement_error(e: &tiberius::error::Error) -> DbError {
     DbError::Statement(describe(e))
 }
 
-/// `SELECT 1`: the server answers queries.
-pub async fn ping(client: &mut Client) -> Result<(), DbError> {
-    let row = client
-        .simple_query("SELECT 1 AS ok")
-        .await
-        .map_err(|e| statement_error(&e))?
-        .into_row()
-        .await
-        .map_err(|e| statement_error(&e))?;
-    match row.and_then(|r| r.get::<i32, _>(0)) {
-        Some(1) => Ok(()),
-        other => Err(DbError::Statement(format!("SELECT 1 answered {other:?}"))),
+/// What the validation tests ask the server, fetched in one batch (one
+/// round trip) right after the log-in.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Facts {
+    /// Whether the principal asked about exists (`None`: not asked).
+    pub principal_exists: Option<bool>,
+    /// Per schema and permission asked: held, not held, or `None` when the
+    /// schema does not exist (`HAS_PERMS_BY_NAME` answers NULL).
+    pub schema_permissions: Vec<(String, String, Option<bool>)>,
+    /// The database permissions held (`fn_my_permissions`).
+    pub database_permissions: BTreeSet<String>,
+}
+
+/// What to ask for in [`facts`].
+#[derive(Debug, Clone, Default)]
+pub struct Questions<'a> {
+    pub principal: Option<&'a str>,
+    pub schemas: Vec<&'a str>,
+    pub schema_permissions: &'a [&'a str],
+}
+
+/// Asks the server, in one `sp_executesql` call, whether a principal exists,
+/// which permissions are held on schemas, and which on the database. Each
+/// statement but the last answers exactly one row, so the result sets line
+/// up whatever the answers.
+pub async fn facts(client: &mut Client, q: &Questions<'_>) -> Result<Facts, DbError> {
+    let mut statements = Vec::new();
+    let mut params: Vec<&str> = Vec::new();
+    if let Some(p) = q.principal {
+        params.push(p);
+        statements.push(format!(
+            "SELECT COUNT(*) AS n FROM sys.database_principals WHERE name = @P{}",
+            params.len()
+        ));
     }
-}
-
-/// Whether a database principal (user or role) of that name exists.
-pub async fn principal_exists(client: &mut Client, name: &str) -> Result<bool, DbError> {
-    let rows = client
-        .query(
-            "SELECT name FROM sys.database_principals WHERE name = @P1",
-            &[&name],
-        )
+    let mut asked = Vec::new();
+    if !q.schemas.is_empty() {
+        let mut items = Vec::new();
+        for schema in &q.schemas {
+            params.push(schema);
+            let n = params.len();
+            for perm in q.schema_permissions {
+                // Permission names are ours (constants), never the payload's.
+                items.push(format!("HAS_PERMS_BY_NAME(@P{n}, 'SCHEMA', '{perm}')"));
+                asked.push(((*schema).to_owned(), (*perm).to_owned()));
+            }
+        }
+        statements.push(format!("SELECT {}", items.join(", ")));
+    }
+    statements.push("SELECT permission_name FROM fn_my_permissions(NULL, 'DATABASE')".to_owned());
+    let sql = statements.join(";\n");
+    let args: Vec<&dyn tiberius::ToSql> =
+        params.iter().map(|p| p as &dyn tiberius::ToSql).collect();
+    let results = client
+        .query(sql, &args)
         .await
         .map_err(|e| statement_error(&e))?
-        .into_first_result()
+        .into_results()
         .await
         .map_err(|e| statement_error(&e))?;
-    Ok(!rows.is_empty())
-}
-
-/// The database permissions the session holds (`fn_my_permissions`).
-pub async fn database_permissions(client: &mut Client) -> Result<BTreeSet<String>, DbError> {
-    let rows = client
-        .simple_query("SELECT permission_name FROM fn_my_permissions(NULL, 'DATABASE')")
-        .await
-        .map_err(|e| statement_error(&e))?
-        .into_first_result()
-        .await
-        .map_err(|e| statement_error(&e))?;
-    Ok(rows
+    let mut sets = results.into_iter();
+    let mut facts = Facts::default();
+    if q.principal.is_some() {
+        let n = sets
+            .next()
+            .and_then(|rows| rows.first().and_then(|r| r.get::<i32, _>(0)));
+        facts.principal_exists = Some(
+            n.ok_or_else(|| DbError::Statement("no answer to the principal look-up".into()))? > 0,
+        );
+    }
+    if !asked.is_empty() {
+        let rows = sets.next().unwrap_or_default();
+        let row = rows
+            .first()
+            .ok_or_else(|| DbError::Statement("no answer to HAS_PERMS_BY_NAME".into()))?;
+        for (i, (schema, perm)) in asked.into_iter().enumerate() {
+            let held = row.try_get::<i32, _>(i).map_err(|e| statement_error(&e))?;
+            facts
+                .schema_permissions
+                .push((schema, perm, held.map(|v| v == 1)));
+        }
+    }
+    facts.database_permissions = sets
+        .next()
+        .unwrap_or_default()
         .iter()
         .filter_map(|r| r.get::<&str, _>(0))
         .map(str::to_ascii_uppercase)
-        .collect())
-}
-
-/// Whether the session holds `permission` on `schema`: `None` when the
-/// schema does not exist (`HAS_PERMS_BY_NAME` answers NULL).
-pub async fn schema_permission(
-    client: &mut Client,
-    schema: &str,
-    permission: &str,
-) -> Result<Option<bool>, DbError> {
-    let row = client
-        .query(
-            "SELECT HAS_PERMS_BY_NAME(@P1, 'SCHEMA', @P2) AS held",
-            &[&schema, &permission],
-        )
-        .await
-        .map_err(|e| statement_error(&e))?
-        .into_row()
-        .await
-        .map_err(|e| statement_error(&e))?;
-    Ok(row.and_then(|r| r.get::<i32, _>(0)).map(|v| v == 1))
+        .collect();
+    Ok(facts)
 }
 
 /// The set-up version recorded in the database.

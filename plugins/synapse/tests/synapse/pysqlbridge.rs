@@ -53,6 +53,23 @@ async fn the_right_password_connects_and_a_wrong_one_does_not() {
         "{:?}",
         outcomes(&r)
     );
+    // It has no permission functions: the manage test cannot pass there,
+    // and says why in its own words (the fake covers that test).
+    let manage = r
+        .validation_tests
+        .iter()
+        .find(|t| t.name == junction_synapse::checks::MANAGE)
+        .expect("manage test");
+    assert_eq!(manage.status, TestStatus::Failed, "{:?}", outcomes(&r));
+    assert!(
+        manage
+            .message
+            .as_deref()
+            .unwrap_or("")
+            .starts_with("Unable to read the permissions held"),
+        "{:?}",
+        outcomes(&r)
+    );
     let r = support::validate(&p, &config(&b, "not-the-password", "disable"), false).await;
     assert_eq!(
         connect_outcome(&r),
