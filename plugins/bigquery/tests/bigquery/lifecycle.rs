@@ -6,7 +6,8 @@
 use crate::fake_google::FakeGoogle;
 use crate::keys::PROJECT;
 use crate::support::{
-    self, ALL_HELD, config_for, emulator, emulator_turn, fake, http, outcome, unique, validate,
+    self, ALL_HELD, EmulatorTurn, config_for, emulator, emulator_turn, fake, http, outcome, unique,
+    validate,
 };
 use junction_bigquery::{BigQuery, bootstrap, checks};
 use junction_core::{CheckContext, DynPlatform, OpError, Peer, Status, TestStatus};
@@ -68,7 +69,7 @@ async fn delete_directly(emu: &Http, dataset: &str) {
 
 /// The emulator (this test's turn of it) and a fake in front of it, or
 /// `None` outside CI without it.
-async fn setup() -> Option<(Http, FakeGoogle, tokio::sync::MutexGuard<'static, ()>)> {
+async fn setup() -> Option<(Http, FakeGoogle, EmulatorTurn)> {
     let emu = emulator()?;
     let turn = emulator_turn().await;
     let f = fake(Some(&emu), 0, &ALL_HELD).await;

@@ -58,10 +58,35 @@ pub fn emulator() -> Option<Http> {
 
 /// bqemulator serves its one DuckDB connection to one request at a time
 /// ("connection is busy with another call" is a 500 otherwise): the tests
-/// that use it take turns. (Real BigQuery has no such limit.)
-pub async fn emulator_turn() -> tokio::sync::MutexGuard<'static, ()> {
+/// that use it take turns — threads of one process (`cargo test`) on a
+/// mutex, processes (`cargo nextest`) on a file lock. (Real BigQuery has no
+/// such limit.)
+pub struct EmulatorTurn {
+    _thread: tokio::sync::MutexGuard<'static, ()>,
+    _process: std::fs::File,
+}
+
+pub async fn emulator_turn() -> EmulatorTurn {
     static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-    TURN.lock().await
+    let thread = TURN.lock().await;
+    let process = tokio::task::spawn_blocking(|| {
+        let path = std::env::temp_dir().join("junction-bigquery-emulator.lock");
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)
+            .expect("lock file");
+        #[allow(clippy::incompatible_msrv)]
+        f.lock().expect("exclusive lock");
+        f
+    })
+    .await
+    .expect("lock task");
+    EmulatorTurn {
+        _thread: thread,
+        _process: process,
+    }
 }
 
 /// The seven permissions of the custom role.
