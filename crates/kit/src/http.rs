@@ -400,7 +400,7 @@ fn error_parts(body: &Value) -> (Option<String>, String) {
     }
     let code = body
         .get("error_code")
-        .and_then(s)
+        .and_then(|c| s(c).or_else(|| c.as_i64().map(|n| n.to_string())))
         .or_else(|| body.get("error").and_then(s))
         .or_else(|| body.get("code").and_then(s));
     let message = body
@@ -478,7 +478,13 @@ impl JsonClient {
         let mut attempt = 0u32;
         let mut refreshed = false;
         loop {
-            let token = self.token(false).await?;
+            // A token endpoint's own request goes without a token: asking the
+            // cache for one there would wait on the fetch that sent it.
+            let token = if req.anonymous {
+                None
+            } else {
+                self.token(false).await?
+            };
             match self.attempt(req, token.as_ref()).await {
                 Attempt::Done(r) => return r,
                 Attempt::Unauthorized(e) => {
@@ -686,6 +692,12 @@ mod tests {
         assert_eq!(
             error_parts(&databricks),
             (Some("PERMISSION_DENIED".into()), "no USE CATALOG".into())
+        );
+        // Databricks also answers a numeric code.
+        let numeric = serde_json::json!({"error_code": 403, "message": "Invalid access token."});
+        assert_eq!(
+            error_parts(&numeric),
+            (Some("403".into()), "Invalid access token.".into())
         );
         let oauth =
             serde_json::json!({"error": "invalid_client", "error_description": "bad secret"});

@@ -236,3 +236,59 @@ fn an_extra_root_that_is_not_pem_is_refused() {
     let e = JsonClient::new("https://127.0.0.1:1", options, Auth::None).expect_err("refused");
     assert!(matches!(e, HttpError::Setup(_)), "{e:?}");
 }
+
+/// A source that asks a token endpoint through the client it is handed, as
+/// OAuth sources do.
+struct ViaEndpoint {
+    url: String,
+    fetched: AtomicU32,
+}
+
+#[async_trait::async_trait]
+impl TokenSource for ViaEndpoint {
+    async fn fetch(&self, http: &JsonClient) -> Result<Token, HttpError> {
+        self.fetched.fetch_add(1, Ordering::SeqCst);
+        let answer = http
+            .send(&Request::token_endpoint(&self.url).form(vec![(
+                "grant_type".into(),
+                Secret::new("client_credentials".into()),
+            )]))
+            .await?;
+        let token = answer.body["access_token"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        Ok(Token {
+            value: Secret::new(token),
+            expires_in: Some(Duration::from_secs(3600)),
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_source_may_fetch_through_the_client_it_is_handed() {
+    let base = serve(
+        Router::new()
+            .route(
+                "/oidc/v1/token",
+                post(|headers: HeaderMap| async move {
+                    // The token request itself carries no bearer token.
+                    assert!(headers.get("authorization").is_none());
+                    r#"{"access_token":"token-2","expires_in":3600}"#
+                }),
+            )
+            .route("/me", get(guarded)),
+    )
+    .await;
+    let source = Arc::new(ViaEndpoint {
+        url: format!("{base}/oidc/v1/token"),
+        fetched: AtomicU32::new(0),
+    });
+    let client = JsonClient::new(&base, options(), Auth::Source(source.clone())).expect("client");
+    let v: serde_json::Value = tokio::time::timeout(Duration::from_secs(30), client.get("/me"))
+        .await
+        .expect("no deadlock: the token request does not wait on the token cache")
+        .expect("answer");
+    assert_eq!(v["auth"], "Bearer token-2");
+    assert_eq!(source.fetched.load(Ordering::SeqCst), 1);
+}

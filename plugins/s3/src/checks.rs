@@ -97,6 +97,27 @@ pub fn no_credentials(e: &AwsError) -> String {
 
 /// Clients, or the test's failure when the credentials cannot be set up
 /// (none found by the standard chain, or the assumed role refused).
+/// The clients of one validation run, built once for the tests that call AWS
+/// (they start together): the SDK's configuration is loaded once, and the
+/// calls share its connection pools. Kept only for the very configuration
+/// they were built for (the same `Arc`, held here so its address is not reused).
+#[derive(Default)]
+struct RunClients(tokio::sync::Mutex<Option<(Arc<S3Config>, Result<Clients, CheckOutcome>)>>);
+
+impl RunClients {
+    async fn get(&self, c: &Arc<S3Config>) -> Result<Clients, CheckOutcome> {
+        let mut slot = self.0.lock().await;
+        if let Some((built_for, clients)) = slot.as_ref()
+            && Arc::ptr_eq(built_for, c)
+        {
+            return clients.clone();
+        }
+        let clients = clients_or_failure(c).await;
+        *slot = Some((Arc::clone(c), clients.clone()));
+        clients
+    }
+}
+
 async fn clients_or_failure(c: &S3Config) -> Result<Clients, CheckOutcome> {
     client::connect(c).await.map_err(|e| {
         tracing::warn!(error = %e, "could not set up the AWS credentials");
@@ -144,8 +165,8 @@ fn role_arn(c: &S3Config) -> CheckOutcome {
     }
 }
 
-async fn sts(c: &S3Config) -> CheckOutcome {
-    let clients = match clients_or_failure(c).await {
+async fn sts(c: &Arc<S3Config>, run: &RunClients) -> CheckOutcome {
+    let clients = match run.get(c).await {
         Ok(clients) => clients,
         Err(outcome) => return outcome,
     };
@@ -165,8 +186,8 @@ async fn sts(c: &S3Config) -> CheckOutcome {
     }
 }
 
-async fn instance(c: &S3Config) -> CheckOutcome {
-    let clients = match clients_or_failure(c).await {
+async fn instance(c: &Arc<S3Config>, run: &RunClients) -> CheckOutcome {
+    let clients = match run.get(c).await {
         Ok(clients) => clients,
         Err(outcome) => return outcome,
     };
@@ -182,8 +203,8 @@ async fn instance(c: &S3Config) -> CheckOutcome {
     }
 }
 
-async fn list_prefixes(c: &S3Config) -> CheckOutcome {
-    let clients = match clients_or_failure(c).await {
+async fn list_prefixes(c: &Arc<S3Config>, run: &RunClients) -> CheckOutcome {
+    let clients = match run.get(c).await {
         Ok(clients) => clients,
         Err(outcome) => return outcome,
     };
@@ -207,8 +228,8 @@ async fn list_prefixes(c: &S3Config) -> CheckOutcome {
     }
 }
 
-async fn location_absent(c: &S3Config, ctx: &CheckContext) -> CheckOutcome {
-    let clients = match clients_or_failure(c).await {
+async fn location_absent(c: &Arc<S3Config>, ctx: &CheckContext, run: &RunClients) -> CheckOutcome {
+    let clients = match run.get(c).await {
         Ok(clients) => clients,
         Err(outcome) => return outcome,
     };
@@ -245,6 +266,8 @@ async fn location_absent(c: &S3Config, ctx: &CheckContext) -> CheckOutcome {
 }
 
 pub fn checks() -> Vec<Check<S3Config>> {
+    let run = Arc::new(RunClients::default());
+    let (r1, r2, r3, r4) = (Arc::clone(&run), Arc::clone(&run), Arc::clone(&run), run);
     vec![
         Check::new(
             NO_MATCH,
@@ -267,30 +290,46 @@ pub fn checks() -> Vec<Check<S3Config>> {
         Check::new(
             STS,
             "Calls STS GetCallerIdentity with the configured credentials (after assuming awsRoleToAssume, when set) and reports the identity found.",
-            |c: Arc<S3Config>, _ctx| async move { sts(&c).await },
+            move |c: Arc<S3Config>, _ctx| {
+                let run = Arc::clone(&r1);
+                async move { sts(&c, &run).await }
+            },
         )
         .timeout(NETWORK_TIMEOUT),
         Check::new(
             INSTANCE,
             "Calls S3 Control GetAccessGrantsInstance for the configured account and region.",
-            |c: Arc<S3Config>, _ctx| async move { instance(&c).await },
+            move |c: Arc<S3Config>, _ctx| {
+                let run = Arc::clone(&r2);
+                async move { instance(&c, &run).await }
+            },
         )
         .requires(STS)
+        // Read-only: sent beside STS, so validation is one round trip.
+        .speculative()
         .timeout(NETWORK_TIMEOUT),
         Check::new(
             LIST_PREFIXES,
             "Lists the first level of prefixes under the configured path (S3 ListObjectsV2 with a delimiter; ListBuckets for s3://). A failure is a warning: only path discovery suffers.",
-            |c: Arc<S3Config>, _ctx| async move { list_prefixes(&c).await },
+            move |c: Arc<S3Config>, _ctx| {
+                let run = Arc::clone(&r3);
+                async move { list_prefixes(&c, &run).await }
+            },
         )
         .requires(STS)
+        .speculative()
         .timeout(NETWORK_TIMEOUT),
         Check::new(
             LOCATION_ABSENT,
             "Calls S3 Control ListAccessGrantsLocations for the configured path and verifies that no location is registered for it yet (on an edit, the integration's own location passes).",
-            |c: Arc<S3Config>, ctx| async move { location_absent(&c, &ctx).await },
+            move |c: Arc<S3Config>, ctx| {
+                let run = Arc::clone(&r4);
+                async move { location_absent(&c, &ctx, &run).await }
+            },
         )
         .requires(STS)
         .requires(INSTANCE)
+        .speculative()
         .timeout(NETWORK_TIMEOUT),
     ]
 }
