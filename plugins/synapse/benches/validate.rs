@@ -7,6 +7,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+// The test crate's fake and helpers; the bench uses a part of them.
+#[allow(dead_code)]
 #[path = "../tests/synapse/fake_synapse/mod.rs"]
 mod fake_synapse;
 #[path = "../tests/synapse/support.rs"]

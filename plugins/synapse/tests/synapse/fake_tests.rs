@@ -233,3 +233,44 @@ async fn transient_login_errors_are_served_once_each() {
         .unwrap();
     assert_eq!(fake.logins_attempted(), 2);
 }
+
+#[tokio::test]
+async fn quoting_is_read_as_sql_server_reads_it() {
+    let fake = FakeSynapse::start(PW, &["pool1"], None);
+    fake.admin_batch("master", "CREATE LOGIN [o]]k] WITH PASSWORD = N'it''s-1'")
+        .unwrap();
+    fake.admin_batch(
+        "pool1",
+        "CREATE USER [o]]k] FROM LOGIN [o]]k]; CREATE ROLE [r]",
+    )
+    .unwrap();
+    tiberius_client(
+        fake.port,
+        "o]k",
+        "it's-1",
+        "pool1",
+        EncryptionLevel::NotSupported,
+    )
+    .await
+    .unwrap();
+    // A syntax error stops the whole batch before anything runs.
+    let e = fake
+        .admin_batch("pool1", "CREATE ROLE [r2]; CREATE SCHEMA")
+        .unwrap_err();
+    assert_eq!(e.0, 102);
+    // CREATE SCHEMA must open its batch (111).
+    let e = fake
+        .admin_batch("pool1", "CREATE ROLE [r3]; CREATE SCHEMA [s]")
+        .unwrap_err();
+    assert_eq!(e.0, 111);
+    assert_eq!(
+        fake.snapshot(),
+        [
+            "login o]k admin=false",
+            "login sqladmin admin=true",
+            "pool1: Grant CONNECT ON DATABASE TO o]k",
+            "pool1: role r",
+            "pool1: user o]k login=o]k"
+        ]
+    );
+}

@@ -773,28 +773,3 @@ pub fn parse_batch(sql: &str, params: &BTreeMap<String, Value>) -> Result<Vec<St
     }
     Ok(out)
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_what_the_plugin_sends() {
-        let none = BTreeMap::new();
-        let s = parse_batch("CREATE LOGIN [a]]b] WITH PASSWORD = N'it''s'", &none).unwrap();
-        assert_eq!(
-            s,
-            vec![Stmt::CreateLogin {
-                name: "a]b".into(),
-                password: Expr::Lit(Value::Str("it's".into()))
-            }]
-        );
-        let s = parse_batch(
-            "GRANT CREATE TABLE, ALTER ANY USER TO [u]; REVOKE ALTER ON SCHEMA::[s] FROM [u]",
-            &none,
-        )
-        .unwrap();
-        assert_eq!(s.len(), 2);
-        assert!(parse_batch("CREATE SCHEMA", &none).is_err());
-    }
-}
