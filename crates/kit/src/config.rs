@@ -1,5 +1,5 @@
-//! Configuration pieces the SQL platforms share: user impersonation and the
-//! connect timeout, with their defaults and rules.
+//! Configuration pieces several platforms share: user impersonation, query
+//! audit and the connect timeout, with their defaults and rules.
 
 use junction_core::ConfigErrors;
 use schemars::JsonSchema;
@@ -24,6 +24,16 @@ pub fn check_connect_timeout(errors: &mut ConfigErrors, seconds: u64) {
             format!("must be between 1 and {MAX_CONNECT_TIMEOUT_SECONDS}"),
         );
     }
+}
+
+/// Query audit (`audit: {enabled}` in the reference product's payloads of
+/// Snowflake and Databricks).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Audit {
+    /// Whether Junction reads the platform's query history.
+    #[serde(default)]
+    pub enabled: bool,
 }
 
 /// The impersonation role's name when a payload names none: platforms fold

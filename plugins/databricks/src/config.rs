@@ -73,13 +73,7 @@ pub struct GroupPattern {
 }
 
 /// Query audit.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Audit {
-    /// Whether Junction records audit events in the managed catalog.
-    #[serde(default)]
-    pub enabled: bool,
-}
+pub use junction_kit::config::Audit;
 
 fn default_scope() -> String {
     DEFAULT_SCOPE.to_owned()

@@ -82,12 +82,7 @@ impl Default for TableGrants {
 }
 
 /// Query audit: the system role may read `SNOWFLAKE.ACCOUNT_USAGE`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Audit {
-    #[serde(default)]
-    pub enabled: bool,
-}
+pub use junction_kit::config::Audit;
 
 fn default_role_prefix() -> String {
     DEFAULT_ROLE_PREFIX.to_owned()
