@@ -13,7 +13,8 @@ use std::time::Duration;
 /// SQL Server's (and Synapse's) port.
 pub const DEFAULT_PORT: u16 = 1433;
 /// Seconds a connection (TCP, pre-login, TLS, log-in, and the retries of
-/// Azure's transient log-in errors) may take before it gives up. A paused SQL
+/// Azure's transient log-in errors) may take before it gives up. Longer than
+/// the kit's SQL default (5 s, at most 60 s), for those retries. A paused SQL
 /// pool that is resuming answers 42108/42109 for a while: 30 s lets a warm-up
 /// finish without making a dead host slow to report.
 pub const DEFAULT_CONNECT_TIMEOUT_SECONDS: u64 = 30;
@@ -63,26 +64,18 @@ pub enum AuthenticationType {
     UserPassword,
 }
 
-/// User impersonation: a database role whose members Junction's procedures
-/// may query as another user.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Impersonation {
-    #[serde(default)]
-    pub enabled: bool,
-    /// The impersonation role, created in the database by the set-up.
-    #[serde(default = "default_impersonation_role")]
-    pub role: String,
+/// The impersonation role's default name.
+#[derive(Debug, Clone, Copy)]
+pub struct DefaultImpersonationRole;
+
+impl junction_kit::config::DefaultRole for DefaultImpersonationRole {
+    const ROLE: &'static str = DEFAULT_IMPERSONATION_ROLE;
 }
 
-impl Default for Impersonation {
-    fn default() -> Self {
-        Impersonation {
-            enabled: false,
-            role: default_impersonation_role(),
-        }
-    }
-}
+/// User impersonation: a database role, created by the set-up, whose
+/// members Junction's procedures may query as another user (the kit's shape,
+/// shared with Redshift and Snowflake).
+pub type Impersonation = junction_kit::config::Impersonation<DefaultImpersonationRole>;
 
 /// How Junction flattens metadata into strings. Fixed once the integration is
 /// set up: a change would make what is already stored unreadable.
@@ -115,9 +108,6 @@ fn default_hash_key() -> String {
 }
 fn default_array() -> String {
     ",".into()
-}
-fn default_impersonation_role() -> String {
-    DEFAULT_IMPERSONATION_ROLE.to_owned()
 }
 fn default_port() -> u16 {
     DEFAULT_PORT
@@ -172,9 +162,7 @@ impl SynapseConfig {
 
     /// The impersonation role, when impersonation is enabled.
     pub fn impersonation_role(&self) -> Option<&str> {
-        self.impersonation
-            .enabled
-            .then_some(self.impersonation.role.as_str())
+        self.impersonation.role()
     }
 
     pub fn connect_timeout(&self) -> Duration {
