@@ -206,16 +206,22 @@ fn read_payload(
 /// An integration as the contract shows it, from stored JSON text.
 pub fn render(row: &IntegrationRow, out: &mut String) {
     let type_json = serde_json::to_string(&row.type_name).unwrap_or_else(|_| "\"\"".into());
+    let (results, remedies) = crate::remedies::split(&row.validation_results);
     let _ = write!(
         out,
         "{{\"id\":{},\"status\":\"{}\",\"validationResults\":{},\"type\":{},\"autoBootstrap\":{},\"config\":{}}}",
         row.id,
         row.status.as_str(),
-        row.validation_results,
+        results,
         type_json,
         row.auto_bootstrap,
         row.config
     );
+    // Beside the results, never inside them; only when a test left one.
+    if let Some(remedies) = remedies {
+        out.pop();
+        let _ = write!(out, ",\"remedies\":{remedies}}}");
+    }
     // Only after a recovery that could not undo everything: what is left.
     if let Some(left) = &row.leftovers {
         out.pop();
@@ -253,7 +259,7 @@ async fn history(
     id: Result<Path<String>, axum::extract::rejection::PathRejection>,
 ) -> Result<Response, ApiError> {
     let h = app.host.history(parse_id(id)?).await?;
-    Ok(json(StatusCode::OK, &h))
+    Ok(json(StatusCode::OK, &crate::remedies::history(&h)))
 }
 
 async fn create(
@@ -335,7 +341,10 @@ async fn validate(
 ) -> Result<Response, ApiError> {
     let payload = read_payload(&headers, raw)?;
     let results = app.host.validate(payload).await?;
-    Ok(json(StatusCode::OK, &results))
+    Ok(json(
+        StatusCode::OK,
+        &crate::remedies::validate_answer(&results),
+    ))
 }
 
 fn script_response(script: junction_core::Script) -> Response {

@@ -12,6 +12,7 @@ pub mod list;
 pub mod openapi;
 pub mod payload;
 pub mod registry;
+pub mod remedies;
 pub mod rotate;
 pub mod secrets;
 pub mod serve;

@@ -126,11 +126,12 @@ pub fn document(host: &Host) -> Value {
         "security": [{"apiKey": []}],
         "paths": {
             "/healthz": {"get": {"summary": "Liveness; needs no key.", "security": [], "responses": {"200": {"description": "ok"}}}},
+            "/ui": {"get": {"summary": "The status page (HTML; its script and style at /ui/app.js and /ui/app.css). Needs no key: it holds no data, asks for a key and sends it to the API as a bearer header.", "security": [], "responses": {"200": {"description": "The page.", "content": {"text/html": {}}}}}},
             "/integrations": {
                 "get": op("Every integration, a bare array.", false, resp(&[("200", ok("Integrations.", json!({"type": "array", "items": integration})))])),
                 "post": create
             },
-            "/integrations/validate": {"post": with_payload(op("Dry run: the tests create would run; nothing stored.", true, resp(&[("200", ok("Results.", r("ValidationResults"))), ("400", err("Bad input."))])))},
+            "/integrations/validate": {"post": with_payload(op("Dry run: the tests create would run; nothing stored.", true, resp(&[("200", ok("Results.", r("ValidationAnswer"))), ("400", err("Bad input."))])))},
             "/integrations/scripts/create": {"post": script("Manual set-up script.", false, true)},
             "/integrations/scripts/initial-create": {"post": script("First-stage manual script (Redshift, Synapse).", false, true)},
             "/integrations/scripts/cleanup": {"post": script("Removes what a failed create left.", false, true)},
@@ -167,8 +168,15 @@ pub fn document(host: &Host) -> Value {
                     "status": r("TestStatus"),
                     "validationTests": {"type": "array", "items": {"type": "object", "required": ["name", "status"], "properties": {
                         "name": {"type": "string"}, "status": r("TestStatus"), "message": {"type": "string"}}}}}},
+                "Remedy": {"type": "object", "required": ["test", "missing", "language", "statements"], "description": "What a failed or warning test found missing, and the statements that add exactly that; secrets appear as placeholders.", "properties": {
+                    "test": {"type": "string"}, "missing": {"type": "string"}, "language": {"type": "string", "examples": ["sql", "shell"]},
+                    "statements": {"type": "array", "items": {"type": "string"}}}},
+                "ValidationAnswer": {"type": "object", "required": ["status", "validationTests", "remedies"], "properties": {
+                    "status": r("TestStatus"), "validationTests": {"$ref": "#/components/schemas/ValidationResults/properties/validationTests"},
+                    "remedies": {"type": "array", "items": r("Remedy")}}},
                 "Integration": {"type": "object", "required": ["id", "status", "validationResults", "type", "autoBootstrap", "config"], "properties": {
                     "id": {"type": "integer"}, "status": r("Status"), "validationResults": r("ValidationResults"),
+                    "remedies": {"type": "array", "items": r("Remedy"), "description": "Beside validationResults, never inside it; present only when a failed or warning test left one."},
                     "type": {"type": "string", "enum": types}, "autoBootstrap": {"type": "boolean"},
                     "config": {"type": "object", "description": "The configuration with every secret left out."}}},
                 "Payload": {"type": "object", "required": ["type", "config"], "additionalProperties": false, "properties": {
@@ -177,7 +185,7 @@ pub fn document(host: &Host) -> Value {
                 "Script": {"type": "object", "properties": {"language": {"type": "string"}, "statements": {"type": "array", "items": {"type": "string"}}, "script": {"type": "string"}}},
                 "HistoryEntry": {"type": "object", "properties": {"seq": {"type": "integer"}, "at": {"type": "string", "format": "date-time"},
                     "event": {"type": "string", "enum": ["create", "edit", "delete", "migrate", "validation", "outcome", "recovered"]},
-                    "from": r("Status"), "to": r("Status"), "validationResults": r("ValidationResults"), "keyId": {"type": "string"}, "message": {"type": "string"}}},
+                    "from": r("Status"), "to": r("Status"), "validationResults": r("ValidationResults"), "remedies": {"type": "array", "items": r("Remedy")}, "keyId": {"type": "string"}, "message": {"type": "string"}}},
                 "Error": {"type": "object", "required": ["statusCode", "error", "message"], "properties": {
                     "statusCode": {"type": "integer"}, "error": {"type": "string"}, "message": {"type": "string"},
                     "details": {"type": "array", "items": {"type": "object", "required": ["path", "message"], "properties": {"path": {"type": "string"}, "message": {"type": "string"}}}}}}

@@ -183,11 +183,17 @@ impl ScrubList {
         }
     }
 
-    /// Results with every test's message scrubbed.
+    /// Results with every test's message and every remedy scrubbed.
     pub fn results(&self, mut r: ValidationResults) -> ValidationResults {
         for t in &mut r.validation_tests {
             if let Some(m) = &t.message {
                 t.message = Some(self.text(m));
+            }
+        }
+        for remedy in &mut r.remedies {
+            remedy.missing = self.text(&remedy.missing);
+            for s in &mut remedy.statements {
+                *s = self.text(s);
             }
         }
         r

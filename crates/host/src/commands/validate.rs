@@ -4,7 +4,7 @@
 
 use super::{Output, print_error, read_payload_file};
 use anyhow::Result;
-use junction_core::{CheckContext, TestStatus, ValidationTest};
+use junction_core::{CheckContext, Remedy, TestStatus, ValidationTest};
 use junction_host::body;
 use junction_host::error::ApiError;
 use junction_host::host::{self, HostError, Platforms};
@@ -78,7 +78,11 @@ pub async fn validate(
         }
     };
     match output {
-        Output::Json => println!("{}", serde_json::to_string_pretty(&results)?),
+        // The API's answer: the results with `remedies` beside them.
+        Output::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&junction_host::remedies::validate_answer(&results))?
+        ),
         Output::Table => {
             let width = results
                 .validation_tests
@@ -97,6 +101,7 @@ pub async fn validate(
                 );
             }
             println!("overall: {}", results.status);
+            print_remedies(&results.remedies);
         }
     }
     Ok(if results.status == TestStatus::Failed {
@@ -104,4 +109,22 @@ pub async fn validate(
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Under the table: what each failed or warning test found missing, and the
+/// statements that add it, ready to copy.
+fn print_remedies(remedies: &[Remedy]) {
+    if remedies.is_empty() {
+        return;
+    }
+    println!("\nremedies:");
+    for r in remedies {
+        println!("\n{} — missing: {}", r.test, r.missing);
+        println!("  ({})", r.language);
+        for s in &r.statements {
+            for line in s.lines() {
+                println!("    {line}");
+            }
+        }
+    }
 }

@@ -6,7 +6,7 @@
 use super::journal::Journal;
 use super::work::{Job, Work};
 use super::{Host, run_options};
-use crate::secrets::{Secrets, to_json};
+use crate::secrets::Secrets;
 use crate::store::{Finish, Leftovers, SecretsUpdate};
 use junction_core::{OpContext, OpError, plan};
 use std::sync::Arc;
@@ -131,7 +131,8 @@ impl Host {
                 return Err(self.failure(job, None, "The validation ended abnormally.".into()));
             }
         };
-        let json = to_json(&results);
+        // With its remedies, which the answers put beside the results.
+        let json = crate::remedies::stored(&results);
         if let Err(e) = self
             .store
             .record_validation(job.id, &job.op_id, &json, job.key_id.as_deref())
