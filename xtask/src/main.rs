@@ -72,16 +72,32 @@ fn test(root: &Path, args: &[String]) -> Result<()> {
         .cloned()
         .collect();
     stand_ins::ensure_tools()?;
-    let report = stand_ins::up(root, &[])?;
+    // The stand-ins install and start (mostly downloads) while the workspace
+    // builds (mostly CPU): on a fresh machine that overlap is minutes.
+    let starting = {
+        let root = root.to_path_buf();
+        std::thread::spawn(move || stand_ins::up(&root, &[]))
+    };
+    let nextest = has_nextest();
+    let runner: &[&str] = if nextest {
+        &["nextest", "run", "--workspace", "--no-fail-fast"]
+    } else {
+        &["test", "--workspace", "--no-fail-fast"]
+    };
+    let built = run(Command::new(cargo())
+        .current_dir(root)
+        .args(runner)
+        .args(test_features(root))
+        .arg("--no-run"));
+    let report = match starting.join() {
+        Ok(report) => report?,
+        Err(_) => bail!("starting the stand-ins panicked"),
+    };
+    built?;
     let endpoints = stand_ins::endpoints_file(root);
     let mut cmd = Command::new(cargo());
     cmd.current_dir(root).env("JUNCTION_STAND_INS", &endpoints);
-    if has_nextest() {
-        cmd.args(["nextest", "run", "--workspace", "--no-fail-fast"]);
-    } else {
-        cmd.args(["test", "--workspace", "--no-fail-fast"]);
-    }
-    cmd.args(test_features(root)).args(&extra);
+    cmd.args(runner).args(test_features(root)).args(&extra);
     let tests = run(&mut cmd);
     // The feature matrix runs only on a whole run, not on a filtered one.
     let features = if extra.is_empty() && tests.is_ok() {
