@@ -124,16 +124,6 @@ impl Executor<TsqlAction> for Session {
     }
 }
 
-/// The system user: derived from the database for an automatic set-up, the
-/// configured user for a manual one.
-fn system_user(config: &SynapseConfig, auto_bootstrap: bool) -> String {
-    if auto_bootstrap {
-        config.system_user_name()
-    } else {
-        config.username.clone()
-    }
-}
-
 fn names<'a>(config: &'a SynapseConfig, system_user: &'a str) -> Names<'a> {
     Names {
         view_schema: &config.schema,
@@ -329,14 +319,15 @@ impl Planned for Synapse {
         Ok(Some(Run::new(Login::new(&config, creds), plan)))
     }
 
+    /// Runs as the stored user: the system user, whose grants cover what
+    /// each migration changes (automatic or manual set-up alike).
     fn migration(
         &self,
-        op: &OpContext,
+        _op: &OpContext,
         config: &SynapseConfig,
         from: u32,
         to: u32,
     ) -> Result<Run<Self>, OpError> {
-        let _ = system_user(config, op.auto_bootstrap);
         let plan = bootstrap::migration_plan(from, to);
         Ok(Run::new(Login::new(config, Credentials::of(config)), plan))
     }

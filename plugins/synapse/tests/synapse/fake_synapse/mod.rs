@@ -7,6 +7,9 @@
 //!
 //! What it cannot prove: that Synapse accepts the same T-SQL (the fake is
 //! ours), Azure AD logins, or anything of the real query engine.
+//!
+//! A connection that breaks the protocol is reported on the test's standard
+//! error; `FAKE_SYNAPSE_DEBUG=1` also shows the TLS handshake's packets.
 
 mod catalog;
 mod engine;
