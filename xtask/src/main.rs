@@ -78,11 +78,10 @@ fn test(root: &Path, args: &[String]) -> Result<()> {
         let root = root.to_path_buf();
         std::thread::spawn(move || stand_ins::up(&root, &[]))
     };
-    let nextest = has_nextest();
-    let runner: &[&str] = if nextest {
-        &["nextest", "run", "--workspace", "--no-fail-fast"]
+    let runner: &[&str] = if has_nextest() {
+        &["nextest", "run", "--workspace"]
     } else {
-        &["test", "--workspace", "--no-fail-fast"]
+        &["test", "--workspace"]
     };
     let built = run(Command::new(cargo())
         .current_dir(root)
@@ -97,7 +96,10 @@ fn test(root: &Path, args: &[String]) -> Result<()> {
     let endpoints = stand_ins::endpoints_file(root);
     let mut cmd = Command::new(cargo());
     cmd.current_dir(root).env("JUNCTION_STAND_INS", &endpoints);
-    cmd.args(runner).args(test_features(root)).args(&extra);
+    cmd.args(runner)
+        .arg("--no-fail-fast")
+        .args(test_features(root))
+        .args(&extra);
     let tests = run(&mut cmd);
     // The feature matrix runs only on a whole run, not on a filtered one.
     let features = if extra.is_empty() && tests.is_ok() {
