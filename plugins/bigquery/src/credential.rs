@@ -7,8 +7,6 @@
 //! message here ever quotes any part of the file.
 
 use aws_lc_rs::signature::RsaKeyPair;
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use junction_core::Secret;
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -109,7 +107,8 @@ impl ServiceAccountKey {
         let private_key_id = optional("private_key_id")?;
         let token_uri = optional("token_uri")?;
         let pem = Secret::new(text_of("private_key")?);
-        let signer = Arc::new(key_pair(&pem)?);
+        let signer =
+            Arc::new(junction_kit::jwt::rsa_key_from_pem(&pem).map_err(|_| KeyFileError::BadKey)?);
         Ok(ServiceAccountKey {
             text: Secret::new(text),
             project_id,
@@ -157,22 +156,6 @@ pub fn is_project_id(s: &str) -> bool {
         .bytes()
         .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
     id_ok && domain_ok
-}
-
-const BEGIN: &str = "-----BEGIN PRIVATE KEY-----";
-const END: &str = "-----END PRIVATE KEY-----";
-
-/// The RSA key pair in a PKCS#8 PEM block (the form Google's key files use).
-fn key_pair(pem: &Secret<String>) -> Result<RsaKeyPair, KeyFileError> {
-    let pem = pem.expose();
-    let start = pem.find(BEGIN).ok_or(KeyFileError::BadKey)? + BEGIN.len();
-    let stop = pem[start..].find(END).ok_or(KeyFileError::BadKey)? + start;
-    let body: String = pem[start..stop]
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .collect();
-    let der = Secret::new(STANDARD.decode(body).map_err(|_| KeyFileError::BadKey)?);
-    RsaKeyPair::from_pkcs8(der.expose()).map_err(|_| KeyFileError::BadKey)
 }
 
 impl fmt::Debug for ServiceAccountKey {

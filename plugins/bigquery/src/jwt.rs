@@ -1,16 +1,12 @@
 //! The service account's signed JWT (RFC 7523 bearer assertion), as Google's
 //! OAuth 2.0 server-to-server flow takes it: RS256 over the key file's PKCS#8
-//! RSA key, signed with aws-lc-rs (already linked for TLS).
+//! RSA key, signed with aws-lc-rs through the kit's `jwt` module.
 //!
 //! Claims: `iss` = the client email, `scope` = the OAuth scopes asked for,
 //! `aud` = the token endpoint, `iat` = now, `exp` = `iat` + at most an hour
 //! (Google refuses longer).
 
 use crate::credential::ServiceAccountKey;
-use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::RSA_PKCS1_SHA256;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use junction_core::Secret;
 
 /// How long an assertion is valid: Google's maximum.
@@ -34,10 +30,6 @@ pub fn assertion(
     audience: &str,
     now: u64,
 ) -> Result<Secret<String>, SignError> {
-    let mut header = serde_json::json!({"alg": "RS256", "typ": "JWT"});
-    if let Some(kid) = key.private_key_id() {
-        header["kid"] = kid.into();
-    }
     let claims = serde_json::json!({
         "iss": key.client_email(),
         "scope": SCOPES,
@@ -45,31 +37,9 @@ pub fn assertion(
         "iat": now,
         "exp": now + LIFETIME_SECONDS,
     });
-    let signing_input = format!(
-        "{}.{}",
-        URL_SAFE_NO_PAD.encode(header.to_string()),
-        URL_SAFE_NO_PAD.encode(claims.to_string())
-    );
-    let signer = key.signer();
-    let mut signature = vec![0u8; signer.public_modulus_len()];
-    signer
-        .sign(
-            &RSA_PKCS1_SHA256,
-            &SystemRandom::new(),
-            signing_input.as_bytes(),
-            &mut signature,
-        )
-        .map_err(|_| SignError)?;
-    Ok(Secret::new(format!(
-        "{signing_input}.{}",
-        URL_SAFE_NO_PAD.encode(signature)
-    )))
+    junction_kit::jwt::sign_rs256(key.signer(), key.private_key_id(), &claims)
+        .map_err(|_| SignError)
 }
 
 /// Seconds since the epoch, by the system clock (what Google compares `iat` with).
-pub fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
+pub use junction_kit::jwt::now;

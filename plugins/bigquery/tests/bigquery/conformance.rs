@@ -131,12 +131,21 @@ fn auto_bootstrap_is_refused_with_its_path() {
 }
 
 #[test]
-fn the_example_parses_and_holds_no_fixed_key() {
+fn the_example_parses_and_its_key_says_it_is_published() {
     let p = BigQuery::platform();
     let d = DynPlatform::descriptor(&p);
-    DynPlatform::parse(&p, &d.example_config, false).unwrap();
-    // Generated at run time, the same within a process.
-    assert_eq!(DynPlatform::descriptor(&p).example_config, d.example_config);
-    let source = include_str!("../../src/lib.rs");
-    assert!(!source.contains("MII"), "no key in the source");
+    let parsed = DynPlatform::parse(&p, &d.example_config, false).unwrap();
+    assert_eq!(parsed.account_key, "example-project/junction");
+    let file: serde_json::Value =
+        serde_json::from_str(d.example_config["credential"].as_str().unwrap()).unwrap();
+    assert!(
+        file["_comment"]
+            .as_str()
+            .unwrap()
+            .starts_with("EXAMPLE ONLY")
+    );
+    assert_eq!(
+        file["private_key_id"],
+        "junction-example-key-published-not-secret"
+    );
 }
