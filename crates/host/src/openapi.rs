@@ -128,7 +128,7 @@ pub fn document(host: &Host) -> Value {
             "/healthz": {"get": {"summary": "Liveness; needs no key.", "security": [], "responses": {"200": {"description": "ok"}}}},
             "/ui": {"get": {"summary": "The status page (HTML; its script and style at /ui/app.js and /ui/app.css). Needs no key: it holds no data, asks for a key and sends it to the API as a bearer header.", "security": [], "responses": {"200": {"description": "The page.", "content": {"text/html": {}}}}}},
             "/integrations": {
-                "get": op("Every integration, a bare array.", false, resp(&[("200", ok("Integrations.", json!({"type": "array", "items": integration})))])),
+                "get": with_list_params(op("Integrations by id, a bare array: a keyset page (`limit`, `after`; a `Link: <…>; rel=\"next\"` header while a page is full), or without `limit` the whole list, streamed.", false, resp(&[("200", ok("Integrations.", json!({"type": "array", "items": integration}))), ("400", err("A bad query parameter, named in details."))]))),
                 "post": create
             },
             "/integrations/validate": {"post": with_payload(op("Dry run: the tests create would run; nothing stored.", true, resp(&[("200", ok("Results.", r("ValidationAnswer"))), ("400", err("Bad input."))])))},
@@ -178,7 +178,10 @@ pub fn document(host: &Host) -> Value {
                     "id": {"type": "integer"}, "status": r("Status"), "validationResults": r("ValidationResults"),
                     "remedies": {"type": "array", "items": r("Remedy"), "description": "Beside validationResults, never inside it; present only when a failed or warning test left one."},
                     "type": {"type": "string", "enum": types}, "autoBootstrap": {"type": "boolean"},
-                    "config": {"type": "object", "description": "The configuration with every secret left out."}}},
+                    "config": {"type": "object", "description": "The configuration with every secret left out."},
+                    "leftoverObjects": {"type": "array", "description": "Present only after a recovery that could not undo everything: each object an interrupted operation left on the platform; scripts/delete removes exactly them.", "items": {"type": "object", "properties": {
+                        "step": {"type": "string"}, "state": {"type": "string", "enum": ["applied", "in doubt"]},
+                        "statement": {"type": "string"}, "undo": {"type": ["string", "null"]}}}}}},
                 "Payload": {"type": "object", "required": ["type", "config"], "additionalProperties": false, "properties": {
                     "type": {"type": "string", "enum": types}, "autoBootstrap": {"type": "boolean", "default": false},
                     "config": {"type": "object"}}, "oneOf": configs},
@@ -192,4 +195,15 @@ pub fn document(host: &Host) -> Value {
             }
         }
     })
+}
+
+/// The list's query parameters on `GET /integrations`.
+fn with_list_params(mut o: Value) -> Value {
+    o["parameters"] = json!([
+        {"name": "limit", "in": "query", "required": false, "description": "A page of at most this many, by id. Without it, the whole list, streamed.", "schema": {"type": "integer", "minimum": 1, "maximum": crate::list::MAX_LIMIT}},
+        {"name": "after", "in": "query", "required": false, "description": "Only integrations with a greater id (keyset).", "schema": {"type": "integer", "minimum": 0}},
+        {"name": "type", "in": "query", "required": false, "schema": {"type": "string"}},
+        {"name": "status", "in": "query", "required": false, "schema": {"$ref": "#/components/schemas/Status"}}
+    ]);
+    o
 }
