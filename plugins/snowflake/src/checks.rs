@@ -5,8 +5,8 @@
 use crate::client::{self, Credentials, Session, SfError};
 use crate::config::SnowflakeConfig;
 use crate::scripts::ident;
-use junction_core::{Check, CheckContext, CheckOutcome};
-use junction_kit::contract;
+use junction_core::{Check, CheckContext, CheckOutcome, Fix};
+use junction_kit::{Dialect, contract, remedy};
 use std::sync::Arc;
 use std::time::Duration;
 use tracing::Instrument;
@@ -39,6 +39,48 @@ pub const REQUIRED_ACCOUNT_PRIVILEGES: [&str; 4] = [
     "CREATE USER",
     "MANAGE GRANTS",
 ];
+
+/// The warehouse test's remedy: usage of the warehouse by the role the
+/// checks (and the integration) work in.
+pub fn warehouse_remedy(c: &SnowflakeConfig) -> Fix {
+    remedy::sql(
+        Dialect::Snowflake,
+        format!(
+            "USAGE on the warehouse {} for the role {}",
+            c.warehouse, c.role
+        ),
+        [format!(
+            "GRANT USAGE ON WAREHOUSE {} TO ROLE {}",
+            ident(&c.warehouse),
+            ident(&c.role)
+        )],
+    )
+}
+
+/// The privileged-role test's remedy: the role granted to the user.
+pub fn privileged_role_remedy(c: &SnowflakeConfig) -> Fix {
+    remedy::sql(
+        Dialect::Snowflake,
+        format!("the role {} granted to the user {}", c.role, c.username),
+        [format!(
+            "GRANT ROLE {} TO USER {}",
+            ident(&c.role),
+            ident(&c.username)
+        )],
+    )
+}
+
+/// The bootstrap grants test's remedy: each missing account privilege, one
+/// statement each.
+pub fn account_grants_remedy(role: &str, missing: &[&str]) -> Fix {
+    remedy::sql(
+        Dialect::Snowflake,
+        format!("{} on the account for the role {role}", missing.join(", ")),
+        missing
+            .iter()
+            .map(|p| format!("GRANT {p} ON ACCOUNT TO ROLE {}", ident(role))),
+    )
+}
 
 /// Longer than the longest connect timeout a config may set, plus a few
 /// queries: the connect timeout, not the runner's, decides when a log-in gives up.
@@ -183,7 +225,15 @@ pub fn checks() -> Vec<Check<SnowflakeConfig>> {
                         }
                         let outcome = match client::warehouse_usable(&mut s, &c.warehouse).await {
                             Ok(true) => CheckOutcome::passed(),
-                            Ok(false) => CheckOutcome::failed(WAREHOUSE_FAILED),
+                            // Not visible to the role: it holds no privilege on it.
+                            Ok(false) => CheckOutcome::failed(WAREHOUSE_FAILED)
+                                .with_remedy(warehouse_remedy(&c)),
+                            // Refused by Snowflake (`USE WAREHOUSE`): the same grant.
+                            Err(e @ SfError::Statement { .. }) => {
+                                tracing::warn!(error = %e, "warehouse test failed");
+                                CheckOutcome::failed(WAREHOUSE_FAILED)
+                                    .with_remedy(warehouse_remedy(&c))
+                            }
                             Err(e) => {
                                 tracing::warn!(error = %e, "warehouse test failed");
                                 CheckOutcome::failed(WAREHOUSE_FAILED)
@@ -275,6 +325,11 @@ pub fn checks() -> Vec<Check<SnowflakeConfig>> {
                     with_session(Arc::clone(&c), "check the role", |mut s| async move {
                         let outcome = match s.query(&format!("USE ROLE {}", ident(&c.role))).await {
                             Ok(_) => CheckOutcome::passed(),
+                            Err(e @ SfError::Statement { .. }) => {
+                                tracing::warn!(error = %e, "USE ROLE failed");
+                                CheckOutcome::failed(PRIVILEGED_ROLE_FAILED)
+                                    .with_remedy(privileged_role_remedy(&c))
+                            }
                             Err(e) => {
                                 tracing::warn!(error = %e, "USE ROLE failed");
                                 CheckOutcome::failed(PRIVILEGED_ROLE_FAILED)
@@ -319,6 +374,7 @@ pub fn checks() -> Vec<Check<SnowflakeConfig>> {
                                             .collect::<Vec<_>>()
                                             .join(", ")
                                     ))
+                                    .with_remedy(account_grants_remedy(&c.role, &missing))
                                 }
                             }
                             Err(e) => CheckOutcome::failed(format!(

@@ -301,3 +301,82 @@ fn api_fake_snowflake_migrate_with_a_fault_leaves_the_account_as_it_was() {
     assert!(!server.logs().contains(SENTINEL), "a secret in the logs");
     assert!(!data_dir_holds(&server, SENTINEL), "a secret in the store");
 }
+
+/// Remedies through the binary: beside `validationResults` (never inside
+/// `validationTests`) in the validate answer, the integration (GET, list),
+/// its history, and under `junction validate`'s table; the sentinel password
+/// in none of them.
+#[test]
+fn api_fake_snowflake_remedies_beside_validation_results() {
+    use junction_snowflake::testing::checks::{PRIVILEGED_ROLE, PRIVILEGED_ROLE_FAILED};
+    if !binary_ready() {
+        return;
+    }
+    let rt = runtime();
+    let fake = start_fake(&rt);
+    // A role that exists but was never granted to the configured user.
+    fake.add_object(format!("role {}", q("JT_API_ROLE")), "ACCOUNTADMIN");
+    let mut config = support::fake_config(&fake, SENTINEL, &unique("api_remedy"));
+    config["role"] = "JT_API_ROLE".into();
+    let body = payload(false, &config);
+    let statement = format!(
+        "GRANT ROLE \"JT_API_ROLE\" TO USER \"{}\";",
+        fake_snowflake::ADMIN
+    );
+    let server = Server::start("snowflake-remedies", &[]);
+
+    let r = server.admin("POST", "/integrations/validate", Some(&body));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(!r.body.contains(SENTINEL));
+    let v = r.json();
+    assert_eq!(v["status"], "failed");
+    assert_eq!(v["remedies"].as_array().unwrap().len(), 1, "{v}");
+    assert_eq!(v["remedies"][0]["test"], PRIVILEGED_ROLE);
+    assert_eq!(v["remedies"][0]["language"], "sql");
+    assert_eq!(v["remedies"][0]["statements"], json!([statement]));
+    let role_test = v["validationTests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == PRIVILEGED_ROLE)
+        .unwrap();
+    assert_eq!(role_test["message"], PRIVILEGED_ROLE_FAILED);
+    assert_eq!(
+        role_test.as_object().unwrap().len(),
+        3,
+        "a test keeps the contract's shape: {role_test}"
+    );
+
+    let (id, v) = run(&server, "POST", "/integrations", Some(&body), None, None);
+    assert_eq!(v["status"], "createError", "{v}");
+    assert_eq!(v["remedies"][0]["statements"], json!([statement]));
+    let mut results_keys: Vec<&String> =
+        v["validationResults"].as_object().unwrap().keys().collect();
+    results_keys.sort();
+    assert_eq!(results_keys, ["status", "validationTests"]);
+    let list = server.admin("GET", "/integrations", None).json();
+    assert_eq!(list[0], v);
+
+    let h = server.admin("GET", &format!("/integrations/{id}/history"), None);
+    assert!(!h.body.contains(SENTINEL));
+    let h = h.json();
+    let validation = h
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["event"] == "validation")
+        .unwrap();
+    assert_eq!(validation["remedies"][0]["test"], PRIVILEGED_ROLE);
+    assert!(validation["validationResults"].get("remedies").is_none());
+
+    let file = server.dir.join("payload.json");
+    std::fs::write(&file, &body).unwrap();
+    let out = server.cli(&["validate", file.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let (table, remedies) = stdout.split_once("\nremedies:\n").expect(&stdout);
+    assert!(table.contains(PRIVILEGED_ROLE_FAILED), "{stdout}");
+    assert!(remedies.contains(&format!("    {statement}")), "{stdout}");
+    assert!(!stdout.contains(SENTINEL));
+    assert!(!server.logs().contains(SENTINEL));
+}

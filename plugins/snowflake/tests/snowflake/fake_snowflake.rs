@@ -702,7 +702,11 @@ fn drop_object(st: &mut State, kind: &str, full: &str) {
 }
 
 fn run(st: &mut State, token: &str, sql: &str) -> Res {
-    let toks = tokenize(sql).map_err(compile)?;
+    let mut toks = tokenize(sql).map_err(compile)?;
+    // Snowflake runs one statement with or without its terminating semicolon.
+    if toks.last() == Some(&Tok::Punct(';')) {
+        toks.pop();
+    }
     let w = words(&toks, 4);
     let w: Vec<&str> = w.iter().map(String::as_str).collect();
     let user = st

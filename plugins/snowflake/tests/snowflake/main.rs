@@ -13,6 +13,7 @@ mod fake_snowflake;
 mod fakesnow;
 mod lifecycle;
 mod protocol;
+mod remedies;
 mod secrets;
 mod support;
 mod validate;
