@@ -10,8 +10,9 @@
 
 use crate::client::{self, AwsError, Clients};
 use crate::config::{self, S3Config};
-use junction_core::{Check, CheckContext, CheckOutcome};
-use serde_json::Value;
+use junction_core::{Check, CheckContext, CheckOutcome, Fix};
+use junction_kit::remedy::{self, shell_quote};
+use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -81,6 +82,79 @@ pub fn assume_failed(e: &AwsError, role: &str) -> String {
         "{}: Unable to assume the role [{role}] via the AWS STS API: {e}.",
         e.name()
     )
+}
+
+/// The listing test's remedy: an inline IAM policy that allows exactly the
+/// listing the test does — `s3:ListBucket` on the bucket for the path's
+/// prefix (`s3:ListAllMyBuckets` for `s3://`) — attached to `principal`, the
+/// ARN the calls ran as (the assumed role, or the credentials' user or role).
+/// An ARN that names neither leaves the user's name as a placeholder.
+pub fn list_remedy(c: &S3Config, principal: Option<&str>) -> Fix {
+    let partition = if c.aws_region.starts_with("cn-") {
+        "aws-cn"
+    } else if c.aws_region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    };
+    let (statement, policy, what) = match c.location() {
+        None => (
+            json!({"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*"}),
+            "junction-list-buckets".to_owned(),
+            "s3:ListAllMyBuckets".to_owned(),
+        ),
+        Some((bucket, "")) => (
+            json!({"Effect": "Allow", "Action": "s3:ListBucket",
+                   "Resource": format!("arn:{partition}:s3:::{bucket}")}),
+            format!("junction-list-{bucket}"),
+            format!("s3:ListBucket on the bucket {bucket}"),
+        ),
+        // The test lists `prefix/`; discovery lists below it.
+        Some((bucket, prefix)) => (
+            json!({"Effect": "Allow", "Action": "s3:ListBucket",
+                   "Resource": format!("arn:{partition}:s3:::{bucket}"),
+                   "Condition": {"StringLike": {"s3:prefix": [format!("{prefix}/"), format!("{prefix}/*")]}}}),
+            format!("junction-list-{bucket}"),
+            format!("s3:ListBucket on the bucket {bucket} under the prefix {prefix}/"),
+        ),
+    };
+    let document = json!({"Version": "2012-10-17", "Statement": [statement]}).to_string();
+    // An unknown user stays an unquoted placeholder: the shell refuses it
+    // (`<` is a redirection) rather than the CLI acting on a wrong name.
+    let (kind, name, arg) = match principal.map(principal_of) {
+        Some(Some((kind, name))) => {
+            let arg = shell_quote(&name);
+            (kind, name, arg)
+        }
+        _ => {
+            let name = remedy::placeholder("iam user name");
+            ("user", name.clone(), name)
+        }
+    };
+    remedy::shell(
+        format!("{what}, for the IAM {kind} {name}"),
+        [format!(
+            "aws iam put-{kind}-policy --{kind}-name {arg} --policy-name {} --policy-document {}",
+            shell_quote(&policy),
+            shell_quote(&document)
+        )],
+    )
+}
+
+/// `("role", name)` or `("user", name)` of an IAM role, an assumed-role
+/// session or an IAM user ARN; `None` for anything else (the root user).
+fn principal_of(arn: &str) -> Option<(&'static str, String)> {
+    let resource = arn.splitn(6, ':').nth(5)?;
+    let last = |path: &str| path.rsplit('/').next().map(str::to_owned);
+    if let Some(path) = resource.strip_prefix("role/") {
+        Some(("role", last(path)?))
+    } else if let Some(rest) = resource.strip_prefix("assumed-role/") {
+        Some(("role", rest.split('/').next()?.to_owned()))
+    } else if let Some(path) = resource.strip_prefix("user/") {
+        Some(("user", last(path)?))
+    } else {
+        None
+    }
 }
 
 fn peer_str<'a>(config: &'a Value, field: &str) -> Option<&'a str> {
@@ -223,7 +297,17 @@ async fn list_prefixes(c: &Arc<S3Config>, run: &RunClients) -> CheckOutcome {
             // Only path discovery suffers: a warning. The contract's message
             // is fixed; AWS's answer goes to the log.
             tracing::warn!(error = %e, path = %c.aws_location_path, "listing the S3 path failed");
-            CheckOutcome::warning(no_access(&c.aws_location_path))
+            let outcome = CheckOutcome::warning(no_access(&c.aws_location_path));
+            if e.code() != Some("AccessDenied") {
+                // Another cause (no such bucket, say): no grant would fix it.
+                return outcome;
+            }
+            // Whom to grant: the assumed role, else whoever STS says we are.
+            let principal = match &c.aws_role_to_assume {
+                Some(role) => Some(role.clone()),
+                None => clients.caller_identity().await.ok().map(|id| id.arn),
+            };
+            outcome.with_remedy(list_remedy(c, principal.as_deref()))
         }
     }
 }

@@ -39,18 +39,42 @@ const TOOLS: &[(&str, &str)] = &[
 /// The browser test's npm package (Playwright's `playwright-core`).
 const BROWSER_TEST_DIR: &str = "tests/ui";
 
-/// Installs the tests' command-line tools that are missing, and the browser
-/// test's `node_modules`.
+/// The AWS CLI that the S3 remedy test runs a remedy's command in (PyPI's
+/// `awscli`), in a virtual environment of its own under the target dir.
+const AWS_CLI: &str = "awscli==1.46.3";
+
+/// Installs the tests' command-line tools that are missing, the browser
+/// test's `node_modules` and the AWS CLI.
 pub fn ensure_tools() -> Result<()> {
     apt_tools()?;
-    match browser_test_modules() {
-        Ok(()) => Ok(()),
-        Err(e) if super::in_ci() => Err(e),
-        Err(e) => {
-            eprintln!("{e:#}; the browser test will skip outside CI");
-            Ok(())
+    for (what, result) in [
+        ("the browser test", browser_test_modules()),
+        ("the S3 remedy test", aws_cli()),
+    ] {
+        match result {
+            Ok(()) => {}
+            Err(e) if super::in_ci() => return Err(e),
+            Err(e) => eprintln!("{e:#}; {what} will skip outside CI"),
         }
     }
+    Ok(())
+}
+
+/// `target/tools/awscli/bin/aws`, installed once.
+fn aws_cli() -> Result<()> {
+    let venv = crate::target_dir(&crate::workspace_root()?).join("tools/awscli");
+    if venv.join("bin/aws").exists() {
+        return Ok(());
+    }
+    eprintln!("installing the AWS CLI ({AWS_CLI}) in {}…", venv.display());
+    run(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
+    run(Command::new(venv.join("bin/pip")).args([
+        "install",
+        "-q",
+        "--disable-pip-version-check",
+        AWS_CLI,
+    ]))
+    .map_err(|e| e.context(format!("pip install {AWS_CLI} failed")))
 }
 
 /// `npm ci` in the browser test's folder when its `node_modules` is missing or

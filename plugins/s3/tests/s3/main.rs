@@ -15,5 +15,6 @@ mod fake_s3control;
 mod lifecycle;
 mod logs;
 mod moto;
+mod remedies;
 mod static_checks;
 mod support;
