@@ -203,14 +203,21 @@ pub trait Planned: Send + Sync + 'static {
     }
 
     /// The plan from version `from` to `to` (`0 < from < to`), and whom it
-    /// runs as.
+    /// runs as. By default there is none: a platform with a single set-up
+    /// version never gets here (the kit refuses first), one with several
+    /// must say how to move between them.
     fn migration(
         &self,
-        op: &OpContext,
-        config: &Self::Config,
+        _op: &OpContext,
+        _config: &Self::Config,
         from: u32,
         to: u32,
-    ) -> Result<Run<Self>, OpError>;
+    ) -> Result<Run<Self>, OpError> {
+        Err(OpError::Unsupported(format!(
+            "the {} set-up has no migration from version {from} to {to}",
+            Self::TYPE_NAME
+        )))
+    }
 
     /// A manual script. For [`ScriptKind::Edit`], `previous` is there and no
     /// fixed field changed (the kit checked).
@@ -464,4 +471,60 @@ impl<P: Planned> Platform for Kit<P> {
         }
         self.0.script(kind, config, previous)
     }
+}
+
+/// The manual create's work: the version the operator's scripts recorded in
+/// `database`, or why it could not be read and what to run first.
+pub fn manual_setup<P: Planned, E: Display>(
+    config: P::Config,
+    found: Result<u32, E>,
+    database: &str,
+    run_first: &str,
+) -> Result<Work<P>, OpError> {
+    match found {
+        Ok(version) => Ok(Work::store(config, version)),
+        Err(e) => Err(OpError::Failed(format!(
+            "the manual set-up was not found in database \"{database}\" ({e}); {run_first}"
+        ))),
+    }
+}
+
+/// The plan that deletes an automatic set-up: at `version` 0 (a create that
+/// never finished) the teardown of whatever may be left, else the create
+/// plan run backwards, so that a delete failing half-way rolls back by
+/// re-creating what it had removed.
+pub fn undo_setup<A: Action>(
+    version: u32,
+    leftovers: impl FnOnce() -> Plan<A>,
+    created: impl FnOnce(u32) -> Plan<A>,
+) -> Plan<A> {
+    if version == 0 {
+        leftovers()
+    } else {
+        created(version).reversed()
+    }
+}
+
+/// The delete of what Junction made itself in a manual set-up (S3's
+/// location, BigQuery's dataset): nothing when the create never finished (it
+/// rolled back, so what stands there now is someone else's), else `plan`.
+pub fn delete_own<P: Planned>(
+    op: &OpContext,
+    login: P::Login,
+    plan: impl FnOnce() -> Plan<P::Action>,
+) -> Option<Run<P>> {
+    if op.bootstrap_version == 0 {
+        tracing::info!("no set-up recorded: nothing to remove");
+        return None;
+    }
+    Some(Run::new(login, plan()))
+}
+
+/// An edit that names the system user but asks for what only a privileged
+/// user may do (`what`: "enabling, disabling or renaming impersonation").
+pub fn needs_privileged_user(what: &str) -> OpError {
+    OpError::Invalid(ConfigErrors::one(
+        "config.username",
+        format!("{what} needs a privileged user: give its username and password, as on create"),
+    ))
 }

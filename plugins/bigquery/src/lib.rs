@@ -41,7 +41,7 @@ use junction_core::{
     BootstrapModes, Check, ConfigErrors, NoCredentials, OpContext, OpError, Script, ScriptKind,
     async_trait,
 };
-use junction_kit::{Executor, Kit, Planned, Run, Work, fixed_field};
+use junction_kit::{Executor, Kit, Planned, Run, Work, fixed_field, lifecycle};
 use serde_json::{Value, json};
 
 /// The payload's `type`.
@@ -202,26 +202,9 @@ impl Planned for BigQuery {
         op: &OpContext,
         config: BigQueryConfig,
     ) -> Result<Option<Run<Self>>, OpError> {
-        if op.bootstrap_version == 0 {
-            // A create that never finished rolled its dataset back; a dataset
-            // of that name now would be someone else's.
-            tracing::info!("no set-up recorded: nothing to remove");
-            return Ok(None);
-        }
-        let plan = bootstrap::delete_plan(&config);
-        Ok(Some(Run::new(config, plan)))
-    }
-
-    fn migration(
-        &self,
-        _op: &OpContext,
-        _config: &BigQueryConfig,
-        _from: u32,
-        _to: u32,
-    ) -> Result<Run<Self>, OpError> {
-        Err(OpError::Unsupported(format!(
-            "the BigQuery set-up has a single version ({CURRENT_VERSION}): nothing to migrate"
-        )))
+        Ok(lifecycle::delete_own(op, config.clone(), || {
+            bootstrap::delete_plan(&config)
+        }))
     }
 
     /// `gcloud` and `bq` commands, never with key material in them.

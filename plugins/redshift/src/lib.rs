@@ -54,7 +54,7 @@ use client::{Credentials, Login, Session};
 use junction_core::{
     Check, ConfigErrors, OpContext, OpError, Plan, Script, ScriptKind, async_trait,
 };
-use junction_kit::{Kit, Planned, Run, Work, fixed_field, password};
+use junction_kit::{Kit, Planned, Run, Work, fixed_field, lifecycle, password};
 use scripts::SqlAction;
 use serde_json::{Value, json};
 
@@ -188,13 +188,13 @@ impl Planned for Redshift {
             client::recorded_version(&conn).await
         }
         .await;
-        match found {
-            Ok(version) => Ok(Work::store(config, version)),
-            Err(e) => Err(OpError::Failed(format!(
-                "the manual set-up was not found in database \"{}\" ({e}); run the initial-create and create scripts first",
-                config.database
-            ))),
-        }
+        let database = config.database.clone();
+        lifecycle::manual_setup(
+            config,
+            found,
+            &database,
+            "run the initial-create and create scripts first",
+        )
     }
 
     /// Applies only what changed. The stored configuration holds the system
@@ -226,10 +226,9 @@ impl Planned for Redshift {
             op.bootstrap_version,
         );
         if as_system_user && bootstrap::needs_privilege(&plan) {
-            return Err(OpError::Invalid(ConfigErrors::one(
-                "config.username",
-                "enabling, disabling or renaming impersonation needs a privileged user: give its username and password, as on create",
-            )));
+            return Err(lifecycle::needs_privileged_user(
+                "enabling, disabling or renaming impersonation",
+            ));
         }
         let password = if as_system_user {
             new.password.clone()
@@ -261,25 +260,20 @@ impl Planned for Redshift {
             password: privileged.password,
         };
         let sys = config.system_user_name();
-        let plan = if op.bootstrap_version == 0 {
-            let mut plan = Plan::new();
-            for (i, statement) in bootstrap::teardown_script(&names(&config, &sys), true)
-                .into_iter()
-                .enumerate()
-            {
-                let statement = statement.trim_end_matches(';').to_owned();
-                plan.push(format!("cleanup-{i}"), scripts::initial(statement), None);
-            }
-            plan
-        } else {
+        let n = names(&config, &sys);
+        let plan = lifecycle::undo_setup(
+            op.bootstrap_version,
+            || {
+                let mut plan = Plan::new();
+                for (i, statement) in bootstrap::teardown_script(&n, true).into_iter().enumerate() {
+                    let statement = statement.trim_end_matches(';').to_owned();
+                    plan.push(format!("cleanup-{i}"), scripts::initial(statement), None);
+                }
+                plan
+            },
             // A rollback re-creates the system user with the password Junction holds for it.
-            bootstrap::create_plan(
-                &names(&config, &sys),
-                &config.password,
-                op.bootstrap_version,
-            )
-            .reversed()
-        };
+            |version| bootstrap::create_plan(&n, &config.password, version),
+        );
         Ok(Some(Run::new(Login::new(&config, creds), plan)))
     }
 

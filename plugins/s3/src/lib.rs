@@ -53,7 +53,7 @@ use junction_core::{
     BootstrapModes, Check, ConfigErrors, NoCredentials, OpContext, OpError, Script, ScriptKind,
     async_trait,
 };
-use junction_kit::{Kit, Planned, Run, Work, fixed_field};
+use junction_kit::{Kit, Planned, Run, Work, fixed_field, lifecycle};
 use scripts::LocationAction;
 use serde_json::{Value, json};
 
@@ -191,26 +191,9 @@ impl Planned for S3 {
         op: &OpContext,
         config: S3Config,
     ) -> Result<Option<Run<Self>>, OpError> {
-        if op.bootstrap_version == 0 {
-            tracing::info!("no set-up recorded: nothing to remove");
-            return Ok(None);
-        }
-        let plan = bootstrap::delete_plan(&config);
-        Ok(Some(Run::new(config, plan)))
-    }
-
-    /// There is one set-up version: the kit refuses every migration before
-    /// asking for a plan.
-    fn migration(
-        &self,
-        _op: &OpContext,
-        _config: &S3Config,
-        _from: u32,
-        _to: u32,
-    ) -> Result<Run<Self>, OpError> {
-        Err(OpError::Unsupported(format!(
-            "the S3 set-up has a single version ({CURRENT_VERSION}): nothing to migrate"
-        )))
+        Ok(lifecycle::delete_own(op, config.clone(), || {
+            bootstrap::delete_plan(&config)
+        }))
     }
 
     /// AWS CLI commands, never with credentials in them.

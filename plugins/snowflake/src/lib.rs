@@ -62,7 +62,7 @@ use config::AuthenticationType;
 use junction_core::{
     Check, ConfigErrors, OpContext, OpError, Plan, Script, ScriptKind, Secret, async_trait,
 };
-use junction_kit::{Kit, Planned, Run, Work, fixed_field, password};
+use junction_kit::{Kit, Planned, Run, Work, fixed_field, lifecycle, password};
 use scripts::{SqlAction, ident};
 use serde_json::{Value, json};
 
@@ -245,13 +245,8 @@ impl Planned for Snowflake {
             r
         }
         .await;
-        match found {
-            Ok(version) => Ok(Work::store(config, version)),
-            Err(e) => Err(OpError::Failed(format!(
-                "the manual set-up was not found in database \"{}\" ({e}); run the create script first",
-                config.database
-            ))),
-        }
+        let database = config.database.clone();
+        lifecycle::manual_setup(config, found, &database, "run the create script first")
     }
 
     /// Applies only what changed. The stored configuration holds the system
@@ -344,25 +339,23 @@ impl Planned for Snowflake {
             .unwrap_or_else(|| DEFAULT_PRIVILEGED_ROLE.to_owned());
         let (user, role) = system_names(&config, true);
         let names = Names::of(&config, &user, &role, Some(&privileged_role));
-        let plan = if op.bootstrap_version == 0 {
-            let mut plan = Plan::new();
-            for (i, statement) in bootstrap::teardown_script(&names, true)
-                .into_iter()
-                .enumerate()
-            {
-                let statement = statement.trim_end_matches(';').to_owned();
-                plan.push(format!("cleanup-{i}"), scripts::one(statement), None);
-            }
-            plan
-        } else {
+        let password = config.password.clone().unwrap_or_default();
+        let plan = lifecycle::undo_setup(
+            op.bootstrap_version,
+            || {
+                let mut plan = Plan::new();
+                for (i, statement) in bootstrap::teardown_script(&names, true)
+                    .into_iter()
+                    .enumerate()
+                {
+                    let statement = statement.trim_end_matches(';').to_owned();
+                    plan.push(format!("cleanup-{i}"), scripts::one(statement), None);
+                }
+                plan
+            },
             // A rollback re-creates the system user with the password Junction holds for it.
-            bootstrap::create_plan(
-                &names,
-                &config.password.clone().unwrap_or_default(),
-                op.bootstrap_version,
-            )
-            .reversed()
-        };
+            |version| bootstrap::create_plan(&names, &password, version),
+        );
         let login = Login::new(&config, creds, &privileged_role);
         Ok(Some(Run::new(login, plan)))
     }

@@ -30,9 +30,15 @@ fn ctx() -> CheckContext {
 /// One validation run through the runner.
 async fn validate_once(config: &Value) -> Duration {
     let started = Instant::now();
-    let r = DynPlatform::validate(&support::platform(), config, ctx(), &RunOptions::default(), None)
-        .await
-        .expect("valid config");
+    let r = DynPlatform::validate(
+        &support::platform(),
+        config,
+        ctx(),
+        &RunOptions::default(),
+        None,
+    )
+    .await
+    .expect("valid config");
     let elapsed = started.elapsed();
     assert_eq!(r.status, TestStatus::Passed, "{r:?}");
     elapsed

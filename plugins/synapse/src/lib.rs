@@ -40,7 +40,7 @@ pub use config::{PrivilegedCredentials, SynapseConfig};
 use junction_core::{
     Check, ConfigErrors, OpContext, OpError, Plan, Script, ScriptKind, async_trait,
 };
-use junction_kit::{Executor, Planned, Run, Work, fixed_field};
+use junction_kit::{Executor, Planned, Run, Work, fixed_field, lifecycle};
 use scripts::TsqlAction;
 use serde_json::{Value, json};
 
@@ -244,13 +244,13 @@ impl Planned for Synapse {
             v
         }
         .await;
-        match found {
-            Ok(version) => Ok(Work::store(config, version)),
-            Err(e) => Err(OpError::Failed(format!(
-                "the manual set-up was not found in database \"{}\" ({e}); run the initial-create script in master and the create script in the database first",
-                config.database
-            ))),
-        }
+        let database = config.database.clone();
+        lifecycle::manual_setup(
+            config,
+            found,
+            &database,
+            "run the initial-create script in master and the create script in the database first",
+        )
     }
 
     /// With the system user in the new configuration nothing may change but
@@ -272,10 +272,9 @@ impl Planned for Synapse {
             )));
         }
         if as_system_user && !plan.steps.is_empty() {
-            return Err(OpError::Invalid(ConfigErrors::one(
-                "config.username",
-                "enabling, disabling or renaming impersonation needs a privileged user: give its username and password, as on create",
-            )));
+            return Err(lifecycle::needs_privileged_user(
+                "enabling, disabling or renaming impersonation",
+            ));
         }
         let login = Login::new(&new, Credentials::of(&new));
         let stored = SynapseConfig {
@@ -292,30 +291,22 @@ impl Planned for Synapse {
         config: SynapseConfig,
         privileged: Option<PrivilegedCredentials>,
     ) -> Result<Option<Run<Self>>, OpError> {
+        // The kit refuses a DELETE without them before asking.
         let Some(p) = privileged else {
-            return Err(OpError::Invalid(ConfigErrors::one(
-                "username",
-                junction_kit::contract::DELETE_NEEDS_CREDENTIALS,
-            )));
+            return Ok(None);
         };
         let creds = Credentials {
             username: p.username,
             password: p.password,
         };
         let sys = config.system_user_name();
-        let plan: Plan<TsqlAction> = if op.bootstrap_version == 0 {
-            // A create that never finished: drop whatever may be left.
-            bootstrap::teardown_plan(&names(&config, &sys))
-        } else {
-            // Undoing the create plan; a rollback re-creates the login with
-            // the password Junction holds for it.
-            bootstrap::create_plan(
-                &names(&config, &sys),
-                &config.password,
-                op.bootstrap_version,
-            )
-            .reversed()
-        };
+        let n = names(&config, &sys);
+        let plan: Plan<TsqlAction> = lifecycle::undo_setup(
+            op.bootstrap_version,
+            || bootstrap::teardown_plan(&n),
+            // A rollback re-creates the login with the password Junction holds for it.
+            |version| bootstrap::create_plan(&n, &config.password, version),
+        );
         Ok(Some(Run::new(Login::new(&config, creds), plan)))
     }
 
