@@ -195,8 +195,9 @@ fn the_status_page_shows_integrations_and_follows_a_create_live() {
     for name in [
         "02-list",
         "04-failed-integration",
-        "07-live-enabled",
-        "08-phone-list",
+        "05-fixes",
+        "08-live-enabled",
+        "09-phone-list",
     ] {
         let png = shots.join(format!("{name}.png"));
         let bytes = std::fs::read(&png).unwrap_or_else(|e| panic!("{}: {e}", png.display()));

@@ -195,7 +195,37 @@ async function run(page) {
   assert.ok(await history.count() >= 3, 'the history has the create, the validation and the outcome');
   assert.equal(await page.locator('#history li[data-event="outcome"] .badge.s-createError').count(), 1);
   await noSecretInDom(page, `integration ${FAILED.id}`);
+  assert.equal(await page.locator('#remedies-section').isHidden(), true, 'no fixes section without remedies');
   await shot(page, '04-failed-integration');
+
+  step('remedies beside the results are shown as fixes, with their statements');
+  // The synthetic platform declares no remedies: one real answer gets one on
+  // its way to the page (the host's remedies are tested with Snowflake's).
+  const remedy = {
+    test: FAILED.test,
+    missing: 'USAGE on the warehouse WH for the role R',
+    language: 'sql',
+    statements: ['GRANT USAGE ON WAREHOUSE "WH" TO ROLE "R";'],
+  };
+  const target = `${BASE}/integrations/${FAILED.id}`;
+  await page.route(target, async (route) => {
+    const response = await route.fetch();
+    const body = await response.json();
+    assert.equal(body.remedies, undefined, 'the synthetic platform declared a remedy after all');
+    route.fulfill({ response, json: { ...body, remedies: [remedy] } });
+  });
+  const fix = page.locator('#remedies article.remedy');
+  await fix.waitFor();
+  assert.equal(await fix.getAttribute('data-test'), FAILED.test);
+  assert.ok((await fix.innerText()).includes(`Missing: ${remedy.missing}`));
+  assert.equal((await fix.locator('code.lang-sql').innerText()).trim(), remedy.statements[0]);
+  await fix.getByRole('button', { name: 'Copy' }).focus();
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => document.querySelector('#remedies button.copy')?.textContent !== 'Copy'
+    || window.getSelection().toString().includes('GRANT'));
+  await noSecretInDom(page, `integration ${FAILED.id} with a fix`);
+  await shot(page, '05-fixes');
+  await page.unroute(target);
 
   for (const e of EXPECT) {
     await page.goto(`${BASE}/ui#/integrations/${e.id}`);
@@ -226,7 +256,7 @@ async function run(page) {
   assert.equal(created.status, 202);
   const live = (await created.json()).id;
   await page.waitForFunction((id) => document.querySelector(`#integrations tbody tr[data-id="${id}"]`)?.dataset.status === 'creating', live);
-  await shot(page, '05-live-creating');
+  await shot(page, '06-live-creating');
   await row(page, live).getByRole('link').click();
   await page.locator('#detail:not([hidden])').waitFor();
   // Its tests finish while the create is still running…
@@ -236,7 +266,7 @@ async function run(page) {
     const connection = tests.find((t) => t.dataset.test === 'Synthetic: connection');
     return status === 'creating' && connection?.dataset.status === 'passed';
   });
-  await shot(page, '06-live-tests-done');
+  await shot(page, '07-live-tests-done');
   // …then the page follows it to enabled.
   await page.waitForFunction(
     () => document.querySelector('#summary dd[data-field="Status"] .badge')?.dataset.status === 'enabled',
@@ -245,7 +275,7 @@ async function run(page) {
   assert.ok((await page.locator('#announce').innerText()).includes(`Integration ${live} (Synthetic): creating → enabled`),
     'the change is announced to screen readers');
   await noSecretInDom(page, `integration ${live}`);
-  await shot(page, '07-live-enabled');
+  await shot(page, '08-live-enabled');
 
   step('a phone: one card per integration, nothing wider than the screen');
   await page.setViewportSize({ width: 390, height: 844 });
@@ -253,12 +283,12 @@ async function run(page) {
   await row(page, live).waitFor();
   const widths = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
   assert.ok(widths[0] <= widths[1], `the list is wider than the phone: ${widths}`);
-  await shot(page, '08-phone-list');
+  await shot(page, '09-phone-list');
   await page.goto(`${BASE}/ui#/integrations/${FAILED.id}`);
   await page.locator('#tests tbody tr').first().waitFor();
   const dwidths = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
   assert.ok(dwidths[0] <= dwidths[1], `the integration is wider than the phone: ${dwidths}`);
-  await shot(page, '09-phone-integration');
+  await shot(page, '10-phone-integration');
 
   step('forget the key: back to the sign-in form, nothing kept');
   await page.getByRole('button', { name: 'Forget key' }).click();

@@ -393,7 +393,9 @@
         const tests = (h.validationResults && h.validationResults.validationTests) || [];
         const failed = tests.filter((t) => t.status === 'failed').length;
         const status = h.validationResults ? h.validationResults.status : '';
-        return `Validation ${status}${failed ? ` (${failed} of ${tests.length} tests failed)` : ''}`;
+        const fixes = (h.remedies || []).length;
+        return `Validation ${status}${failed ? ` (${failed} of ${tests.length} tests failed)` : ''}`
+          + `${fixes ? ` · ${fixes} fix${fixes > 1 ? 'es' : ''}` : ''}`;
       }
       case 'outcome': return 'Operation ended';
       case 'recovered': return 'Ended by recovery';
