@@ -36,6 +36,51 @@ pub struct Audit {
     pub enabled: bool,
 }
 
+/// Every endpoint override a platform takes is one: a credential or a token
+/// travels on it, so plain HTTP only ever goes to a local stand-in.
+/// A URL Junction sends requests to: `https://…`, or `http://` to a loopback
+/// address only (tests). `with_path`: a path is allowed (a token endpoint).
+pub fn check_url(url: &str, with_path: bool) -> Result<(), String> {
+    let Some((scheme, rest)) = url.trim().split_once("://") else {
+        return Err("must be a URL: scheme://host[:port]".into());
+    };
+    if scheme != "http" && scheme != "https" {
+        return Err("the scheme must be https (or http to a loopback address)".into());
+    }
+    let (authority, path) = match rest.find('/') {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    if !with_path && !path.trim_end_matches('/').is_empty() {
+        return Err("must be scheme://host:port, without a path".into());
+    }
+    if authority.is_empty() || authority.contains(['@', '?', '#']) || rest.contains(['?', '#']) {
+        return Err("must name a host: scheme://host[:port]".into());
+    }
+    let host = match authority.rsplit_once(':') {
+        Some((h, port)) if !h.ends_with(']') || authority.starts_with('[') => {
+            if port.parse::<u16>().map_or(true, |p| p == 0) {
+                return Err("the port must be between 1 and 65535".into());
+            }
+            h
+        }
+        _ => authority,
+    };
+    if scheme == "http" && !is_loopback(host) {
+        return Err("plain http is only allowed to a loopback address (tests)".into());
+    }
+    Ok(())
+}
+
+/// `localhost`, `[::1]` or an address of 127.0.0.0/8.
+pub fn is_loopback(host: &str) -> bool {
+    host == "localhost"
+        || host == "[::1]"
+        || host
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|a| a.is_loopback())
+}
+
 /// The impersonation role's name when a payload names none: platforms fold
 /// case differently, so each names its own.
 pub trait DefaultRole: Send + Sync + 'static {
@@ -129,6 +174,23 @@ mod tests {
         );
         let schema = junction_core::platform::schema_of::<Impersonation<Lower>>();
         assert_eq!(schema["title"], "Impersonation");
+    }
+
+    #[test]
+    fn urls_are_https_or_plain_http_to_loopback_only() {
+        assert!(check_url("https://example.cloud.databricks.com", false).is_ok());
+        assert!(check_url("http://127.0.0.1:8080", false).is_ok());
+        assert!(check_url("http://[::1]:8080/oidc/v1/token", true).is_ok());
+        assert!(check_url("http://example.com", false).is_err());
+        assert!(
+            check_url("https://h/x", false).is_err(),
+            "a path where none belongs"
+        );
+        assert!(check_url("https://h/x", true).is_ok());
+        assert!(check_url("https://h:0", false).is_err());
+        assert!(check_url("https://h/?q=1", true).is_err());
+        assert!(check_url("ftp://h", true).is_err());
+        assert!(check_url("h:443", true).is_err());
     }
 
     #[test]

@@ -246,29 +246,8 @@ pub fn is_location(s: &str) -> bool {
     (2..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }
 
-/// An `https://` URL with a host and no query or fragment; `http://` only to
-/// a loopback address (a local stand-in), since a token travels on it.
+/// An endpoint override (the kit's rule: `https://`, or `http://` to a
+/// loopback address only, since a token travels on it).
 pub fn check_url(url: &str) -> Result<(), String> {
-    let (plain, rest) = match (url.strip_prefix("https://"), url.strip_prefix("http://")) {
-        (Some(rest), _) => (false, rest),
-        (None, Some(rest)) => (true, rest),
-        _ => return Err("must start with https://".into()),
-    };
-    let authority = rest.split('/').next().unwrap_or_default();
-    let host = match authority.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or_default(),
-        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
-    };
-    if host.is_empty() || authority.contains('@') {
-        return Err("must name a host (and no user)".into());
-    }
-    if url.contains(['?', '#']) || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err("must be a plain URL without query, fragment or whitespace".into());
-    }
-    if plain && !matches!(host, "127.0.0.1" | "localhost" | "::1") {
-        return Err(
-            "must start with https:// (http:// is only taken for a loopback address)".into(),
-        );
-    }
-    Ok(())
+    junction_kit::config::check_url(url, true)
 }

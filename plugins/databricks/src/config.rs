@@ -276,7 +276,11 @@ pub fn validate(c: &DatabricksConfig, _auto_bootstrap: bool) -> Result<(), Confi
             );
         }
     }
-    if let Some(Err(m)) = c.endpoint.as_deref().map(|e| check_url(e, false)) {
+    if let Some(Err(m)) = c
+        .endpoint
+        .as_deref()
+        .map(|e| junction_kit::config::check_url(e, false))
+    {
         errors.push("config.endpoint", m);
     }
     range(
@@ -336,7 +340,11 @@ fn oauth(errors: &mut ConfigErrors, o: &OAuthClientConfig) {
             "must not contain control characters",
         );
     }
-    if let Some(Err(m)) = o.authority_url.as_deref().map(|u| check_url(u, true)) {
+    if let Some(Err(m)) = o
+        .authority_url
+        .as_deref()
+        .map(|u| junction_kit::config::check_url(u, true))
+    {
         errors.push("config.oAuthClientConfig.authorityUrl", m);
     }
 }
@@ -362,45 +370,6 @@ fn workspace_url(errors: &mut ConfigErrors, url: &str) {
             "must be the workspace's host name (like dbc-1234.cloud.databricks.com), without a path or port",
         );
     }
-}
-
-/// A URL Junction sends requests to: `https://…`, or `http://` to a loopback
-/// address only (tests). `with_path`: a path is allowed (a token endpoint).
-fn check_url(url: &str, with_path: bool) -> Result<(), String> {
-    let Some((scheme, rest)) = url.trim().split_once("://") else {
-        return Err("must be a URL: scheme://host[:port]".into());
-    };
-    if scheme != "http" && scheme != "https" {
-        return Err("the scheme must be https (or http to a loopback address)".into());
-    }
-    let (authority, path) = match rest.find('/') {
-        Some(i) => rest.split_at(i),
-        None => (rest, ""),
-    };
-    if !with_path && !path.trim_end_matches('/').is_empty() {
-        return Err("must be scheme://host:port, without a path".into());
-    }
-    if authority.is_empty() || authority.contains(['@', '?', '#']) || rest.contains(['?', '#']) {
-        return Err("must name a host: scheme://host[:port]".into());
-    }
-    let host = match authority.rsplit_once(':') {
-        Some((h, port)) if !h.ends_with(']') || authority.starts_with('[') => {
-            if port.parse::<u16>().map_or(true, |p| p == 0) {
-                return Err("the port must be between 1 and 65535".into());
-            }
-            h
-        }
-        _ => authority,
-    };
-    let loopback = host == "localhost"
-        || host == "[::1]"
-        || host
-            .parse::<std::net::Ipv4Addr>()
-            .is_ok_and(|a| a.is_loopback());
-    if scheme == "http" && !loopback {
-        return Err("plain http is only allowed to a loopback address (tests)".into());
-    }
-    Ok(())
 }
 
 /// A name Junction creates: lowercase letters, digits and underscores,

@@ -293,18 +293,8 @@ fn check_bucket(b: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// An absolute `http://` or `https://` URL with a host and no query or fragment.
+/// An absolute `https://` URL (or `http://` to a loopback address, for a
+/// local stand-in) with a host and no query or fragment.
 pub fn check_endpoint_url(url: &str) -> Result<(), String> {
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"))
-        .ok_or_else(|| "must start with https:// (or http:// for a local stand-in)".to_owned())?;
-    let host = rest.split('/').next().unwrap_or_default();
-    if host.is_empty() || host.starts_with(':') {
-        return Err("must name a host".into());
-    }
-    if url.contains(['?', '#']) || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err("must be a plain URL without query, fragment or whitespace".into());
-    }
-    Ok(())
+    junction_kit::config::check_url(url, true)
 }

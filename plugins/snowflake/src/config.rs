@@ -349,33 +349,16 @@ pub fn credentials(
     }
 }
 
-/// `scheme://host:port`, nothing else; plain HTTP only to a loopback address.
+/// `scheme://host:port`, nothing else (the driver's URL is built from it);
+/// plain HTTP only to a loopback address.
 fn check_endpoint(e: &str) -> Result<(), String> {
-    let Some((scheme, rest)) = e.split_once("://") else {
-        return Err("must be scheme://host:port".into());
-    };
-    if scheme != "http" && scheme != "https" {
-        return Err("the scheme must be http or https".into());
-    }
-    let rest = rest.trim_end_matches('/');
-    let Some((host, port)) = rest.rsplit_once(':') else {
+    let authority = e
+        .split_once("://")
+        .map_or("", |(_, rest)| rest.trim_end_matches('/'));
+    if !authority.contains(':') || authority.ends_with(']') {
         return Err("must name a port: scheme://host:port".into());
-    };
-    if host.is_empty() || host.contains(['/', '@', '?', '#']) || rest.contains('/') {
-        return Err("must be scheme://host:port, without a path".into());
     }
-    if port.parse::<u16>().map_or(true, |p| p == 0) {
-        return Err("the port must be between 1 and 65535".into());
-    }
-    let loopback = host == "localhost"
-        || host == "[::1]"
-        || host
-            .parse::<std::net::Ipv4Addr>()
-            .is_ok_and(|a| a.is_loopback());
-    if scheme == "http" && !loopback {
-        return Err("plain http is only allowed to a loopback address (tests)".into());
-    }
-    Ok(())
+    junction_kit::config::check_url(e, false)
 }
 
 /// A name used as a quoted identifier: any character but NUL, within
