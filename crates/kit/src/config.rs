@@ -1,7 +1,7 @@
 //! Configuration pieces several platforms share: user impersonation, query
 //! audit and the connect timeout, with their defaults and rules.
 
-use junction_core::ConfigErrors;
+use junction_core::{ConfigErrors, Secret};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::marker::PhantomData;
@@ -10,6 +10,28 @@ use std::marker::PhantomData;
 pub const DEFAULT_CONNECT_TIMEOUT_SECONDS: u64 = 5;
 /// Upper bound, so that a validation run always ends in reasonable time.
 pub const MAX_CONNECT_TIMEOUT_SECONDS: u64 = 60;
+
+/// The body of a DELETE of an automatically set-up integration on a SQL
+/// platform: a privileged user's log-in, used once and never stored.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PrivilegedCredentials {
+    pub username: String,
+    pub password: Secret<String>,
+}
+
+/// `config.host` names a host (no blanks) and `config.port` is not 0.
+pub fn check_host_port(errors: &mut ConfigErrors, host: &str, port: u16) {
+    let trimmed = host.trim();
+    if trimmed.is_empty() {
+        errors.push("config.host", "must not be empty");
+    } else if trimmed.len() != host.len() || trimmed.contains(char::is_whitespace) {
+        errors.push("config.host", "must not contain whitespace");
+    }
+    if port == 0 {
+        errors.push("config.port", "must be between 1 and 65535");
+    }
+}
 
 /// The serde default of `connectTimeoutSeconds`.
 pub fn default_connect_timeout() -> u64 {

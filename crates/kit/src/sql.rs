@@ -75,6 +75,18 @@ impl Dialect {
     }
 }
 
+/// A server's message with every occurrence of `secret` replaced by the
+/// redaction, as sent and as quoted in a literal (quotes doubled): servers
+/// echo statements in their errors, and a statement may have set a password.
+pub fn scrub(message: String, secret: Option<&Secret<String>>) -> String {
+    match secret.map(Secret::expose).filter(|s| !s.is_empty()) {
+        Some(secret) => message
+            .replace(secret.as_str(), junction_core::REDACTED)
+            .replace(&secret.replace('\'', "''"), junction_core::REDACTED),
+        None => message,
+    }
+}
+
 /// Each dialect's quoting as free functions, for a platform's `scripts.rs` to
 /// import: `use junction_kit::sql::postgres::{ident, literal, PASSWORD_PLACEHOLDER};`.
 macro_rules! dialect_module {
@@ -180,6 +192,16 @@ mod tests {
         assert_eq!(Dialect::Postgres.literal("a\\b"), "E'a\\\\b'");
         assert_eq!(Dialect::Snowflake.literal("a\\'b"), "'a\\\\''b'");
         assert_eq!(Dialect::TSql.literal("it's"), "N'it''s'");
+    }
+
+    #[test]
+    fn a_password_echoed_by_the_server_is_scrubbed() {
+        let pw = Secret::new("pa'ss".to_owned());
+        assert_eq!(
+            scrub("bad: SET PASSWORD 'pa''ss' and pa'ss".into(), Some(&pw)),
+            format!("bad: SET PASSWORD '{0}' and {0}", junction_core::REDACTED)
+        );
+        assert_eq!(scrub("as is".into(), None), "as is");
     }
 
     #[test]

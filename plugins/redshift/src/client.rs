@@ -42,11 +42,8 @@ impl DbError {
 
     /// The error with every occurrence of `secret` replaced by the redaction.
     pub fn scrubbed(self, secret: Option<&Secret<String>>) -> DbError {
-        let Some(secret) = secret.map(Secret::expose).filter(|s| !s.is_empty()) else {
-            return self;
-        };
         match self {
-            DbError::Statement(m) => DbError::Statement(m.replace(secret, junction_core::REDACTED)),
+            DbError::Statement(m) => DbError::Statement(junction_kit::sql::scrub(m, secret)),
             other => other,
         }
     }

@@ -58,13 +58,7 @@ pub enum SfError {
 impl SfError {
     /// The error with every occurrence of `secret` replaced by the redaction.
     pub fn scrubbed(self, secret: Option<&Secret<String>>) -> SfError {
-        let Some(secret) = secret.map(Secret::expose).filter(|s| !s.is_empty()) else {
-            return self;
-        };
-        let clean = |m: String| {
-            m.replace(secret, junction_core::REDACTED)
-                .replace(&secret.replace('\'', "''"), junction_core::REDACTED)
-        };
+        let clean = |m: String| junction_kit::sql::scrub(m, secret);
         match self {
             SfError::Statement { code, message } => SfError::Statement {
                 code,

@@ -170,28 +170,12 @@ impl SynapseConfig {
     }
 }
 
-/// Privileged credentials in the body of a DELETE of an automatically set-up
-/// integration: a login that may drop logins, users, roles and schemas; used
-/// once and never stored.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PrivilegedCredentials {
-    pub username: String,
-    pub password: Secret<String>,
-}
+pub use junction_kit::config::PrivilegedCredentials;
 
 /// The rules beyond the types; every broken one is reported, with its path.
 pub fn validate(c: &SynapseConfig, auto_bootstrap: bool) -> Result<(), ConfigErrors> {
     let mut errors = ConfigErrors::default();
-    let host = c.host.trim();
-    if host.is_empty() {
-        errors.push("config.host", "must not be empty");
-    } else if host.len() != c.host.len() || host.contains(char::is_whitespace) {
-        errors.push("config.host", "must not contain whitespace");
-    }
-    if c.port == 0 {
-        errors.push("config.port", "must be between 1 and 65535");
-    }
+    junction_kit::config::check_host_port(&mut errors, &c.host, c.port);
     identifier(
         &mut errors,
         "config.database",
