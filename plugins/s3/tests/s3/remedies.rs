@@ -14,7 +14,7 @@ use junction_core::{CheckContext, DynPlatform, RunOptions, TestStatus};
 use junction_s3::testing::checks;
 use junction_testkit::SENTINEL;
 use serde_json::{Value, json};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 async fn validate(c: &Value) -> junction_core::ValidationResults {
@@ -60,8 +60,8 @@ fn aws_cli() -> Option<PathBuf> {
 
 /// Runs one remedy statement in a shell, with `aws` the CLI found, as the
 /// given IAM user, against moto.
-fn run_statement(cli: &PathBuf, statement: &str, endpoint: &str, admin: &support::IamUser) {
-    let dir = cli.parent().map(PathBuf::from).unwrap_or_default();
+fn run_statement(cli: &Path, statement: &str, endpoint: &str, admin: &support::IamUser) {
+    let dir = cli.parent().map(Path::to_path_buf).unwrap_or_default();
     let path = format!(
         "{}:{}",
         dir.display(),
