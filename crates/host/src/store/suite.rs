@@ -349,6 +349,130 @@ pub async fn one_account_one_integration_under_concurrent_inserts(s: Arc<dyn Sto
     assert!(taken.iter().all(|id| *id == won[0]), "{taken:?} vs {won:?}");
 }
 
+/// The journal: written only under the running operation's id, read in
+/// plan and step order, a step's state updated in place; a take-over keeps
+/// the journal (by the operation's origin) and fences the old id out.
+pub async fn the_journal_is_fenced_by_the_operation_id(s: Arc<dyn Store>) {
+    use crate::store::{JournalEntry, StepState};
+    let now = crate::util::now_ms();
+    let mut n = new("j", "op-j");
+    n.lease.expires_ms = now - 1;
+    let row = s.insert(n).await.unwrap();
+    let entry = |plan, step, id: &str, state| JournalEntry {
+        plan,
+        step,
+        step_id: id.into(),
+        state,
+        apply: format!("ADD {id};"),
+        undo: Some(format!("REMOVE {id};")),
+    };
+    s.journal_write(
+        row.id,
+        "op-j",
+        "op-j",
+        &entry(1, 1, "b", StepState::Started),
+    )
+    .await
+    .unwrap();
+    s.journal_write(
+        row.id,
+        "op-j",
+        "op-j",
+        &entry(1, 0, "a", StepState::Started),
+    )
+    .await
+    .unwrap();
+    s.journal_write(
+        row.id,
+        "op-j",
+        "op-j",
+        &entry(1, 0, "a", StepState::Applied),
+    )
+    .await
+    .unwrap();
+    s.journal_write(
+        row.id,
+        "op-j",
+        "op-j",
+        &entry(2, 0, "c", StepState::Started),
+    )
+    .await
+    .unwrap();
+    let j = s.journal("op-j").await.unwrap();
+    assert_eq!(
+        j,
+        vec![
+            entry(1, 0, "a", StepState::Applied),
+            entry(1, 1, "b", StepState::Started),
+            entry(2, 0, "c", StepState::Started)
+        ]
+    );
+    assert!(matches!(
+        s.journal_write(
+            row.id,
+            "other",
+            "op-j",
+            &entry(1, 2, "x", StepState::Started)
+        )
+        .await,
+        Err(StoreError::LeaseLost(_))
+    ));
+    let claimed = s.claim_expired(&claim("h2", now)).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    let new_id = claimed[0].row.op.as_ref().unwrap().op_id.clone();
+    assert!(matches!(
+        s.journal_write(
+            row.id,
+            "op-j",
+            "op-j",
+            &entry(1, 2, "d", StepState::Started)
+        )
+        .await,
+        Err(StoreError::LeaseLost(_))
+    ));
+    s.journal_write(
+        row.id,
+        &new_id,
+        "op-j",
+        &entry(1, 1, "b", StepState::Undone),
+    )
+    .await
+    .unwrap();
+    let j = s.journal("op-j").await.unwrap();
+    assert_eq!(j.len(), 3);
+    assert_eq!(j[1].state, StepState::Undone);
+    assert!(s.journal("none").await.unwrap().is_empty());
+}
+
+/// Re-encryption swaps a row's sealed values only while they are what was read.
+pub async fn sealed_values_are_swapped_only_when_unchanged(s: Arc<dyn Store>) {
+    use crate::store::SealedRow;
+    let mut n = new("sealed", "op-s");
+    n.input = Some(vec![7]);
+    let row = s.insert(n).await.unwrap();
+    let read = s.sealed_page(0, 10).await.unwrap();
+    assert_eq!(
+        read,
+        vec![SealedRow {
+            id: row.id,
+            secrets: Some(vec![1, 2, 3]),
+            input: Some(vec![7])
+        }]
+    );
+    let new = SealedRow {
+        id: row.id,
+        secrets: Some(vec![4]),
+        input: Some(vec![8]),
+    };
+    assert!(s.reseal(&read[0], &new).await.unwrap());
+    assert!(
+        !s.reseal(&read[0], &new).await.unwrap(),
+        "a stale read swaps nothing"
+    );
+    assert_eq!(s.get(row.id).await.unwrap().unwrap().secrets, Some(vec![4]));
+    assert!(s.sealed_page(row.id, 10).await.unwrap().is_empty());
+}
+
 /// Every suite test, by name, for the stores' test modules.
 #[macro_export]
 macro_rules! store_suite {
@@ -359,6 +483,8 @@ macro_rules! store_suite {
             lists_page_by_id_with_filters,
             expired_leases_are_claimed_once_and_fence_the_old_holder,
             one_account_one_integration_under_concurrent_inserts,
+            the_journal_is_fenced_by_the_operation_id,
+            sealed_values_are_swapped_only_when_unchanged,
         );
     };
     (@each $make:path, $($name:ident,)*) => {
