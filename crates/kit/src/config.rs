@@ -11,13 +11,45 @@ pub const DEFAULT_CONNECT_TIMEOUT_SECONDS: u64 = 5;
 /// Upper bound, so that a validation run always ends in reasonable time.
 pub const MAX_CONNECT_TIMEOUT_SECONDS: u64 = 60;
 
-/// The body of a DELETE of an automatically set-up integration on a SQL
-/// platform: a privileged user's log-in, used once and never stored.
+/// A user name and password: what a SQL platform's session logs in with,
+/// and the body of a DELETE of an automatically set-up integration (a
+/// privileged user's log-in, used once and never stored).
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct PrivilegedCredentials {
+#[schemars(rename = "PrivilegedCredentials")]
+pub struct UserPassword {
     pub username: String,
     pub password: Secret<String>,
+}
+
+/// The DELETE body of the SQL platforms.
+pub type PrivilegedCredentials = UserPassword;
+
+/// How a SQL platform logs in, where the reference product offers user and
+/// password only.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(rename = "AuthenticationType")]
+pub enum UserPasswordOnly {
+    #[default]
+    UserPassword,
+}
+
+/// The impersonation role's default on platforms that fold names to lower
+/// case (Redshift, Synapse).
+#[derive(Debug, Clone, Copy)]
+pub struct LowercaseRole;
+
+impl DefaultRole for LowercaseRole {
+    const ROLE: &'static str = "immuta_impersonation";
+}
+
+/// The impersonation role's default on Snowflake, which folds to upper case.
+#[derive(Debug, Clone, Copy)]
+pub struct UppercaseRole;
+
+impl DefaultRole for UppercaseRole {
+    const ROLE: &'static str = "IMMUTA_IMPERSONATION";
 }
 
 /// `config.host` names a host (no blanks) and `config.port` is not 0.

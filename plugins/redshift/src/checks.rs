@@ -2,7 +2,7 @@
 //! contract's, character for character; descriptions and every other message
 //! are ours.
 
-use crate::client::{self, Credentials};
+use crate::client;
 use crate::config::RedshiftConfig;
 use junction_core::{Check, CheckContext, CheckOutcome};
 use junction_kit::contract;
@@ -61,9 +61,12 @@ impl Handoff {
         match handed {
             Some(client) => Ok(client),
             None => {
-                let conn =
-                    client::connect(config, &config.initial_database, &Credentials::of(config))
-                        .await?;
+                let conn = client::connect(
+                    config,
+                    &config.initial_database,
+                    &client::credentials_of(config),
+                )
+                .await?;
                 Ok(Arc::new(conn))
             }
         }
@@ -112,7 +115,7 @@ async fn connection_test(
     handoff: Arc<Handoff>,
 ) -> CheckOutcome {
     let db = login_database(&c, &ctx);
-    let conn = match client::connect(&c, &db, &Credentials::of(&c)).await {
+    let conn = match client::connect(&c, &db, &client::credentials_of(&c)).await {
         Ok(conn) => conn,
         Err(e) => {
             // The contract's message is fixed; the cause goes to the log.

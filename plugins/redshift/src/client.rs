@@ -68,20 +68,14 @@ fn describe(e: &tokio_postgres::Error) -> String {
     text
 }
 
-/// Credentials for one connection.
-#[derive(Debug, Clone)]
-pub struct Credentials {
-    pub username: String,
-    pub password: Secret<String>,
-}
+/// Credentials for one connection (the kit's user and password).
+pub type Credentials = junction_kit::config::UserPassword;
 
-impl Credentials {
-    /// The configuration's own credentials.
-    pub fn of(config: &RedshiftConfig) -> Self {
-        Credentials {
-            username: config.username.clone(),
-            password: config.password.clone(),
-        }
+/// The configuration's own credentials.
+pub fn credentials_of(config: &RedshiftConfig) -> Credentials {
+    Credentials {
+        username: config.username.clone(),
+        password: config.password.clone(),
     }
 }
 

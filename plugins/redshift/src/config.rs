@@ -12,8 +12,6 @@ use serde::{Deserialize, Serialize};
 /// Redshift's own default port.
 pub const DEFAULT_PORT: u16 = 5439;
 pub use junction_kit::config::MAX_CONNECT_TIMEOUT_SECONDS;
-/// The impersonation role's name when the payload names none.
-pub const DEFAULT_IMPERSONATION_ROLE: &str = "immuta_impersonation";
 /// Appended to the database name to name the system user of an automatic set-up.
 pub const SYSTEM_USER_SUFFIX: &str = "_system";
 /// Longest identifier PostgreSQL keeps (Redshift allows 127; the stand-in is
@@ -36,23 +34,10 @@ pub enum TlsMode {
 }
 
 /// How Junction logs in. Redshift integrations support user and password only.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub enum AuthenticationType {
-    #[default]
-    UserPassword,
-}
-
-/// The impersonation role's default name.
-#[derive(Debug)]
-pub struct DefaultImpersonationRole;
-
-impl junction_kit::config::DefaultRole for DefaultImpersonationRole {
-    const ROLE: &'static str = DEFAULT_IMPERSONATION_ROLE;
-}
+pub type AuthenticationType = junction_kit::config::UserPasswordOnly;
 
 /// User impersonation: a role that lets Junction run queries as other users.
-pub type Impersonation = junction_kit::config::Impersonation<DefaultImpersonationRole>;
+pub type Impersonation = junction_kit::config::Impersonation<junction_kit::config::LowercaseRole>;
 fn default_port() -> u16 {
     DEFAULT_PORT
 }

@@ -45,7 +45,7 @@ pub use bootstrap::{CURRENT_VERSION, step};
 #[doc(hidden)]
 pub mod testing {
     pub use crate::bootstrap::{Names, create_plan};
-    pub use crate::client::{Credentials, connect};
+    pub use crate::client::{Credentials, connect, credentials_of};
 }
 pub use config::{PrivilegedCredentials, RedshiftConfig, TlsMode};
 
@@ -170,7 +170,7 @@ impl Planned for Redshift {
         let sys = config.system_user_name();
         let password = password::generate(password::DEFAULT_LEN)?;
         let plan = bootstrap::create_plan(&names(&config, &sys), &password, version);
-        let login = Login::new(&config, Credentials::of(&config));
+        let login = Login::new(&config, client::credentials_of(&config));
         config.username = sys;
         config.password = password;
         Ok(Work::run(login, plan, config, version))
@@ -183,8 +183,8 @@ impl Planned for Redshift {
         _version: u32,
     ) -> Result<Work<Self>, OpError> {
         let found = async {
-            let conn =
-                client::connect(&config, &config.database, &Credentials::of(&config)).await?;
+            let conn = client::connect(&config, &config.database, &client::credentials_of(&config))
+                .await?;
             client::recorded_version(&conn).await
         }
         .await;
@@ -217,7 +217,7 @@ impl Planned for Redshift {
             };
             (creds, Some((&old.password, &new.password)))
         } else {
-            (Credentials::of(&new), None)
+            (client::credentials_of(&new), None)
         };
         let plan = bootstrap::edit_plan(
             &names(&old, &sys),
@@ -255,10 +255,7 @@ impl Planned for Redshift {
         let Some(privileged) = privileged else {
             return Ok(None);
         };
-        let creds = Credentials {
-            username: privileged.username,
-            password: privileged.password,
-        };
+        let creds = privileged;
         let sys = config.system_user_name();
         let n = names(&config, &sys);
         let plan = lifecycle::undo_setup(
@@ -287,7 +284,10 @@ impl Planned for Redshift {
     ) -> Result<Run<Self>, OpError> {
         let sys = system_user(config, op.auto_bootstrap);
         let plan = bootstrap::migration_plan(&names(config, &sys), from, to);
-        Ok(Run::new(Login::new(config, Credentials::of(config)), plan))
+        Ok(Run::new(
+            Login::new(config, client::credentials_of(config)),
+            plan,
+        ))
     }
 
     /// The manual scripts. The system user is the configured `username`; its

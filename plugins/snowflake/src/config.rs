@@ -13,8 +13,6 @@ use serde::{Deserialize, Serialize};
 pub const DEFAULT_PORT: u16 = 443;
 /// The table-grants role prefix when the payload names none.
 pub const DEFAULT_ROLE_PREFIX: &str = "IMMUTA";
-/// The impersonation role's name when the payload names none.
-pub const DEFAULT_IMPERSONATION_ROLE: &str = "IMMUTA_IMPERSONATION";
 pub use junction_kit::config::MAX_CONNECT_TIMEOUT_SECONDS;
 /// Appended to the database name to name the system user of an automatic set-up.
 pub const SYSTEM_USER_SUFFIX: &str = "_SYSTEM";
@@ -51,16 +49,8 @@ pub struct PrivateKey {
     pub content: Secret<String>,
 }
 
-/// The impersonation role's default name.
-#[derive(Debug)]
-pub struct DefaultImpersonationRole;
-
-impl junction_kit::config::DefaultRole for DefaultImpersonationRole {
-    const ROLE: &'static str = DEFAULT_IMPERSONATION_ROLE;
-}
-
 /// User impersonation: a role that lets Junction run queries as other users.
-pub type Impersonation = junction_kit::config::Impersonation<DefaultImpersonationRole>;
+pub type Impersonation = junction_kit::config::Impersonation<junction_kit::config::UppercaseRole>;
 
 /// Snowflake table grants: Junction manages roles named with this prefix.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

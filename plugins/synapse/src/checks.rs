@@ -2,7 +2,7 @@
 //! contract's, character for character; descriptions and every other message
 //! are ours.
 
-use crate::client::{self, Credentials, Facts, Questions};
+use crate::client::{self, Facts, Questions};
 use crate::config::{SYSTEM_SCHEMAS, SynapseConfig};
 use junction_core::{Check, CheckContext, CheckOutcome};
 use junction_kit::contract;
@@ -96,7 +96,8 @@ impl Handoff {
             Some(f) => Ok(f),
             None => {
                 let mut conn =
-                    client::connect(config, &config.database, &Credentials::of(config)).await?;
+                    client::connect(config, &config.database, &client::credentials_of(config))
+                        .await?;
                 let facts = client::facts(&mut conn, &questions(config, auto_bootstrap)).await;
                 let _ = conn.close().await;
                 facts
@@ -149,7 +150,7 @@ async fn connection_test(
     ctx: CheckContext,
     handoff: Arc<Handoff>,
 ) -> CheckOutcome {
-    let mut conn = match client::connect(&c, &c.database, &Credentials::of(&c)).await {
+    let mut conn = match client::connect(&c, &c.database, &client::credentials_of(&c)).await {
         Ok(conn) => conn,
         Err(e) => {
             // The contract's message is fixed; the cause goes to the log.

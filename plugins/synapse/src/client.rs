@@ -72,20 +72,14 @@ pub fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(500u64.saturating_mul(1 << attempt.min(3)))
 }
 
-/// Credentials for one connection.
-#[derive(Debug, Clone)]
-pub struct Credentials {
-    pub username: String,
-    pub password: Secret<String>,
-}
+/// Credentials for one connection (the kit's user and password).
+pub type Credentials = junction_kit::config::UserPassword;
 
-impl Credentials {
-    /// The configuration's own credentials.
-    pub fn of(config: &SynapseConfig) -> Self {
-        Credentials {
-            username: config.username.clone(),
-            password: config.password.clone(),
-        }
+/// The configuration's own credentials.
+pub fn credentials_of(config: &SynapseConfig) -> Credentials {
+    Credentials {
+        username: config.username.clone(),
+        password: config.password.clone(),
     }
 }
 

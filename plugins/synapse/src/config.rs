@@ -20,8 +20,6 @@ pub const DEFAULT_PORT: u16 = 1433;
 pub const DEFAULT_CONNECT_TIMEOUT_SECONDS: u64 = 30;
 /// Upper bound, so that a validation run always ends in reasonable time.
 pub const MAX_CONNECT_TIMEOUT_SECONDS: u64 = 120;
-/// The impersonation role's name when the payload names none.
-pub const DEFAULT_IMPERSONATION_ROLE: &str = "immuta_impersonation";
 /// Appended to the database name to name the system login and user of an
 /// automatic set-up.
 pub const SYSTEM_USER_SUFFIX: &str = "_immuta_system";
@@ -57,25 +55,12 @@ pub enum Encrypt {
 }
 
 /// How Junction logs in. Synapse integrations support SQL logins only.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub enum AuthenticationType {
-    #[default]
-    UserPassword,
-}
-
-/// The impersonation role's default name.
-#[derive(Debug, Clone, Copy)]
-pub struct DefaultImpersonationRole;
-
-impl junction_kit::config::DefaultRole for DefaultImpersonationRole {
-    const ROLE: &'static str = DEFAULT_IMPERSONATION_ROLE;
-}
+pub type AuthenticationType = junction_kit::config::UserPasswordOnly;
 
 /// User impersonation: a database role, created by the set-up, whose
 /// members Junction's procedures may query as another user (the kit's shape,
 /// shared with Redshift and Snowflake).
-pub type Impersonation = junction_kit::config::Impersonation<DefaultImpersonationRole>;
+pub type Impersonation = junction_kit::config::Impersonation<junction_kit::config::LowercaseRole>;
 
 /// How Junction flattens metadata into strings. Fixed once the integration is
 /// set up: a change would make what is already stored unreadable.

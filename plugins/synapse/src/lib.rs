@@ -222,7 +222,7 @@ impl Planned for Synapse {
         let sys = config.system_user_name();
         let password = junction_kit::password::generate(junction_kit::password::DEFAULT_LEN)?;
         let plan = bootstrap::create_plan(&names(&config, &sys), &password, version);
-        let login = Login::new(&config, Credentials::of(&config));
+        let login = Login::new(&config, client::credentials_of(&config));
         let stored = SynapseConfig {
             username: sys,
             password,
@@ -238,7 +238,8 @@ impl Planned for Synapse {
     ) -> Result<Work<Self>, OpError> {
         let found = async {
             let mut conn =
-                client::connect(&config, &config.database, &Credentials::of(&config)).await?;
+                client::connect(&config, &config.database, &client::credentials_of(&config))
+                    .await?;
             let v = client::recorded_version(&mut conn).await;
             let _ = conn.close().await;
             v
@@ -276,7 +277,7 @@ impl Planned for Synapse {
                 "enabling, disabling or renaming impersonation",
             ));
         }
-        let login = Login::new(&new, Credentials::of(&new));
+        let login = Login::new(&new, client::credentials_of(&new));
         let stored = SynapseConfig {
             username: sys,
             password: old.password.clone(),
@@ -295,10 +296,7 @@ impl Planned for Synapse {
         let Some(p) = privileged else {
             return Ok(None);
         };
-        let creds = Credentials {
-            username: p.username,
-            password: p.password,
-        };
+        let creds = p;
         let sys = config.system_user_name();
         let n = names(&config, &sys);
         let plan: Plan<TsqlAction> = lifecycle::undo_setup(
@@ -320,7 +318,10 @@ impl Planned for Synapse {
         to: u32,
     ) -> Result<Run<Self>, OpError> {
         let plan = bootstrap::migration_plan(from, to);
-        Ok(Run::new(Login::new(config, Credentials::of(config)), plan))
+        Ok(Run::new(
+            Login::new(config, client::credentials_of(config)),
+            plan,
+        ))
     }
 
     /// The manual scripts. The system user is the configured `username`; its

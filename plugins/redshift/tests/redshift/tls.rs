@@ -48,7 +48,7 @@ async fn tls_require_refuses_a_certificate_no_public_root_signed() {
         "username": "admin", "password": "pw", "tls": "require", "connectTimeoutSeconds": 5
     });
     let typed = support::typed(&config);
-    let Err(err) = client::connect(&typed, "dev", &client::Credentials::of(&typed)).await else {
+    let Err(err) = client::connect(&typed, "dev", &client::credentials_of(&typed)).await else {
         panic!("the client accepted a self-signed certificate");
     };
     let text = err.to_string();
