@@ -114,3 +114,19 @@ async fn a_bad_url_is_a_clear_error() {
     };
     assert!(e.to_string().contains("not a PostgreSQL URL"), "{e}");
 }
+
+/// `sslmode=require` speaks TLS: the stand-in, which has none, is refused
+/// rather than spoken to in the clear.
+#[tokio::test]
+async fn sslmode_require_never_falls_back_to_plain_tcp() {
+    let Some(pg) = stand_ins::require::<Postgres>("postgres") else {
+        return;
+    };
+    let u = url(&pg, &pg.database).replace("sslmode=disable", "sslmode=require");
+    let Err(e) = PostgresStore::connect(&u).await else {
+        panic!("connected without TLS")
+    };
+    let text = e.to_string();
+    assert!(text.contains("TLS") || text.contains("SSL"), "{text}");
+    assert!(!text.contains(&pg.password), "{text}");
+}
