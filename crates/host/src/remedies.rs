@@ -131,6 +131,24 @@ mod tests {
         assert_eq!(read.validation_tests, with.validation_tests);
     }
 
+    /// A remedy is scrubbed like a message: a secret of the request that a
+    /// platform put in one comes out redacted.
+    #[test]
+    fn remedies_are_scrubbed_of_the_request_secrets() {
+        let config = json!({"password": "Sentinel-pw-42"});
+        let scrub = crate::secrets::ScrubList::of(&config, &["/password".to_owned()]);
+        let mut leaky = remedy();
+        leaky.missing = "the password Sentinel-pw-42".into();
+        leaky.statements = vec!["ALTER USER u SET PASSWORD = 'Sentinel-pw-42';".into()];
+        let r = scrub.results(results(vec![leaky]));
+        let text = stored(&r);
+        assert!(!text.contains("Sentinel-pw-42"), "{text}");
+        assert_eq!(
+            r.remedies[0].statements,
+            [format!("ALTER USER u SET PASSWORD = '{}';", junction_core::REDACTED)]
+        );
+    }
+
     #[test]
     fn answers_put_remedies_beside_the_results() {
         let with = results(vec![remedy()]);
