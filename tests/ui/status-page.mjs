@@ -249,7 +249,7 @@ async function run(page) {
         password: SENTINEL,
         // Slow enough that the page sees each stage at least once.
         checks: { 'Synthetic: connection': { behavior: 'pass', delayMs: 1500 } },
-        operations: { create: { behavior: 'pass', delayMs: 4000 } },
+        operations: { create: { behavior: 'pass', delayMs: 8000 } },
       },
     }),
   });
