@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const PERMISSIONS: [&str; 7] = junction_bigquery::checks::PERMISSIONS;
+const PERMISSIONS: [&str; 7] = junction_bigquery::testing::checks::PERMISSIONS;
 
 /// A config whose every URL points at `base` (the fake, or the proxy before it).
 fn config(base: &str) -> Value {

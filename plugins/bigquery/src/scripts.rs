@@ -13,17 +13,8 @@ use crate::checks::PERMISSIONS;
 use crate::client::MANAGED_BY;
 use crate::config::BigQueryConfig;
 
-/// Single-quoted for a POSIX shell, unless plainly safe.
-pub fn shell_quote(s: &str) -> String {
-    let safe = !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_.,:/@=+%".contains(&b));
-    if safe {
-        s.to_owned()
-    } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
-    }
-}
+/// A value as one shell word (the kit's quoting, shared with remedies).
+pub use junction_kit::remedy::shell_quote;
 
 /// `project:dataset`, as `bq` names a dataset.
 fn bq_dataset(project: &str, dataset: &str) -> String {

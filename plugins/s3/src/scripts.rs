@@ -35,17 +35,8 @@ pub enum LocationAction {
     },
 }
 
-/// A value as one shell word: single-quoted unless plainly safe.
-pub fn shell_quote(s: &str) -> String {
-    let safe = !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@,+".contains(c));
-    if safe {
-        s.to_owned()
-    } else {
-        format!("'{}'", s.replace('\'', "'\\''"))
-    }
-}
+/// A value as one shell word (the kit's quoting, shared with remedies).
+pub use junction_kit::remedy::shell_quote;
 
 /// The shell expression that finds a scope's location id.
 fn location_id_lookup(account: &str, region: &str, scope: &str) -> String {

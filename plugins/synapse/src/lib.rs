@@ -28,11 +28,32 @@
 //!
 //! See the README for the configuration, the tests and the stand-ins.
 
-pub mod bootstrap;
-pub mod checks;
-pub mod client;
-pub mod config;
-pub mod scripts;
+mod bootstrap;
+mod checks;
+mod client;
+mod config;
+mod scripts;
+
+/// For this crate's own tests and benchmark (the plans, checks and clients
+/// they drive directly); not part of the platform's surface.
+#[doc(hidden)]
+pub mod testing {
+    pub mod bootstrap {
+        pub use crate::bootstrap::*;
+    }
+    pub mod checks {
+        pub use crate::checks::*;
+    }
+    pub mod client {
+        pub use crate::client::*;
+    }
+    pub mod config {
+        pub use crate::config::*;
+    }
+    pub mod scripts {
+        pub use crate::scripts::*;
+    }
+}
 
 use bootstrap::{CURRENT_VERSION, Names};
 use client::{Credentials, DbError, Session};

@@ -5,8 +5,8 @@
 use crate::fake_google::FakeGoogle;
 use crate::keys::{self, PROJECT};
 use crate::support::{self, ALL_HELD, config_for, fake, http, typed};
-use junction_bigquery::client::Google;
-use junction_bigquery::jwt;
+use junction_bigquery::testing::client::Google;
+use junction_bigquery::testing::jwt;
 use serde_json::Value;
 
 /// Posts `assertion` to the fake's token endpoint as the plugin does.

@@ -57,7 +57,7 @@ fn the_key_file_gives_the_project_and_the_service_account() {
     );
     assert_eq!(c.role_name(), "projects/junction-test/roles/junction_test");
     assert_eq!(c.timeout_seconds, 5);
-    assert!(junction_bigquery::config::validate(&c).is_ok());
+    assert!(junction_bigquery::testing::config::validate(&c).is_ok());
 }
 
 #[test]

@@ -6,7 +6,7 @@ use crate::support::{config, typed};
 use aws_lc_rs::signature::{RSA_PKCS1_2048_8192_SHA256, UnparsedPublicKey};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use junction_bigquery::jwt;
+use junction_bigquery::testing::jwt;
 use serde_json::Value;
 
 fn part(p: &str) -> Value {

@@ -9,7 +9,8 @@ use crate::support::{
     self, ALL_HELD, EmulatorTurn, config_for, emulator, emulator_turn, fake, http, outcome, unique,
     validate,
 };
-use junction_bigquery::{BigQuery, bootstrap, checks};
+use junction_bigquery::BigQuery;
+use junction_bigquery::testing::{bootstrap, checks};
 use junction_core::{CheckContext, DynPlatform, OpError, Peer, Status, TestStatus};
 use junction_testkit::stand_ins::Http;
 use junction_testkit::{op_context, op_context_failing_at};
@@ -116,7 +117,7 @@ async fn create_makes_the_dataset_its_table_and_records_the_version_and_delete_r
     let rows = setup["rows"]["rows"].as_array().unwrap();
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0]["f"][0]["v"], "1");
-    let google = junction_bigquery::client::Google::new(&support::typed(&c)).unwrap();
+    let google = junction_bigquery::testing::client::Google::new(&support::typed(&c)).unwrap();
     assert_eq!(
         bootstrap::recorded_versions(&google, &prefix)
             .await

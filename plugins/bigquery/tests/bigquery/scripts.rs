@@ -132,16 +132,19 @@ fn the_edit_script_rebinds_a_new_role_and_shows_the_dataset_move() {
 
 #[test]
 fn unusual_values_are_shell_quoted() {
-    assert_eq!(junction_bigquery::scripts::shell_quote("a b"), "'a b'");
     assert_eq!(
-        junction_bigquery::scripts::shell_quote("it's"),
+        junction_bigquery::testing::scripts::shell_quote("a b"),
+        "'a b'"
+    );
+    assert_eq!(
+        junction_bigquery::testing::scripts::shell_quote("it's"),
         r"'it'\''s'"
     );
     assert_eq!(
-        junction_bigquery::scripts::shell_quote("junction-test:meta"),
+        junction_bigquery::testing::scripts::shell_quote("junction-test:meta"),
         "junction-test:meta"
     );
-    assert_eq!(junction_bigquery::scripts::shell_quote(""), "''");
+    assert_eq!(junction_bigquery::testing::scripts::shell_quote(""), "''");
     for kind in [ScriptKind::InitialCreate, ScriptKind::PostCleanup] {
         let c = config(0, "https://oauth2.googleapis.com/token", "meta");
         assert!(matches!(

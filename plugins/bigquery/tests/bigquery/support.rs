@@ -34,7 +34,7 @@ pub fn typed(config: &Value) -> BigQueryConfig {
 pub fn errors(config: &Value) -> Vec<(String, String)> {
     let errors = match junction_core::config::from_json_at::<BigQueryConfig>(config, "config") {
         Err(e) => e,
-        Ok(c) => match junction_bigquery::config::validate(&c) {
+        Ok(c) => match junction_bigquery::testing::config::validate(&c) {
             Err(e) => e,
             Ok(()) => return Vec::new(),
         },
@@ -90,7 +90,7 @@ pub async fn emulator_turn() -> EmulatorTurn {
 }
 
 /// The seven permissions of the custom role.
-pub const ALL_HELD: [&str; 7] = junction_bigquery::checks::PERMISSIONS;
+pub const ALL_HELD: [&str; 7] = junction_bigquery::testing::checks::PERMISSIONS;
 
 /// A fake (forwarding BigQuery to `upstream` if given) that knows the test
 /// service account with key `n`, holding `held`.

@@ -4,7 +4,7 @@
 
 use crate::keys::{self, PROJECT};
 use crate::support::{ALL_HELD, Captured, config_for, fake, outcome, validate};
-use junction_bigquery::checks::{self, PERMISSION_TESTS};
+use junction_bigquery::testing::checks::{self, PERMISSION_TESTS};
 use junction_core::{CheckContext, Peer, Status, TestStatus};
 use serde_json::json;
 use std::sync::Arc;

@@ -7,7 +7,7 @@
 use crate::fake_synapse::{ADMIN, FakeSynapse};
 use crate::support::{self, DB, auto_config, system_user};
 use junction_synapse::TYPE_NAME;
-use junction_synapse::bootstrap::step;
+use junction_synapse::testing::bootstrap::step;
 use junction_testkit::SENTINEL;
 use junction_testkit::binary::Server;
 use serde_json::{Value, json};

@@ -5,7 +5,7 @@
 use crate::support::{self, DB, auto_config, op, op_fault, system_user, typed};
 use junction_core::Platform;
 use junction_kit::Kit;
-use junction_synapse::bootstrap::{self, CURRENT_VERSION, Names, step};
+use junction_synapse::testing::bootstrap::{self, CURRENT_VERSION, Names, step};
 use junction_synapse::{Synapse, SynapseConfig};
 
 fn names<'a>(sys: &'a str, impersonation: bool) -> Names<'a> {

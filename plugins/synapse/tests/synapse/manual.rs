@@ -67,7 +67,7 @@ async fn the_two_stage_scripts_give_the_catalog_of_automatic_set_up() {
         .expect("manual create");
     assert_eq!(
         out.bootstrap_version,
-        junction_synapse::bootstrap::CURRENT_VERSION
+        junction_synapse::testing::bootstrap::CURRENT_VERSION
     );
     let r = support::validate(&p, &manual_config(fake.port), false).await;
     assert_eq!(r.status, TestStatus::Passed, "{:?}", support::outcomes(&r));
@@ -75,7 +75,7 @@ async fn the_two_stage_scripts_give_the_catalog_of_automatic_set_up() {
     // The delete script's two parts take everything away.
     let delete = script(ScriptKind::Delete, &config, None);
     let (in_db, in_master) = delete
-        .split_once(junction_synapse::bootstrap::MASTER_PART)
+        .split_once(junction_synapse::testing::bootstrap::MASTER_PART)
         .expect("two parts");
     run(&fake, DB, in_db);
     run(&fake, "master", in_master);

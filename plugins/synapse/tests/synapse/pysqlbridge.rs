@@ -5,7 +5,7 @@
 
 use crate::support::{self, outcomes};
 use junction_core::TestStatus;
-use junction_synapse::checks::{CONNECT, CONNECT_FAILED};
+use junction_synapse::testing::checks::{CONNECT, CONNECT_FAILED};
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -58,7 +58,7 @@ async fn the_right_password_connects_and_a_wrong_one_does_not() {
     let manage = r
         .validation_tests
         .iter()
-        .find(|t| t.name == junction_synapse::checks::MANAGE)
+        .find(|t| t.name == junction_synapse::testing::checks::MANAGE)
         .expect("manage test");
     assert_eq!(manage.status, TestStatus::Failed, "{:?}", outcomes(&r));
     assert!(

@@ -3,7 +3,7 @@
 
 use crate::support::{self, DB, auto_config, outcomes, validate};
 use junction_core::{DynPlatform, TestStatus};
-use junction_synapse::checks::{
+use junction_synapse::testing::checks::{
     CANNOT_MANAGE, CONNECT, CONNECT_FAILED, DELIMITERS, DELIMITERS_EQUAL, MANAGE, ROLE_ABSENT,
     ROLE_EXISTS,
 };
