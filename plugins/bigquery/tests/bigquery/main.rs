@@ -9,6 +9,7 @@ mod api;
 mod auth;
 mod config;
 mod conformance;
+mod contract;
 mod fake_google;
 mod jwt;
 mod keys;

@@ -7,6 +7,7 @@
 
 mod api;
 mod conformance;
+mod contract;
 mod fake_synapse;
 mod fake_tests;
 mod lifecycle;
