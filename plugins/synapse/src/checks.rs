@@ -4,8 +4,9 @@
 
 use crate::client::{self, Facts, Questions};
 use crate::config::{SYSTEM_SCHEMAS, SynapseConfig};
-use junction_core::{Check, CheckContext, CheckOutcome};
-use junction_kit::contract;
+use junction_core::{Check, CheckContext, CheckOutcome, Fix};
+use junction_kit::sql::tsql::ident;
+use junction_kit::{Dialect, contract, remedy};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -226,26 +227,112 @@ async fn manage_test(
     } else {
         MANUAL_NEEDS
     };
-    let mut missing: Vec<String> = needs
-        .iter()
-        .filter(|p| !facts.database_permissions.contains(**p))
-        .map(|p| (*p).to_owned())
-        .collect();
-    for (schema, perm, held) in &facts.schema_permissions {
-        match held {
-            Some(true) => {}
-            Some(false) => missing.push(format!("{perm} on schema {schema}")),
-            None => missing.push(format!("schema {schema} (missing)")),
-        }
-    }
-    missing.dedup();
+    let missing = Missing::of(needs, &facts);
     if missing.is_empty() {
         CheckOutcome::passed()
     } else {
-        // The contract's message; what is missing goes to the log.
-        tracing::warn!(user = %c.username, missing = ?missing, "the user cannot manage the database");
-        CheckOutcome::failed(CANNOT_MANAGE)
+        // The contract's message; what is missing goes to the log and, as
+        // the statements that grant it, to the remedy.
+        tracing::warn!(user = %c.username, missing = ?missing.describe(), "the user cannot manage the database");
+        CheckOutcome::failed(CANNOT_MANAGE).with_remedy(manage_remedy(&c, &missing))
     }
+}
+
+/// What the manage test found missing: database permissions, and per
+/// schema the permissions missing on it (all of them when the schema itself
+/// is missing).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Missing {
+    pub database: Vec<String>,
+    /// `(schema, exists, permissions)` in the order asked.
+    pub schemas: Vec<(String, bool, Vec<String>)>,
+}
+
+impl Missing {
+    fn of(needs: &[&str], facts: &Facts) -> Self {
+        let database = needs
+            .iter()
+            .filter(|p| !facts.database_permissions.contains(**p))
+            .map(|p| (*p).to_owned())
+            .collect();
+        let mut schemas: Vec<(String, bool, Vec<String>)> = Vec::new();
+        for (schema, perm, held) in &facts.schema_permissions {
+            if *held == Some(true) {
+                continue;
+            }
+            let exists = held.is_some();
+            match schemas.iter_mut().find(|(s, _, _)| s == schema) {
+                Some((_, _, perms)) => perms.push(perm.clone()),
+                None => schemas.push((schema.clone(), exists, vec![perm.clone()])),
+            }
+        }
+        Missing { database, schemas }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.database.is_empty() && self.schemas.is_empty()
+    }
+
+    /// One phrase per missing thing, as the log and the remedy say it.
+    fn describe(&self) -> Vec<String> {
+        let mut out: Vec<String> = self.database.clone();
+        for (schema, exists, perms) in &self.schemas {
+            if !exists {
+                out.push(format!("schema {schema} (missing)"));
+            }
+            out.extend(perms.iter().map(|p| format!("{p} on schema {schema}")));
+        }
+        out
+    }
+}
+
+/// The T-SQL that grants exactly what is missing to the configured user, run
+/// in the configured database by someone who holds CONTROL of it: CONTROL of
+/// the database for an automatic set-up; for a manual one, the database
+/// permissions and, per schema (created first when missing), the schema
+/// permissions the create script grants.
+pub fn manage_remedy(c: &SynapseConfig, missing: &Missing) -> Fix {
+    let user = ident(&c.username);
+    let mut statements = Vec::new();
+    if !missing.database.is_empty() {
+        // CONTROL is granted on the database by name, as an operator reads
+        // it; the rest are database-scoped permissions granted in it.
+        if missing.database.iter().any(|p| p == "CONTROL") {
+            statements.push(format!(
+                "GRANT CONTROL ON DATABASE::{} TO {user}",
+                ident(&c.database)
+            ));
+        }
+        let rest: Vec<&str> = missing
+            .database
+            .iter()
+            .map(String::as_str)
+            .filter(|p| *p != "CONTROL")
+            .collect();
+        if !rest.is_empty() {
+            statements.push(format!("GRANT {} TO {user}", rest.join(", ")));
+        }
+    }
+    for (schema, exists, perms) in &missing.schemas {
+        if !exists {
+            statements.push(format!("CREATE SCHEMA {}", ident(schema)));
+        }
+        statements.push(format!(
+            "GRANT {} ON SCHEMA::{} TO {user}",
+            perms.join(", "),
+            ident(schema)
+        ));
+    }
+    remedy::sql(
+        Dialect::TSql,
+        format!(
+            "{} for the user {} in the database {}",
+            missing.describe().join(", "),
+            c.username,
+            c.database
+        ),
+        statements,
+    )
 }
 #[cfg(test)]
 mod tests {

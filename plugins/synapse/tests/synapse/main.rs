@@ -13,6 +13,7 @@ mod fake_tests;
 mod lifecycle;
 mod manual;
 mod pysqlbridge;
+mod remedies;
 mod secrets;
 mod support;
 mod validate;
