@@ -10,7 +10,7 @@
 //!   (a proxy, a login page) answers HTML where JSON was due;
 //! - retries with exponential backoff for idempotent requests only (GET, PUT,
 //!   DELETE, or a POST marked [`Request::idempotent`]), on transport failures
-//!   and 429/502/503/504, honouring `Retry-After` in seconds;
+//!   and 429/500/502/503/504, honouring `Retry-After` in seconds;
 //! - bearer tokens from a [`TokenSource`], cached until shortly before they
 //!   expire and fetched again once after a 401.
 //!
@@ -670,7 +670,9 @@ impl JsonClient {
         };
         match status {
             401 => Attempt::Unauthorized(e),
-            429 | 502 | 503 | 504 => Attempt::Retry(e, after),
+            // 500 too: Google asks clients to retry `backendError`; only
+            // idempotent requests are ever retried.
+            429 | 500 | 502 | 503 | 504 => Attempt::Retry(e, after),
             _ => Attempt::Done(Err(e)),
         }
     }
