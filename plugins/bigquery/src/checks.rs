@@ -10,8 +10,9 @@
 
 use crate::client::{Google, Lookup};
 use crate::config::BigQueryConfig;
-use junction_core::{Check, CheckContext, CheckOutcome};
+use junction_core::{Check, CheckContext, CheckOutcome, Fix};
 use junction_kit::http::HttpError;
+use junction_kit::remedy::{self, shell_quote};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::OnceCell;
@@ -269,6 +270,24 @@ pub fn missing_permission(c: &BigQueryConfig, permission: &str) -> String {
     )
 }
 
+/// The remedy of a missing permission: the one `gcloud` command that adds
+/// exactly it to the custom role (the role's grant to the service account is
+/// the manual script's, and testIamPermissions cannot tell it apart).
+pub fn permission_remedy(c: &BigQueryConfig, permission: &str) -> Fix {
+    remedy::shell(
+        format!(
+            "the permission {permission} in the custom role {}",
+            c.role_name()
+        ),
+        [format!(
+            "gcloud iam roles update {} --project={} --add-permissions={}",
+            shell_quote(&c.role),
+            shell_quote(c.project_id()),
+            shell_quote(permission)
+        )],
+    )
+}
+
 async fn permission_test(
     c: Arc<BigQueryConfig>,
     shared: Arc<Shared>,
@@ -277,7 +296,8 @@ async fn permission_test(
     let probe = shared.probe(&c);
     match probe.permissions().await {
         Ok(held) if held.iter().any(|p| p == permission) => CheckOutcome::passed(),
-        Ok(_) => CheckOutcome::warning(missing_permission(&c, permission)),
+        Ok(_) => CheckOutcome::warning(missing_permission(&c, permission))
+            .with_remedy(permission_remedy(&c, permission)),
         Err(e) => {
             tracing::warn!(error = %e, permission, "testIamPermissions failed");
             CheckOutcome::warning(format!(

@@ -133,6 +133,14 @@ impl FakeGoogle {
         );
     }
 
+    /// Adds `permission` to what `email`'s role grants on the project, as
+    /// Google does once the custom role is updated with it.
+    pub fn add_permission(&self, email: &str, permission: &str) {
+        let mut state = self.state.lock().unwrap();
+        let account = state.accounts.get_mut(email).expect("a known account");
+        account.held.insert(permission.to_owned());
+    }
+
     /// JWTs must name `url` as their audience: the token URL a client uses
     /// when a proxy stands before this fake.
     pub fn set_audience(&self, url: &str) {

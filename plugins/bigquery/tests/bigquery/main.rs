@@ -15,6 +15,7 @@ mod jwt;
 mod keys;
 mod lifecycle;
 mod logs;
+mod remedies;
 mod scripts;
 mod support;
 mod validate;
