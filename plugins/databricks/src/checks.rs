@@ -7,8 +7,8 @@
 use crate::bootstrap::{self, PRINCIPAL_PRIVILEGES, Settings, property};
 use crate::client::{ClientError, MetastoreAssignment, Workspace};
 use crate::config::{self, DatabricksConfig};
-use crate::scripts::Securable;
-use junction_core::{Check, CheckContext, CheckOutcome};
+use crate::scripts::{self, Securable};
+use junction_core::{Check, CheckContext, CheckOutcome, Fix};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -163,12 +163,64 @@ async fn metastore_test(c: Arc<DatabricksConfig>, handoff: Arc<Handoff>) -> Chec
     }
 }
 
-/// What is wrong with a manual set-up, for the log. Everything it may need
-/// is asked for at once (one round trip), then judged.
+/// What is wrong with a manual set-up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    /// An object is missing or unreadable: for the log (the manual script
+    /// makes it; a remedy would be the whole script).
+    SetUp(String),
+    /// The objects are there; the principal lacks these privileges
+    /// (the REST API's names) on the catalog.
+    Privileges {
+        principal: String,
+        catalog: String,
+        missing: Vec<&'static str>,
+    },
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Problem::SetUp(text) => f.write_str(text),
+            Problem::Privileges {
+                principal,
+                catalog,
+                missing,
+            } => write!(
+                f,
+                "the principal {principal} lacks {} on catalog {catalog}",
+                missing.join(", ")
+            ),
+        }
+    }
+}
+
+/// The remedy of missing privileges: the one Databricks SQL `GRANT` that
+/// gives the principal exactly them on the catalog, run in a SQL warehouse
+/// by the catalog's owner or a metastore admin.
+pub fn privileges_remedy(principal: &str, catalog: &str, missing: &[&str]) -> Fix {
+    let privileges: Vec<String> = missing.iter().map(|p| scripts::privilege_sql(p)).collect();
+    Fix {
+        missing: format!(
+            "{} on the catalog {catalog} for the principal {principal}",
+            privileges.join(", ")
+        ),
+        language: "sql".into(),
+        statements: vec![format!(
+            "GRANT {} ON CATALOG {} TO {};",
+            privileges.join(", "),
+            scripts::ident(catalog),
+            scripts::ident(principal)
+        )],
+    }
+}
+
+/// What is wrong with a manual set-up. Everything it may need is asked for
+/// at once (one round trip), then judged.
 async fn manual_catalog_problem(
     c: &Arc<DatabricksConfig>,
     handoff: &Handoff,
-) -> Result<Option<String>, ClientError> {
+) -> Result<Option<Problem>, ClientError> {
     use bootstrap::{AUDIT_EVENTS, POLICIES_SCHEMA, SYSTEM_SCHEMA, USER_ATTRIBUTES};
     let (ws, principal) = handoff.get(c).await?;
     let catalog = c.catalog.as_str();
@@ -183,21 +235,23 @@ async fn manual_catalog_problem(
         ws.effective_privileges(Securable::Catalog, catalog, &principal),
     );
     let Some(info) = info? else {
-        return Ok(Some(format!("the catalog {catalog} does not exist")));
+        return Ok(Some(Problem::SetUp(format!(
+            "the catalog {catalog} does not exist"
+        ))));
     };
     let Some(system) = system? else {
-        return Ok(Some(format!(
+        return Ok(Some(Problem::SetUp(format!(
             "the schema {catalog}.{SYSTEM_SCHEMA} does not exist"
-        )));
+        ))));
     };
     let recorded = system.properties.get(property::VERSION);
     let version = match recorded.and_then(|v| v.parse::<u32>().ok()) {
         Some(v) if (1..=bootstrap::CURRENT_VERSION).contains(&v) => v,
         _ => {
-            return Ok(Some(format!(
+            return Ok(Some(Problem::SetUp(format!(
                 "the schema {catalog}.{SYSTEM_SCHEMA} records no set-up version Junction knows ({}: {recorded:?})",
                 property::VERSION,
-            )));
+            ))));
         }
     };
     let (policies, attributes, audit) =
@@ -216,9 +270,9 @@ async fn manual_catalog_problem(
             } else {
                 format!("the table {catalog}.{schema}.{name}")
             };
-            return Ok(Some(format!(
+            return Ok(Some(Problem::SetUp(format!(
                 "{what} does not exist (set-up version {version})"
-            )));
+            ))));
         }
     }
     // An owner holds every privilege on what it owns.
@@ -236,10 +290,11 @@ async fn manual_catalog_problem(
     if missing.is_empty() {
         Ok(None)
     } else {
-        Ok(Some(format!(
-            "the principal {principal} lacks {} on catalog {catalog}",
-            missing.join(", ")
-        )))
+        Ok(Some(Problem::Privileges {
+            principal,
+            catalog: catalog.to_owned(),
+            missing,
+        }))
     }
 }
 
@@ -252,7 +307,15 @@ async fn manual_catalog_test(
         Ok(None) => CheckOutcome::passed(),
         Ok(Some(problem)) => {
             tracing::warn!(catalog = %c.catalog, problem = %problem, "manual catalog set-up incomplete");
-            CheckOutcome::failed(CATALOG_LOOKUP_FAILED)
+            let failed = CheckOutcome::failed(CATALOG_LOOKUP_FAILED);
+            match &problem {
+                Problem::Privileges {
+                    principal,
+                    catalog,
+                    missing,
+                } => failed.with_remedy(privileges_remedy(principal, catalog, missing)),
+                Problem::SetUp(_) => failed,
+            }
         }
         Err(e) => {
             tracing::warn!(catalog = %c.catalog, error = %e, "catalog metadata lookup failed");

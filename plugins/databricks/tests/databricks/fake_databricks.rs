@@ -664,6 +664,29 @@ fn submit(s: &mut State, body: &[u8]) -> Response {
         );
     };
     s.statements_run.push(text.to_owned());
+    // A GRANT takes effect as Unity Catalog's does: effective-permissions
+    // answers it from then on. One the fake cannot read fails as a syntax
+    // error, never as a silent success.
+    if text.trim_start().to_ascii_uppercase().starts_with("GRANT ") {
+        match parse_grant(text) {
+            Some((kind, name, principal, privileges)) => {
+                let privileges: Vec<&str> = privileges.iter().map(String::as_str).collect();
+                s.grant(&kind, &name, &principal, &privileges);
+            }
+            None => {
+                s.next_id += 1;
+                let id = format!("01ef-fake-{:04}", s.next_id);
+                return json_response(
+                    StatusCode::OK,
+                    statement_json(
+                        &id,
+                        "FAILED",
+                        Some(("PARSE_SYNTAX_ERROR", "[PARSE_SYNTAX_ERROR] Syntax error.")),
+                    ),
+                );
+            }
+        }
+    }
     s.next_id += 1;
     let id = format!("01ef-fake-{:04}", s.next_id);
     let (state, remaining) = match &s.statement_mode {
@@ -686,6 +709,92 @@ fn submit(s: &mut State, body: &[u8]) -> Response {
         },
     );
     json_response(StatusCode::OK, statement_json(&id, state, None))
+}
+
+/// `GRANT p[, p…] ON CATALOG|SCHEMA|TABLE name TO principal[;]`, names in
+/// backquotes (doubled inside) or bare, parts joined by dots: the securable's
+/// kind, full name, the principal and the privileges in the REST API's names
+/// (`USE CATALOG` → `USE_CATALOG`).
+pub fn parse_grant(text: &str) -> Option<(String, String, String, Vec<String>)> {
+    let text = text.trim().trim_end_matches(';').trim_end();
+    let rest = strip_word(text, "GRANT")?;
+    let on = find_word(rest, "ON")?;
+    let privileges: Vec<String> = rest[..on]
+        .split(',')
+        .map(|p| {
+            p.split_whitespace()
+                .collect::<Vec<_>>()
+                .join("_")
+                .to_ascii_uppercase()
+        })
+        .collect();
+    if privileges.iter().any(String::is_empty) {
+        return None;
+    }
+    let rest = rest[on + 2..].trim_start();
+    let (kind, rest) = rest.split_once(char::is_whitespace)?;
+    let kind = kind.to_ascii_uppercase();
+    if !["CATALOG", "SCHEMA", "TABLE"].contains(&kind.as_str()) {
+        return None;
+    }
+    let (name, rest) = name_parts(rest.trim_start())?;
+    let rest = strip_word(rest.trim_start(), "TO")?;
+    let (mut principal, rest) = name_parts(rest.trim_start())?;
+    // A principal is one name (its dots quoted).
+    (rest.trim().is_empty() && principal.len() == 1)
+        .then(|| (kind, name.join("."), principal.remove(0), privileges))
+}
+
+fn strip_word<'a>(text: &'a str, word: &str) -> Option<&'a str> {
+    let head = text.get(..word.len())?;
+    let rest = &text[word.len()..];
+    (head.eq_ignore_ascii_case(word) && rest.starts_with(char::is_whitespace)).then_some(rest)
+}
+
+/// Where ` ON ` (any case) is, outside names.
+fn find_word(text: &str, word: &str) -> Option<usize> {
+    let upper = text.to_ascii_uppercase();
+    upper.find(&format!(" {word} ")).map(|i| i + 1)
+}
+
+/// A dotted name of backquoted or bare parts: the parts unquoted, and what
+/// follows.
+fn name_parts(text: &str) -> Option<(Vec<String>, &str)> {
+    let mut parts = Vec::new();
+    let mut rest = text;
+    loop {
+        if let Some(quoted) = rest.strip_prefix('`') {
+            let mut part = String::new();
+            let mut chars = quoted.char_indices().peekable();
+            let end = loop {
+                let (i, ch) = chars.next()?;
+                if ch == '`' {
+                    if matches!(chars.peek(), Some((_, '`'))) {
+                        chars.next();
+                        part.push('`');
+                        continue;
+                    }
+                    break i + 1;
+                }
+                part.push(ch);
+            };
+            parts.push(part);
+            rest = &quoted[end..];
+        } else {
+            let end = rest
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(rest.len());
+            if end == 0 {
+                return None;
+            }
+            parts.push(rest[..end].to_owned());
+            rest = &rest[end..];
+        }
+        match rest.strip_prefix('.') {
+            Some(r) => rest = r,
+            None => return Some((parts, rest)),
+        }
+    }
 }
 
 fn poll(s: &mut State, id: &str) -> Response {
@@ -745,6 +854,30 @@ pub async fn fake_workspace_without_metastore(pat: &str) -> FakeDatabricks {
 
 #[cfg(test)]
 mod own_tests {
+    #[test]
+    fn grants_are_parsed_as_databricks_sql_reads_them() {
+        use super::parse_grant;
+        assert_eq!(
+            parse_grant("GRANT USE CATALOG, MANAGE ON CATALOG `j``c` TO `etl@example.com`;"),
+            Some((
+                "CATALOG".into(),
+                "j`c".into(),
+                "etl@example.com".into(),
+                vec!["USE_CATALOG".into(), "MANAGE".into()]
+            ))
+        );
+        assert_eq!(
+            parse_grant("grant select on table c.`s`.t to admins").map(|g| g.1),
+            Some("c.s.t".into())
+        );
+        assert_eq!(
+            parse_grant("GRANT MANAGE ON CATALOG `jc` TO etl@example.com"),
+            None
+        );
+        assert_eq!(parse_grant("GRANT MANAGE ON VOLUME `jc` TO `a`"), None);
+        assert_eq!(parse_grant("GRANT MANAGE ON CATALOG `jc"), None);
+    }
+
     #[test]
     fn percent_decoding() {
         assert_eq!(super::percent_decode("all-apis"), "all-apis");

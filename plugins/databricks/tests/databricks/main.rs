@@ -11,6 +11,7 @@ mod contract;
 mod fake_databricks;
 mod lifecycle;
 mod oauth;
+mod remedies;
 mod secrets;
 mod statements;
 mod support;

@@ -274,7 +274,7 @@ async fn minilake_manual_catalog_setup_fails_when_a_table_is_missing() {
 }
 
 /// A manual set-up of version 2 in the fake, owned by someone else.
-fn seed_manual(fake: &FakeDatabricks, catalog: &str) {
+pub(crate) fn seed_manual(fake: &FakeDatabricks, catalog: &str) {
     fake.with(|s| {
         s.objects.insert(format!("catalog:{catalog}"));
         s.owners.insert(catalog.to_owned(), "admins".to_owned());
