@@ -650,7 +650,7 @@ impl JsonClient {
                     },
                     excerpt: excerpt(&text),
                 };
-                return if matches!(status, 429 | 502 | 503 | 504) {
+                return if matches!(status, 429 | 500 | 502 | 503 | 504) {
                     Attempt::Retry(e, after)
                 } else {
                     Attempt::Done(Err(e))

@@ -87,52 +87,6 @@ pub fn account_grants_remedy(role: &str, missing: &[&str]) -> Fix {
 const CHECK_TIMEOUT: Duration =
     Duration::from_secs(crate::config::MAX_CONNECT_TIMEOUT_SECONDS + 20);
 
-async fn session(c: &SnowflakeConfig) -> Result<Session, SfError> {
-    Session::open(c, Credentials::of(c)).await
-}
-
-/// Runs `f` with a fresh session, closing it afterwards; a failed log-in
-/// becomes a failed test saying what could not be looked up.
-async fn with_session<F, Fut>(c: Arc<SnowflakeConfig>, what: &str, f: F) -> CheckOutcome
-where
-    F: FnOnce(Session) -> Fut,
-    Fut: std::future::Future<Output = (Session, CheckOutcome)>,
-{
-    match session(&c).await {
-        Ok(s) => {
-            let (s, outcome) = f(s).await;
-            s.close().await;
-            outcome
-        }
-        Err(e) => CheckOutcome::failed(format!("Unable to {what}: {e}")),
-    }
-}
-
-/// [`with_session`] in the configured role (the privileged role of an
-/// automatic set-up): what a role may see and do depends on it, and a session
-/// starts in the user's default role, which may see less (a database hidden
-/// from it would pass the absence test and then fail at `CREATE DATABASE`).
-async fn in_role<F, Fut>(c: Arc<SnowflakeConfig>, what: &str, f: F) -> CheckOutcome
-where
-    F: FnOnce(Session) -> Fut,
-    Fut: std::future::Future<Output = (Session, CheckOutcome)>,
-{
-    let role = c.role.clone();
-    let what_owned = what.to_owned();
-    with_session(c, what, |mut s| async move {
-        match s.query(&format!("USE ROLE {}", ident(&role))).await {
-            Ok(_) => f(s).await,
-            Err(e) => (
-                s,
-                CheckOutcome::failed(format!(
-                    "Unable to {what_owned}: the role {role} cannot be used: {e}"
-                )),
-            ),
-        }
-    })
-    .await
-}
-
 fn span(name: &'static str, ctx: &CheckContext) -> tracing::Span {
     tracing::info_span!(
         "check",
@@ -142,10 +96,107 @@ fn span(name: &'static str, ctx: &CheckContext) -> tracing::Span {
     )
 }
 
+/// What one validation run's log-in came to.
+#[derive(Clone)]
+enum RunLogin {
+    /// Logged in already in the configured role, with the warehouse.
+    InRole(Arc<Session>),
+    /// The role was refused at log-in (not granted to the user); logged in
+    /// in the user's default role instead.
+    RoleRefused(Arc<Session>, String),
+    Failed(String),
+}
+
+/// The one session of a validation run, shared by its tests: one log-in,
+/// in the configured role (the drivers' `roleName` log-in parameter), and
+/// then every test's queries side by side on it — the protocol's minimum
+/// of round trips. What a role may see and do depends on it, so the
+/// look-ups run in that role, never in the user's default role (a database
+/// hidden from that one would pass the absence test and then fail at
+/// `CREATE DATABASE`). Kept only for the very configuration it was opened
+/// for (the same `Arc`); closed in the background when the run's checks
+/// are dropped.
+#[derive(Default)]
+struct RunSession(tokio::sync::Mutex<Option<(Arc<SnowflakeConfig>, RunLogin)>>);
+
+impl RunSession {
+    async fn login(&self, c: &Arc<SnowflakeConfig>) -> RunLogin {
+        let mut slot = self.0.lock().await;
+        if let Some((opened_for, login)) = slot.as_ref()
+            && Arc::ptr_eq(opened_for, c)
+        {
+            return login.clone();
+        }
+        let login = match Session::open_in(c, Credentials::of(c), Some(&c.role)).await {
+            Ok(s) => RunLogin::InRole(Arc::new(s)),
+            Err(SfError::Login { code, message }) if code == ROLE_NOT_GRANTED => {
+                let refused = format!("{message} ({code})");
+                match Session::open(c, Credentials::of(c)).await {
+                    Ok(s) => RunLogin::RoleRefused(Arc::new(s), refused),
+                    Err(e) => RunLogin::Failed(e.to_string()),
+                }
+            }
+            Err(e) => RunLogin::Failed(e.to_string()),
+        };
+        *slot = Some((Arc::clone(c), login.clone()));
+        login
+    }
+
+    /// `f` on the run's session, in the configured role when it is usable.
+    async fn any_role<F, Fut>(&self, c: Arc<SnowflakeConfig>, what: &str, f: F) -> CheckOutcome
+    where
+        F: FnOnce(Arc<Session>) -> Fut,
+        Fut: std::future::Future<Output = (Arc<Session>, CheckOutcome)>,
+    {
+        match self.login(&c).await {
+            RunLogin::InRole(s) | RunLogin::RoleRefused(s, _) => f(s).await.1,
+            RunLogin::Failed(e) => CheckOutcome::failed(format!("Unable to {what}: {e}")),
+        }
+    }
+
+    /// `f` on the run's session in the configured role.
+    async fn in_role<F, Fut>(&self, c: Arc<SnowflakeConfig>, what: &str, f: F) -> CheckOutcome
+    where
+        F: FnOnce(Arc<Session>) -> Fut,
+        Fut: std::future::Future<Output = (Arc<Session>, CheckOutcome)>,
+    {
+        match self.login(&c).await {
+            RunLogin::InRole(s) => f(s).await.1,
+            RunLogin::RoleRefused(_, e) => CheckOutcome::failed(format!(
+                "Unable to {what}: the role {} cannot be used: {e}",
+                c.role
+            )),
+            RunLogin::Failed(e) => CheckOutcome::failed(format!("Unable to {what}: {e}")),
+        }
+    }
+}
+
+impl Drop for RunSession {
+    fn drop(&mut self) {
+        let Some((_, login)) = self.0.get_mut().take() else {
+            return;
+        };
+        let session = match login {
+            RunLogin::InRole(s) | RunLogin::RoleRefused(s, _) => s,
+            RunLogin::Failed(_) => return,
+        };
+        // Logging out is not part of the validation's time.
+        if let (Ok(session), Ok(runtime)) = (
+            Arc::try_unwrap(session),
+            tokio::runtime::Handle::try_current(),
+        ) {
+            runtime.spawn(session.close());
+        }
+    }
+}
+
+/// Snowflake's answer to a log-in asking for a role the user was not granted.
+const ROLE_NOT_GRANTED: &str = "390189";
+
 /// Privileges on the account held by `role`, directly or through the roles
 /// granted to it (followed up to a small depth).
 pub async fn account_privileges(
-    s: &mut Session,
+    s: &Session,
     role: &str,
 ) -> Result<std::collections::BTreeSet<String>, SfError> {
     let mut held = std::collections::BTreeSet::new();
@@ -183,25 +234,17 @@ pub async fn account_privileges(
 }
 
 pub fn checks() -> Vec<Check<SnowflakeConfig>> {
+    let run = Arc::new(RunSession::default());
     vec![
         Check::new(
             CONNECT,
-            "Logs in to the account with the configured credentials and runs a query.",
-            |c: Arc<SnowflakeConfig>, ctx| {
+            "Logs in to the account with the configured credentials, in the configured role.",
+            { let run = Arc::clone(&run); move |c: Arc<SnowflakeConfig>, ctx| { let run = Arc::clone(&run);
                 async move {
-                    match session(&c).await {
-                        Ok(mut s) => {
-                            let outcome = match s.query("SELECT 1").await {
-                                Ok(_) => CheckOutcome::passed(),
-                                Err(e) => {
-                                    tracing::warn!(error = %e, "query after logging in failed");
-                                    CheckOutcome::failed(CONNECT_FAILED)
-                                }
-                            };
-                            s.close().await;
-                            outcome
-                        }
-                        Err(e) => {
+                    match run.login(&c).await {
+                        // The log-in itself proves the connection.
+                        RunLogin::InRole(_) | RunLogin::RoleRefused(..) => CheckOutcome::passed(),
+                        RunLogin::Failed(e) => {
                             // The contract's message is fixed; the cause goes to the log.
                             tracing::warn!(error = %e, "connection test failed");
                             CheckOutcome::failed(CONNECT_FAILED)
@@ -209,21 +252,19 @@ pub fn checks() -> Vec<Check<SnowflakeConfig>> {
                     }
                 }
                 .instrument(span(CONNECT, &ctx))
-            },
+            }},
         )
         .timeout(CHECK_TIMEOUT),
         Check::new(
             WAREHOUSE,
             "Verifies that the default warehouse exists and that the configured user (in the configured role) may use it.",
-            |c: Arc<SnowflakeConfig>, ctx| {
+            { let run = Arc::clone(&run); move |c: Arc<SnowflakeConfig>, ctx| { let run = Arc::clone(&run);
                 async move {
-                    with_session(Arc::clone(&c), "look the warehouse up", |mut s| async move {
-                        // In the configured role when it is usable: that role's
-                        // grants are the ones that matter.
-                        if let Err(e) = s.query(&format!("USE ROLE {}", ident(&c.role))).await {
-                            tracing::debug!(error = %e, "the configured role is not usable; checking with the default role");
-                        }
-                        let outcome = match client::warehouse_usable(&mut s, &c.warehouse).await {
+                    run.any_role(Arc::clone(&c), "look the warehouse up", |s| async move {
+                        // The run's session is in the configured role when it is
+                        // usable (that role's grants are the ones that matter),
+                        // else in the user's default role.
+                        let outcome = match client::warehouse_usable(&s, &c.warehouse).await {
                             Ok(true) => CheckOutcome::passed(),
                             // Not visible to the role: it holds no privilege on it.
                             Ok(false) => CheckOutcome::failed(WAREHOUSE_FAILED)
@@ -244,14 +285,16 @@ pub fn checks() -> Vec<Check<SnowflakeConfig>> {
                     .await
                 }
                 .instrument(span(WAREHOUSE, &ctx))
-            },
+            }},
         )
         .requires(CONNECT)
+        // Read-only, on the run's one session: sent with the others.
+        .speculative()
         .timeout(CHECK_TIMEOUT),
         Check::new(
             ROLE_PREFIX,
             "Verifies that no role on the account already uses the table grants role prefix (another instance's roles).",
-            |c: Arc<SnowflakeConfig>, ctx: CheckContext| {
+            { let run = Arc::clone(&run); move |c: Arc<SnowflakeConfig>, ctx: CheckContext| { let run = Arc::clone(&run);
                 let span = span(ROLE_PREFIX, &ctx);
                 async move {
                     let prefix = c.table_grants.role_prefix.clone();
@@ -273,9 +316,9 @@ pub fn checks() -> Vec<Check<SnowflakeConfig>> {
                         .and_then(|p| p.as_str())
                         .map(str::to_owned);
                     let ctx_prefix = prefix.clone();
-                    in_role(Arc::clone(&c), "list the roles", |mut s| async move {
+                    run.in_role(Arc::clone(&c), "list the roles", |s| async move {
                         let pattern = format!("{ctx_prefix}_%");
-                        let outcome = match client::roles_like(&mut s, &pattern).await {
+                        let outcome = match client::roles_like(&s, &pattern).await {
                             Ok(roles) => {
                                 let lead = format!("{ctx_prefix}_");
                                 // The roles this configuration itself names are
@@ -308,9 +351,11 @@ pub fn checks() -> Vec<Check<SnowflakeConfig>> {
                     .await
                 }
                 .instrument(span)
-            },
+            }},
         )
         .requires(CONNECT)
+        // Read-only, on the run's one session: sent with the others.
+        .speculative()
         .requires(PRIVILEGED_ROLE)
         .applies_when(
             "Applies only when table grants are enabled.",
@@ -319,43 +364,38 @@ pub fn checks() -> Vec<Check<SnowflakeConfig>> {
         .timeout(CHECK_TIMEOUT),
         Check::new(
             PRIVILEGED_ROLE,
-            "Verifies that the configured role exists and has been granted to the configured user (USE ROLE succeeds).",
-            |c: Arc<SnowflakeConfig>, ctx| {
+            "Verifies that the configured role exists and has been granted to the configured user (a log-in in it succeeds).",
+            { let run = Arc::clone(&run); move |c: Arc<SnowflakeConfig>, ctx| { let run = Arc::clone(&run);
                 async move {
-                    with_session(Arc::clone(&c), "check the role", |mut s| async move {
-                        let outcome = match s.query(&format!("USE ROLE {}", ident(&c.role))).await {
-                            Ok(_) => CheckOutcome::passed(),
-                            Err(e @ SfError::Statement { .. }) => {
-                                tracing::warn!(error = %e, "USE ROLE failed");
-                                CheckOutcome::failed(PRIVILEGED_ROLE_FAILED)
-                                    .with_remedy(privileged_role_remedy(&c))
-                            }
-                            Err(e) => {
-                                tracing::warn!(error = %e, "USE ROLE failed");
-                                CheckOutcome::failed(PRIVILEGED_ROLE_FAILED)
-                            }
-                        };
-                        (s, outcome)
-                    })
-                    .await
+                    match run.login(&c).await {
+                        RunLogin::InRole(_) => CheckOutcome::passed(),
+                        RunLogin::RoleRefused(_, e) => {
+                            tracing::warn!(error = %e, "the log-in in the privileged role was refused");
+                            CheckOutcome::failed(PRIVILEGED_ROLE_FAILED)
+                                .with_remedy(privileged_role_remedy(&c))
+                        }
+                        RunLogin::Failed(_) => CheckOutcome::failed(PRIVILEGED_ROLE_FAILED),
+                    }
                 }
                 .instrument(span(PRIVILEGED_ROLE, &ctx))
-            },
+            }},
         )
         .requires(CONNECT)
+        // Read-only, on the run's one session: sent with the others.
+        .speculative()
         .timeout(CHECK_TIMEOUT),
         Check::new(
             BOOTSTRAP_GRANTS,
             "Verifies that the privileged role holds the account privileges the automatic set-up uses: CREATE DATABASE, CREATE ROLE, CREATE USER and MANAGE GRANTS.",
-            |c: Arc<SnowflakeConfig>, ctx| {
+            { let run = Arc::clone(&run); move |c: Arc<SnowflakeConfig>, ctx| { let run = Arc::clone(&run);
                 async move {
                     if c.role.eq_ignore_ascii_case("ACCOUNTADMIN") {
                         return CheckOutcome::passed_with(
                             "ACCOUNTADMIN holds every account privilege.",
                         );
                     }
-                    in_role(Arc::clone(&c), "read the grants of the privileged role", |mut s| async move {
-                        let outcome = match account_privileges(&mut s, &c.role).await {
+                    run.in_role(Arc::clone(&c), "read the grants of the privileged role", |s| async move {
+                        let outcome = match account_privileges(&s, &c.role).await {
                             Ok(held) => {
                                 let missing: Vec<&str> = REQUIRED_ACCOUNT_PRIVILEGES
                                     .iter()
@@ -387,24 +427,26 @@ pub fn checks() -> Vec<Check<SnowflakeConfig>> {
                     .await
                 }
                 .instrument(span(BOOTSTRAP_GRANTS, &ctx))
-            },
+            }},
         )
         .requires(CONNECT)
+        // Read-only, on the run's one session: sent with the others.
+        .speculative()
         .requires(PRIVILEGED_ROLE)
         .only_auto_bootstrap()
         .timeout(CHECK_TIMEOUT),
         Check::new(
             DATABASE_ABSENT,
             "Verifies that the database named in the payload does not exist yet, so that the set-up can create it.",
-            |c: Arc<SnowflakeConfig>, ctx: CheckContext| {
+            { let run = Arc::clone(&run); move |c: Arc<SnowflakeConfig>, ctx: CheckContext| { let run = Arc::clone(&run);
                 let span = span(DATABASE_ABSENT, &ctx);
                 async move {
                     let own = ctx.own_stored_config()
                         .and_then(|s| s.get("database"))
                         .and_then(|d| d.as_str())
                         .map(str::to_owned);
-                    in_role(Arc::clone(&c), "look the database up", |mut s| async move {
-                        let outcome = match client::database_exists(&mut s, &c.database).await {
+                    run.in_role(Arc::clone(&c), "look the database up", |s| async move {
+                        let outcome = match client::database_exists(&s, &c.database).await {
                             Ok(false) => CheckOutcome::passed(),
                             Ok(true) if own.as_deref() == Some(c.database.as_str()) => {
                                 CheckOutcome::passed_with(format!(
@@ -420,16 +462,18 @@ pub fn checks() -> Vec<Check<SnowflakeConfig>> {
                     .await
                 }
                 .instrument(span)
-            },
+            }},
         )
         .requires(CONNECT)
+        // Read-only, on the run's one session: sent with the others.
+        .speculative()
         .requires(PRIVILEGED_ROLE)
         .only_auto_bootstrap()
         .timeout(CHECK_TIMEOUT),
         Check::new(
             ROLE_ABSENT,
             "Verifies that the impersonation role named in the payload does not exist yet, so that the set-up can create it.",
-            |c: Arc<SnowflakeConfig>, ctx: CheckContext| {
+            { let run = Arc::clone(&run); move |c: Arc<SnowflakeConfig>, ctx: CheckContext| { let run = Arc::clone(&run);
                 let span = span(ROLE_ABSENT, &ctx);
                 async move {
                     let role = c.impersonation.role.clone();
@@ -438,8 +482,8 @@ pub fn checks() -> Vec<Check<SnowflakeConfig>> {
                         let enabled = imp.get("enabled")?.as_bool()?;
                         enabled.then(|| imp.get("role")?.as_str().map(str::to_owned))?
                     });
-                    in_role(Arc::clone(&c), "look the role up", |mut s| async move {
-                        let outcome = match client::role_exists(&mut s, &role).await {
+                    run.in_role(Arc::clone(&c), "look the role up", |s| async move {
+                        let outcome = match client::role_exists(&s, &role).await {
                             Ok(false) => CheckOutcome::passed(),
                             Ok(true) if own.as_deref() == Some(role.as_str()) => {
                                 CheckOutcome::passed_with(format!(
@@ -454,9 +498,11 @@ pub fn checks() -> Vec<Check<SnowflakeConfig>> {
                     .await
                 }
                 .instrument(span)
-            },
+            }},
         )
         .requires(CONNECT)
+        // Read-only, on the run's one session: sent with the others.
+        .speculative()
         .requires(PRIVILEGED_ROLE)
         .applies_when(
             "Applies only to automatic set-up (autoBootstrap is true) with impersonation enabled.",

@@ -174,14 +174,15 @@ impl QueryResult {
 
 /// The HTTP client: the kit's JSON-over-HTTPS client (rustls on aws-lc-rs,
 /// certificates verified against the web PKI roots, to which Snowflake's
-/// chain). No retries: a query request is not idempotent, and the session's
-/// own timeouts (connect, query) bound every call.
+/// chain). A query request is retried on 429 and 5xx, as the drivers retry
+/// it: its `requestId` stays the same, so the server runs it once. The
+/// session's own timeouts (connect, query) bound every call.
 fn http_client(config: &SnowflakeConfig) -> Result<JsonClient, SfError> {
     let options = HttpOptions {
         connect_timeout: config.connect_timeout(),
         // The per-call bounds are the session's (connect and query timeouts).
         request_timeout: Duration::from_secs(3600),
-        retries: 0,
+        retries: 2,
         ..HttpOptions::default()
     };
     JsonClient::new(&config.base_url(), options, http::Auth::None)
@@ -225,11 +226,20 @@ pub struct Session {
     global: bool,
     creds: Credentials,
     connect_timeout: Duration,
-    token: Secret<String>,
-    sequence: u64,
+    /// Replaced on a re-login; read by every query (queries may run side by
+    /// side on one session, as the connector protocol allows).
+    token: std::sync::RwLock<Secret<String>>,
+    sequence: std::sync::atomic::AtomicU64,
     query_timeout: Duration,
+    /// The role and warehouse asked for at log-in (`roleName`, `warehouse`).
+    role: Option<String>,
+    warehouse: Option<String>,
     /// How many times this session logged in (tests look at re-logins).
-    pub logins: u32,
+    logins: std::sync::atomic::AtomicU32,
+    /// One statement at a time: Snowflake runs a session's statements side
+    /// by side, but fakesnow (the stand-in) refuses a second one while the
+    /// first runs ("connection is busy"), so the tests' look-ups queue here.
+    one_at_a_time: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for Session {
@@ -246,17 +256,32 @@ impl Session {
     /// Logs in, giving up after the configured connect timeout (which covers
     /// TCP, TLS and the log-in itself).
     pub async fn open(config: &SnowflakeConfig, creds: Credentials) -> Result<Session, SfError> {
-        let mut session = Session {
+        Session::open_in(config, creds, None).await
+    }
+
+    /// Logs in already in `role` with the configured warehouse (the
+    /// drivers' `roleName` and `warehouse` log-in parameters): no `USE`
+    /// statements, so no round trips of their own. A role not granted to the
+    /// user refuses the log-in (390189).
+    pub async fn open_in(
+        config: &SnowflakeConfig,
+        creds: Credentials,
+        role: Option<&str>,
+    ) -> Result<Session, SfError> {
+        let session = Session {
             http: http_client(config)?,
             base: config.base_url(),
             account: config.account_name(),
             global: config.host.to_ascii_lowercase().contains(".global."),
             creds,
             connect_timeout: config.connect_timeout(),
-            token: Secret::new(String::new()),
-            sequence: 0,
+            token: std::sync::RwLock::new(Secret::new(String::new())),
+            sequence: std::sync::atomic::AtomicU64::new(0),
             query_timeout: QUERY_TIMEOUT,
-            logins: 0,
+            role: role.map(str::to_owned),
+            warehouse: role.map(|_| config.warehouse.clone()),
+            logins: std::sync::atomic::AtomicU32::new(0),
+            one_at_a_time: tokio::sync::Mutex::new(()),
         };
         session.login().await?;
         Ok(session)
@@ -267,7 +292,12 @@ impl Session {
         self.query_timeout = timeout;
     }
 
-    async fn login(&mut self) -> Result<(), SfError> {
+    /// How many times this session logged in.
+    pub fn logins(&self) -> u32 {
+        self.logins.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    async fn login(&self) -> Result<(), SfError> {
         let mut data = json!({
             "CLIENT_APP_ID": "Junction",
             "CLIENT_APP_VERSION": env!("CARGO_PKG_VERSION"),
@@ -307,10 +337,16 @@ impl Session {
             }
         }
         // As the drivers send it: request_id and request_guid identify the attempt.
-        let request = Request::post("/session/v1/login-request")
+        let mut request = Request::post("/session/v1/login-request")
             .query("request_id", request_id())
-            .query("request_guid", request_id())
-            .json(json!({ "data": data }));
+            .query("request_guid", request_id());
+        if let Some(role) = &self.role {
+            request = request.query("roleName", role.clone());
+        }
+        if let Some(warehouse) = &self.warehouse {
+            request = request.query("warehouse", warehouse.clone());
+        }
+        let request = request.json(json!({ "data": data }));
         let seconds = self.connect_timeout.as_secs();
         let v = match tokio::time::timeout(self.connect_timeout, self.http.send(&request)).await {
             Err(_) => {
@@ -339,15 +375,23 @@ impl Session {
             .pointer("/data/token")
             .and_then(Value::as_str)
             .ok_or_else(|| SfError::Protocol("the log-in answer holds no token".into()))?;
-        self.token = Secret::new(token.to_owned());
-        self.logins += 1;
+        if let Ok(mut t) = self.token.write() {
+            *t = Secret::new(token.to_owned());
+        }
+        self.logins
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         tracing::debug!(user = %self.creds.username, "logged in");
         Ok(())
     }
 
     /// The connector protocol's header, not a bearer token.
     fn authorization(&self) -> Secret<String> {
-        Secret::new(format!("Snowflake Token=\"{}\"", self.token.expose()))
+        let token = self
+            .token
+            .read()
+            .map(|t| t.expose().clone())
+            .unwrap_or_default();
+        Secret::new(format!("Snowflake Token=\"{token}\""))
     }
 
     /// A request as the connector protocol sends it.
@@ -374,7 +418,8 @@ impl Session {
     }
 
     /// Runs one statement and reads its result.
-    pub async fn query(&mut self, sql: &str) -> Result<QueryResult, SfError> {
+    pub async fn query(&self, sql: &str) -> Result<QueryResult, SfError> {
+        let _turn = self.one_at_a_time.lock().await;
         match self.query_once(sql).await {
             Err(SfError::Statement { code, .. })
                 if TOKEN_EXPIRED_CODES.contains(&code.as_str()) =>
@@ -387,19 +432,23 @@ impl Session {
         }
     }
 
-    async fn query_once(&mut self, sql: &str) -> Result<QueryResult, SfError> {
-        self.sequence += 1;
+    async fn query_once(&self, sql: &str) -> Result<QueryResult, SfError> {
+        let sequence = self
+            .sequence
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            + 1;
         let rid = request_id();
         let body = json!({
             "sqlText": sql,
             "asyncExec": false,
-            "sequenceId": self.sequence,
+            "sequenceId": sequence,
             "isInternal": false,
         });
         let request = self.protocol(
             Request::post("/queries/v1/query-request")
                 .query("requestId", rid.clone())
-                .json(body),
+                .json(body)
+                .idempotent(),
         );
         let timeout = self.query_timeout;
         let timed_out = |s: &Self| SfError::Timeout {
@@ -650,7 +699,7 @@ pub fn decode_result(data: &Value) -> Result<QueryResult, SfError> {
 /// Whether a database of exactly that name exists. `SHOW DATABASES LIKE`
 /// matches case-insensitively (and fakesnow ignores the pattern): the name is
 /// compared exactly here.
-pub async fn database_exists(s: &mut Session, name: &str) -> Result<bool, SfError> {
+pub async fn database_exists(s: &Session, name: &str) -> Result<bool, SfError> {
     let r = s
         .query(&format!(
             "SHOW DATABASES LIKE {}",
@@ -661,12 +710,12 @@ pub async fn database_exists(s: &mut Session, name: &str) -> Result<bool, SfErro
 }
 
 /// Whether a role of exactly that name exists.
-pub async fn role_exists(s: &mut Session, name: &str) -> Result<bool, SfError> {
+pub async fn role_exists(s: &Session, name: &str) -> Result<bool, SfError> {
     Ok(roles_like(s, name).await?.iter().any(|n| n == name))
 }
 
 /// Names of roles matching a `LIKE` pattern.
-pub async fn roles_like(s: &mut Session, pattern: &str) -> Result<Vec<String>, SfError> {
+pub async fn roles_like(s: &Session, pattern: &str) -> Result<Vec<String>, SfError> {
     let r = s
         .query(&format!(
             "SHOW ROLES LIKE {}",
@@ -677,7 +726,7 @@ pub async fn roles_like(s: &mut Session, pattern: &str) -> Result<Vec<String>, S
 }
 
 /// Whether a warehouse of exactly that name exists and the session can use it.
-pub async fn warehouse_usable(s: &mut Session, name: &str) -> Result<bool, SfError> {
+pub async fn warehouse_usable(s: &Session, name: &str) -> Result<bool, SfError> {
     let r = s
         .query(&format!(
             "SHOW WAREHOUSES LIKE {}",
@@ -693,7 +742,7 @@ pub async fn warehouse_usable(s: &mut Session, name: &str) -> Result<bool, SfErr
 }
 
 /// The set-up version recorded in the managed database.
-pub async fn recorded_version(s: &mut Session, database: &str) -> Result<u32, SfError> {
+pub async fn recorded_version(s: &Session, database: &str) -> Result<u32, SfError> {
     let r = s
         .query(&crate::scripts::sql::select_version(database))
         .await?;

@@ -195,7 +195,7 @@ impl Planned for Snowflake {
 
     /// Logs in, then takes the login's role and the configured warehouse.
     async fn open(&self, login: &Login) -> Result<Session, String> {
-        let mut session = Session::open(&login.config, login.creds.clone())
+        let session = Session::open(&login.config, login.creds.clone())
             .await
             .map_err(|e| format!("could not log in: {e}"))?;
         for statement in [

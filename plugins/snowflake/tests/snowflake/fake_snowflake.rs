@@ -12,6 +12,7 @@
 
 #![allow(dead_code)]
 
+#[path = "fake_snowflake/access.rs"]
 mod access;
 
 use aws_lc_rs::signature::{RSA_PKCS1_2048_8192_SHA256, UnparsedPublicKey};
@@ -38,6 +39,8 @@ pub struct LoginRecord {
     pub accepted: bool,
     /// The verified JWT's claims (key-pair log-ins).
     pub claims: Option<Value>,
+    /// The role asked for with the `roleName` log-in parameter.
+    pub role: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -253,7 +256,42 @@ fn failure(code: &str, message: &str) -> Value {
     })
 }
 
-async fn login(AxState(state): AxState<Arc<Mutex<State>>>, body: Bytes) -> Response {
+/// A query parameter of the request's URI, percent-decoded.
+fn query_param(uri: &axum::http::Uri, name: &str) -> Option<String> {
+    uri.query()?.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=')?;
+        (k == name).then(|| {
+            let bytes = v.as_bytes();
+            let mut out = Vec::with_capacity(bytes.len());
+            let mut i = 0;
+            while i < bytes.len() {
+                match bytes[i] {
+                    b'%' if i + 2 < bytes.len() => {
+                        let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("");
+                        out.push(u8::from_str_radix(hex, 16).unwrap_or(b'?'));
+                        i += 3;
+                    }
+                    b'+' => {
+                        out.push(b' ');
+                        i += 1;
+                    }
+                    b => {
+                        out.push(b);
+                        i += 1;
+                    }
+                }
+            }
+            String::from_utf8_lossy(&out).into_owned()
+        })
+    })
+}
+
+async fn login(
+    AxState(state): AxState<Arc<Mutex<State>>>,
+    uri: axum::http::Uri,
+    body: Bytes,
+) -> Response {
+    let role = query_param(&uri, "roleName");
     let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let d = &v["data"];
     // Login names are case-insensitive.
@@ -281,13 +319,28 @@ async fn login(AxState(state): AxState<Arc<Mutex<State>>>, body: Bytes) -> Respo
             .is_some_and(|(pw, _, _)| Some(pw.as_str()) == d["PASSWORD"].as_str());
         (ok, None)
     };
+    // A role asked for at log-in must be granted to the user, as Snowflake checks.
+    let role_refused = accepted
+        && role.as_ref().is_some_and(|r| {
+            !st.grants
+                .contains(&format!("ROLE {} TO USER {}", q(r), q(&name)))
+        });
     st.logins.push(LoginRecord {
         login_name: name.clone(),
         account,
         authenticator: authenticator.clone(),
-        accepted,
+        accepted: accepted && !role_refused,
         claims,
+        role: role.clone(),
     });
+    if role_refused {
+        let r = role.clone().unwrap_or_default();
+        return js(failure(
+            "390189",
+            &format!("Role '{r}' specified in the connect string is not granted to this user. Contact your local system administrator, or attempt to login with another role, e.g. PUBLIC."),
+        ))
+        .into_response();
+    }
     if !accepted {
         let (code, message) = if authenticator == "SNOWFLAKE_JWT" {
             ("390144", "JWT token is invalid.")
@@ -298,8 +351,8 @@ async fn login(AxState(state): AxState<Arc<Mutex<State>>>, body: Bytes) -> Respo
     }
     st.next_token += 1;
     let token = format!("fake-token-{}-{}", st.next_token, fnv(&name));
-    // A session starts in the user's default role.
-    let default_role = st.users.get(&name).map(|u| u.1.clone());
+    // A session starts in the role asked for, else the user's default role.
+    let default_role = role.or_else(|| st.users.get(&name).map(|u| u.1.clone()));
     st.tokens.insert(token.clone(), (name, default_role));
     js(json!({
         "data": {"token": token, "masterToken": format!("master-{token}"), "validityInSeconds": 3600},

@@ -20,8 +20,8 @@ async fn session(fs: &junction_testkit::stand_ins::Http) -> Session {
 #[tokio::test]
 async fn fakesnow_password_login_and_arrow_decoding() {
     let Some(fs) = fakesnow() else { return };
-    let mut s = session(&fs).await;
-    assert_eq!(s.logins, 1);
+    let s = session(&fs).await;
+    assert_eq!(s.logins(), 1);
     let r = s
         .query("SELECT 1 AS X, 'it''s' AS S, NULL AS N, TRUE AS B, FALSE AS B2, 1.5::FLOAT AS F, 12.34::NUMBER(10,2) AS D, -7 AS NEG")
         .await
@@ -57,7 +57,7 @@ async fn fakesnow_password_login_and_arrow_decoding() {
 async fn fakesnow_json_rowsets_and_multi_row_arrow() {
     let Some(fs) = fakesnow() else { return };
     let db = unique("rows");
-    let mut s = session(&fs).await;
+    let s = session(&fs).await;
     s.query(&format!("CREATE DATABASE {db}")).await.unwrap();
     s.query(&format!("CREATE SCHEMA {db}.S")).await.unwrap();
     s.query(&format!("CREATE TABLE {db}.S.T (A INTEGER, B VARCHAR)"))
@@ -187,7 +187,7 @@ async fn fakesnow_database_test_both_ways() {
         (TestStatus::Passed, None),
         "{r:?}"
     );
-    let mut s = session(&fs).await;
+    let s = session(&fs).await;
     s.query(&format!("CREATE DATABASE \"{db}\"")).await.unwrap();
     s.close().await;
     let r = support::validate(&config, true, None, vec![]).await;

@@ -364,7 +364,7 @@ async fn fake_snowflake_delete_needs_privileged_credentials_and_cleans_up_a_fail
 /// Runs a manual script as the admin, the way an operator would paste it.
 async fn run_script(server: &FakeSnowflake, script: &junction_core::Script, password: &str) {
     let admin = support::typed(&support::fake_config(server, PW, "UNUSED"));
-    let mut s = Session::open(&admin, Credentials::of(&admin))
+    let s = Session::open(&admin, Credentials::of(&admin))
         .await
         .unwrap();
     s.query("USE ROLE \"ACCOUNTADMIN\"").await.unwrap();

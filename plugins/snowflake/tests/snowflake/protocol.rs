@@ -28,7 +28,7 @@ async fn fake_snowflake_key_pair_login_sends_a_verifiable_jwt() {
     server.set_public_key("KEY_USER", &public);
     let config = keypair_config(&server, "key_user", &pem);
     let c = support::typed(&config);
-    let mut s = Session::open(&c, Credentials::of(&c))
+    let s = Session::open(&c, Credentials::of(&c))
         .await
         .expect("key-pair log-in");
     s.query("SELECT 1").await.unwrap();
@@ -73,7 +73,7 @@ async fn fake_snowflake_key_pair_login_with_another_key_is_refused() {
 async fn fake_snowflake_expired_session_token_logs_in_again() {
     let server = FakeSnowflake::start("pw").await;
     let c = support::typed(&support::fake_config(&server, "pw", "DB"));
-    let mut s = Session::open(&c, Credentials::of(&c)).await.unwrap();
+    let s = Session::open(&c, Credentials::of(&c)).await.unwrap();
     s.query("SELECT 1").await.unwrap();
     // 390112: session expired (HTTP 200, success false).
     server.with(|st| st.expire_next = true);
@@ -82,13 +82,13 @@ async fn fake_snowflake_expired_session_token_logs_in_again() {
         .await
         .expect("retried after a new log-in");
     assert_eq!(r.scalar(), Some("1"));
-    assert_eq!(s.logins, 2);
+    assert_eq!(s.logins(), 2);
     // HTTP 401: token rejected.
     server.with(|st| st.reject_next = true);
     s.query("SELECT 1")
         .await
         .expect("retried after a new log-in");
-    assert_eq!(s.logins, 3);
+    assert_eq!(s.logins(), 3);
     // The statement ran once per accepted request; the header was exactly the protocol's.
     let auths = server.with(|st| st.authorizations.clone());
     assert!(

@@ -18,7 +18,7 @@ const PW: &str = "admin-password";
 /// operator would; every statement must succeed.
 async fn as_admin(server: &FakeSnowflake, statements: &[String]) {
     let admin = support::typed(&support::fake_config(server, PW, "UNUSED"));
-    let mut s = Session::open(&admin, Credentials::of(&admin))
+    let s = Session::open(&admin, Credentials::of(&admin))
         .await
         .unwrap();
     for sql in statements {

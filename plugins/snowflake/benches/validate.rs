@@ -1,0 +1,111 @@
+//! Validation time of the seven Snowflake tests against `fake_snowflake`
+//! (the test crate's connector-protocol server, with its roles and grants),
+//! directly and through a proxy that adds 100 ms to every round trip,
+//! beside the protocol's minimum.
+//!
+//! `cargo bench -p junction-snowflake`
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+#[allow(dead_code)]
+#[path = "../tests/snowflake/fake_snowflake.rs"]
+mod fake_snowflake;
+
+use junction_core::{CheckContext, DynPlatform, RunOptions, TestStatus};
+use junction_snowflake::Snowflake;
+use junction_testkit::proxy::DelayProxy;
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+
+const PW: &str = "bench-password";
+
+fn config(endpoint: &str) -> Value {
+    json!({
+        "host": "fakeacct.snowflakecomputing.com",
+        "port": 443,
+        "warehouse": fake_snowflake::WAREHOUSE,
+        "database": "JT_BENCH_NEVER_CREATED",
+        "role": "ACCOUNTADMIN",
+        "authenticationType": "userPassword",
+        "username": fake_snowflake::ADMIN,
+        "password": PW,
+        "endpoint": endpoint,
+        "impersonation": {"enabled": true, "role": "JT_BENCH_IMP"},
+        "tableGrants": {"enabled": true, "rolePrefix": "JT_BENCH"},
+        "connectTimeoutSeconds": 10
+    })
+}
+
+async fn validate_once(config: &Value) -> Duration {
+    let ctx = CheckContext {
+        auto_bootstrap: true,
+        ..CheckContext::default()
+    };
+    let started = Instant::now();
+    let r = DynPlatform::validate(&Snowflake::new(), config, ctx, &RunOptions::default(), None)
+        .await
+        .expect("valid config");
+    let elapsed = started.elapsed();
+    assert_eq!(r.status, TestStatus::Passed, "{r:?}");
+    elapsed
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let server = fake_snowflake::FakeSnowflake::start(PW).await;
+        let upstream = server
+            .endpoint
+            .trim_start_matches("http://")
+            .parse()
+            .expect("address");
+        let proxy = DelayProxy::start(upstream, Duration::from_millis(100))
+            .await
+            .expect("proxy");
+        let direct = config(&server.endpoint);
+        let slow = config(&format!("http://127.0.0.1:{}", proxy.port));
+        validate_once(&direct).await;
+        let mut rows = Vec::new();
+        for (label, cfg, n, minimum) in [
+            ("fake_snowflake, direct", &direct, 30, None),
+            (
+                "fake_snowflake + 100 ms per round trip",
+                &slow,
+                7,
+                Some(200.0),
+            ),
+        ] {
+            let mut runs = Vec::new();
+            for _ in 0..n {
+                runs.push(validate_once(cfg).await);
+            }
+            let m = median(runs);
+            let (min, ratio) = match minimum {
+                Some(min_ms) => (
+                    format!("{min_ms:.0} ms"),
+                    format!("{:.2}×", m.as_secs_f64() * 1000.0 / min_ms),
+                ),
+                None => ("—".into(), "—".into()),
+            };
+            rows.push(format!("| {label} | {n} | {} | {min} | {ratio} |", ms(m)));
+        }
+        println!("| network | runs | validation (7 tests, runner), median | minimum | ratio |");
+        println!("|---|---|---|---|---|");
+        for r in rows {
+            println!("{r}");
+        }
+    });
+}
