@@ -33,3 +33,22 @@ pub mod sql;
 
 pub use lifecycle::{Executor, Kit, Planned, Run, Work, fixed_field};
 pub use sql::{Dialect, SqlAction};
+
+/// A platform crate's `#[doc(hidden)] pub mod testing`: its private modules'
+/// public items, for the crate's own integration tests and benchmarks only
+/// (`junction_kit::test_hooks!(bootstrap, checks, client);`).
+#[macro_export]
+macro_rules! test_hooks {
+    ($($module:ident),* $(,)?) => {
+        /// For this crate's own tests and benchmark (the plans, checks and
+        /// clients they drive directly); not part of the platform's surface.
+        #[doc(hidden)]
+        pub mod testing {
+            $(
+                pub mod $module {
+                    pub use crate::$module::*;
+                }
+            )*
+        }
+    };
+}

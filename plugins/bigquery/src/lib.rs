@@ -34,32 +34,7 @@ mod credential;
 mod jwt;
 mod scripts;
 
-/// For this crate's own tests and benchmark (the plans, checks and clients
-/// they drive directly); not part of the platform's surface.
-#[doc(hidden)]
-pub mod testing {
-    pub mod bootstrap {
-        pub use crate::bootstrap::*;
-    }
-    pub mod checks {
-        pub use crate::checks::*;
-    }
-    pub mod client {
-        pub use crate::client::*;
-    }
-    pub mod config {
-        pub use crate::config::*;
-    }
-    pub mod credential {
-        pub use crate::credential::*;
-    }
-    pub mod jwt {
-        pub use crate::jwt::*;
-    }
-    pub mod scripts {
-        pub use crate::scripts::*;
-    }
-}
+junction_kit::test_hooks!(bootstrap, checks, client, config, credential, jwt, scripts);
 
 use bootstrap::{BqAction, CURRENT_VERSION};
 use client::Google;

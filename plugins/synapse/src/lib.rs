@@ -34,26 +34,7 @@ mod client;
 mod config;
 mod scripts;
 
-/// For this crate's own tests and benchmark (the plans, checks and clients
-/// they drive directly); not part of the platform's surface.
-#[doc(hidden)]
-pub mod testing {
-    pub mod bootstrap {
-        pub use crate::bootstrap::*;
-    }
-    pub mod checks {
-        pub use crate::checks::*;
-    }
-    pub mod client {
-        pub use crate::client::*;
-    }
-    pub mod config {
-        pub use crate::config::*;
-    }
-    pub mod scripts {
-        pub use crate::scripts::*;
-    }
-}
+junction_kit::test_hooks!(bootstrap, checks, client, config, scripts);
 
 use bootstrap::{CURRENT_VERSION, Names};
 use client::{Credentials, DbError, Session};
