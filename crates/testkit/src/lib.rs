@@ -3,6 +3,7 @@
 //! helpers that find the local stand-ins started by `cargo xtask stand-ins up`,
 //! and helpers that start and drive the real `junction` binary.
 
+pub mod bench;
 pub mod binary;
 pub mod conformance;
 pub mod proxy;

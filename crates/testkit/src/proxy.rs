@@ -6,8 +6,6 @@
 //! message.) The validation benchmarks of every platform put it between the
 //! plugin and its stand-in, to count round trips.
 
-
-
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

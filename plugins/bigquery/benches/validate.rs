@@ -14,6 +14,7 @@ mod keys;
 
 use junction_bigquery::{BigQuery, BigQueryConfig};
 use junction_core::{CheckContext, DynPlatform, Platform, RunOptions, TestStatus};
+use junction_testkit::bench::{median, ms};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -64,15 +65,6 @@ async fn sequential_once(config: &Value) -> Duration {
         assert_eq!(outcome.status, TestStatus::Passed, "{}", checks[i].name);
     }
     started.elapsed()
-}
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
 
 fn main() {

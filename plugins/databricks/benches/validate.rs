@@ -13,6 +13,7 @@ mod fake_databricks;
 use fake_databricks::FakeDatabricks;
 use junction_core::{CheckContext, DynPlatform, Platform, RunOptions, TestStatus};
 use junction_databricks::{Databricks, DatabricksConfig};
+use junction_testkit::bench::{median, ms};
 use junction_testkit::proxy::DelayProxy;
 use junction_testkit::stand_ins::{self, Http};
 use serde_json::{Value, json};
@@ -60,15 +61,6 @@ async fn sequential_once(config: &Value, auto: bool) -> Duration {
         assert_eq!(outcome.status, TestStatus::Passed, "{}", check.name);
     }
     started.elapsed()
-}
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
 
 fn with_endpoint(config: &Value, endpoint: &str) -> Value {

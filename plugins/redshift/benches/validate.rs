@@ -8,6 +8,7 @@
 
 use junction_core::{CheckContext, DynPlatform, Platform, RunOptions, TestStatus};
 use junction_redshift::{Redshift, RedshiftConfig};
+use junction_testkit::bench::{median, ms};
 use junction_testkit::stand_ins::{self, Postgres};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -62,15 +63,6 @@ async fn sequential_once(config: &Value) -> Duration {
         assert_eq!(outcome.status, TestStatus::Passed, "{}", check.name);
     }
     started.elapsed()
-}
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
 
 fn main() {

@@ -13,6 +13,7 @@ mod fake_snowflake;
 
 use junction_core::{CheckContext, DynPlatform, RunOptions, TestStatus};
 use junction_snowflake::Snowflake;
+use junction_testkit::bench::{median, ms};
 use junction_testkit::proxy::DelayProxy;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
@@ -48,15 +49,6 @@ async fn validate_once(config: &Value) -> Duration {
     let elapsed = started.elapsed();
     assert_eq!(r.status, TestStatus::Passed, "{r:?}");
     elapsed
-}
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
 
 fn main() {
@@ -96,7 +88,7 @@ fn main() {
             let (min, ratio) = match minimum {
                 Some(min_ms) => (
                     format!("{min_ms:.0} ms"),
-                    format!("{:.2}×", m.as_secs_f64() * 1000.0 / min_ms),
+                    junction_testkit::bench::ratio(m, min_ms),
                 ),
                 None => ("—".into(), "—".into()),
             };

@@ -16,6 +16,7 @@ mod support;
 
 use junction_core::{CheckContext, DynPlatform, Platform, RunOptions, TestStatus};
 use junction_synapse::SynapseConfig;
+use junction_testkit::bench::{median, ms};
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -57,15 +58,6 @@ async fn sequential_once(config: &Value) -> Duration {
         assert_eq!(outcome.status, TestStatus::Passed, "{}", check.name);
     }
     started.elapsed()
-}
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
 
 fn main() {
