@@ -185,6 +185,36 @@ pub struct Finish {
     pub leftovers: Leftovers,
 }
 
+/// What a finish makes of a row, the same in every store.
+impl Finish {
+    /// The status the operation's outcome moves `from` to.
+    pub fn status_after(&self, from: Status) -> Result<Status, StoreError> {
+        let event = if self.succeeded {
+            Event::Succeeded
+        } else {
+            Event::Failed
+        };
+        junction_core::transition(Some(from), event).map_err(StoreError::Transition)
+    }
+
+    /// The sealed secrets to store, given the ones stored now.
+    pub fn secrets_after(&self, stored: &Option<Vec<u8>>) -> Option<Vec<u8>> {
+        match &self.secrets {
+            SecretsUpdate::Keep => stored.clone(),
+            SecretsUpdate::Set(s) => s.clone(),
+        }
+    }
+
+    /// The leftover objects to store, given the ones named now.
+    pub fn leftovers_after(&self, stored: &Option<String>) -> Option<String> {
+        match &self.leftovers {
+            Leftovers::Keep => stored.clone(),
+            Leftovers::Clear => None,
+            Leftovers::Set(l) => Some(l.clone()),
+        }
+    }
+}
+
 /// One line of an integration's history.
 #[derive(Debug, Clone, serde::Serialize)]
 #[serde(rename_all = "camelCase")]

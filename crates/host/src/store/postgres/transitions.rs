@@ -5,8 +5,8 @@
 use super::rows::{account_holder, add_history, get_row};
 use super::{is_unique_violation, pg};
 use crate::store::{
-    Claim, Claimed, Finish, IntegrationRow, Leftovers, NewIntegration, OpLease, SecretsUpdate,
-    StartOp, StoreError, takeover_message,
+    Claim, Claimed, Finish, IntegrationRow, NewIntegration, OpLease, StartOp, StoreError,
+    takeover_message,
 };
 use crate::util::now_ms;
 use junction_core::{Event, Status, transition};
@@ -183,12 +183,7 @@ pub async fn finish(tx: &Transaction<'_>, f: &Finish) -> Result<IntegrationRow, 
     let Some(op) = row.op.as_ref().filter(|op| op.op_id == f.op_id) else {
         return Err(StoreError::LeaseLost(f.op_id.clone()));
     };
-    let event = if f.succeeded {
-        Event::Succeeded
-    } else {
-        Event::Failed
-    };
-    let to = transition(Some(row.status), event).map_err(StoreError::Transition)?;
+    let to = f.status_after(row.status)?;
     if let Some(key) = &f.account_key {
         if key != &row.account_key {
             if let Some(id) = account_holder(tx, &row.type_name, key, Some(row.id)).await? {
@@ -196,15 +191,8 @@ pub async fn finish(tx: &Transaction<'_>, f: &Finish) -> Result<IntegrationRow, 
             }
         }
     }
-    let secrets = match &f.secrets {
-        SecretsUpdate::Keep => row.secrets.clone(),
-        SecretsUpdate::Set(s) => s.clone(),
-    };
-    let leftovers = match &f.leftovers {
-        Leftovers::Keep => row.leftovers.clone(),
-        Leftovers::Clear => None,
-        Leftovers::Set(l) => Some(l.clone()),
-    };
+    let secrets = f.secrets_after(&row.secrets);
+    let leftovers = f.leftovers_after(&row.leftovers);
     let bootstrap_version = f.bootstrap_version.map(i64::from);
     let now = now_ms();
     let updated = tx

@@ -3,10 +3,7 @@
 //! version or lease, and the platform account, and adds its history line.
 
 use super::rows::{account_holder, add_history, get_row};
-use crate::store::{
-    Claim, Claimed, Finish, IntegrationRow, Leftovers, NewIntegration, SecretsUpdate, StartOp,
-    StoreError,
-};
+use crate::store::{Claim, Claimed, Finish, IntegrationRow, NewIntegration, StartOp, StoreError};
 use crate::util::now_ms;
 use junction_core::{Event, transition};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -140,12 +137,7 @@ pub fn finish(tx: &Connection, f: &Finish) -> Result<IntegrationRow, StoreError>
     let Some(op) = op else {
         return Err(StoreError::LeaseLost(f.op_id.clone()));
     };
-    let event = if f.succeeded {
-        Event::Succeeded
-    } else {
-        Event::Failed
-    };
-    let to = transition(Some(row.status), event).map_err(StoreError::Transition)?;
+    let to = f.status_after(row.status)?;
     if let Some(key) = &f.account_key {
         if key != &row.account_key {
             if let Some(id) = account_holder(tx, &row.type_name, key, Some(row.id))? {
@@ -153,15 +145,8 @@ pub fn finish(tx: &Connection, f: &Finish) -> Result<IntegrationRow, StoreError>
             }
         }
     }
-    let secrets = match &f.secrets {
-        SecretsUpdate::Keep => row.secrets.clone(),
-        SecretsUpdate::Set(s) => s.clone(),
-    };
-    let leftovers = match &f.leftovers {
-        Leftovers::Keep => row.leftovers.clone(),
-        Leftovers::Clear => None,
-        Leftovers::Set(l) => Some(l.clone()),
-    };
+    let secrets = f.secrets_after(&row.secrets);
+    let leftovers = f.leftovers_after(&row.leftovers);
     let now = now_ms();
     tx.execute(
         "UPDATE integrations SET status = ?1, version = version + 1, op_id = NULL, op_kind = NULL,
