@@ -152,7 +152,17 @@ pub trait Planned: Send + Sync + 'static {
 
     /// Automatic create: the plan, run with the payload's privileged
     /// credentials (used once, never stored), and the configuration to store.
-    fn create_automatic(&self, config: Self::Config, version: u32) -> Result<Work<Self>, OpError>;
+    /// The three `*_automatic` operations have a default only for platforms
+    /// set up by the operator (`BOOTSTRAP_MODES = ManualOnly`), which never
+    /// reach them (the core refuses `autoBootstrap: true` when it parses the
+    /// payload); a platform with automatic set-up implements all three.
+    fn create_automatic(
+        &self,
+        _config: Self::Config,
+        _version: u32,
+    ) -> Result<Work<Self>, OpError> {
+        Err(manual_only::<Self>())
+    }
 
     /// Manual create: check what the operator's script left (read its
     /// version), or run what the platform does itself.
@@ -165,10 +175,12 @@ pub trait Planned: Send + Sync + 'static {
     /// Edit of an automatically set-up integration: only what changed.
     fn edit_automatic(
         &self,
-        op: &OpContext,
-        old: Self::Config,
-        new: Self::Config,
-    ) -> Result<Work<Self>, OpError>;
+        _op: &OpContext,
+        _old: Self::Config,
+        _new: Self::Config,
+    ) -> Result<Work<Self>, OpError> {
+        Err(manual_only::<Self>())
+    }
 
     /// Edit of a manually set-up one: by default nothing runs (the operator
     /// runs the edit script) and the new configuration is stored.
@@ -186,10 +198,12 @@ pub trait Planned: Send + Sync + 'static {
     /// `op.bootstrap_version == 0` a create never finished.
     fn delete_automatic(
         &self,
-        op: &OpContext,
-        config: Self::Config,
-        privileged: Option<Self::Privileged>,
-    ) -> Result<Option<Run<Self>>, OpError>;
+        _op: &OpContext,
+        _config: Self::Config,
+        _privileged: Option<Self::Privileged>,
+    ) -> Result<Option<Run<Self>>, OpError> {
+        Err(manual_only::<Self>())
+    }
 
     /// Delete of a manually set-up one: by default nothing runs (the operator
     /// runs the delete script).
@@ -526,5 +540,23 @@ pub fn needs_privileged_user(what: &str) -> OpError {
     OpError::Invalid(ConfigErrors::one(
         "config.username",
         format!("{what} needs a privileged user: give its username and password, as on create"),
+    ))
+}
+
+/// The answer of a platform set up by the operator to an automatic operation.
+fn manual_only<P: Planned + ?Sized>() -> OpError {
+    OpError::Unsupported(format!(
+        "{} integrations are set up by the operator (autoBootstrap: false): there is no automatic set-up",
+        P::TYPE_NAME
+    ))
+}
+
+/// A manual script the platform does not have: `{type} integrations have no
+/// {kind} script: {instead}`.
+pub fn no_script<P: Planned + ?Sized>(kind: ScriptKind, instead: &str) -> OpError {
+    OpError::Unsupported(format!(
+        "{} integrations have no {} script: {instead}",
+        P::TYPE_NAME,
+        kind.as_str()
     ))
 }

@@ -78,8 +78,6 @@ impl Executor<BqAction> for Session {
     }
 }
 
-const NOT_AUTOMATIC: &str = "Google BigQuery integrations are set up by the operator (autoBootstrap: false): there is no automatic set-up";
-
 /// Shown first in every script.
 const SCRIPT_NOTE: &str = "# Lines starting with \"# bq\" are what Junction runs itself with the integration's service account; they are shown for review, or to do by hand what a failed operation left.";
 
@@ -144,14 +142,6 @@ impl Planned for BigQuery {
             .map_err(|e| format!("the BigQuery client could not be set up: {e}"))
     }
 
-    fn create_automatic(
-        &self,
-        _config: BigQueryConfig,
-        _version: u32,
-    ) -> Result<Work<Self>, OpError> {
-        Err(OpError::Unsupported(NOT_AUTOMATIC.into()))
-    }
-
     async fn create_manual(
         &self,
         config: BigQueryConfig,
@@ -159,15 +149,6 @@ impl Planned for BigQuery {
     ) -> Result<Work<Self>, OpError> {
         let plan = bootstrap::create_plan(&config, version);
         Ok(Work::run(config.clone(), plan, config, version))
-    }
-
-    fn edit_automatic(
-        &self,
-        _op: &OpContext,
-        _old: BigQueryConfig,
-        _new: BigQueryConfig,
-    ) -> Result<Work<Self>, OpError> {
-        Err(OpError::Unsupported(NOT_AUTOMATIC.into()))
     }
 
     /// With the new configuration's key (an edit may rotate it).
@@ -186,15 +167,6 @@ impl Planned for BigQuery {
         }
         let plan = bootstrap::edit_plan(&old, &new, op.bootstrap_version);
         Ok(Work::run(new.clone(), plan, new, op.bootstrap_version))
-    }
-
-    fn delete_automatic(
-        &self,
-        _op: &OpContext,
-        _config: BigQueryConfig,
-        _privileged: Option<NoCredentials>,
-    ) -> Result<Option<Run<Self>>, OpError> {
-        Err(OpError::Unsupported(NOT_AUTOMATIC.into()))
     }
 
     /// Junction removes its own dataset; the operator then runs the delete
@@ -219,13 +191,12 @@ impl Planned for BigQuery {
         let mut statements = vec![SCRIPT_NOTE.to_owned()];
         match kind {
             ScriptKind::InitialCreate => {
-                return Err(OpError::Unsupported(
-                    "Google BigQuery integrations have no initial-create script: use the create script".into(),
-                ));
+                return Err(lifecycle::no_script::<Self>(kind, "use the create script"));
             }
             ScriptKind::PostCleanup => {
-                return Err(OpError::Unsupported(
-                    "Google BigQuery integrations have no post-cleanup script: the cleanup script is the whole of it".into(),
+                return Err(lifecycle::no_script::<Self>(
+                    kind,
+                    "the cleanup script is the whole of it",
                 ));
             }
             ScriptKind::Create => {

@@ -54,7 +54,7 @@ use junction_core::{
     Check, ConfigErrors, DeleteCredentials, NoCredentials, OpContext, OpError, Script, ScriptKind,
     async_trait,
 };
-use junction_kit::{Kit, Planned, Run, Work, fixed_field};
+use junction_kit::{Kit, Planned, Run, Work, fixed_field, lifecycle};
 use scripts::Action;
 use serde_json::{Value, json};
 
@@ -299,14 +299,12 @@ impl Planned for Databricks {
         );
         let statements = match (kind, previous) {
             (ScriptKind::InitialCreate, _) => {
-                return Err(OpError::Unsupported(
-                    "Databricks has no initial-create script: run the create script".into(),
-                ));
+                return Err(lifecycle::no_script::<Self>(kind, "run the create script"));
             }
             (ScriptKind::PostCleanup, _) => {
-                return Err(OpError::Unsupported(
-                    "Databricks has no post-cleanup script: the cleanup script removes everything"
-                        .into(),
+                return Err(lifecycle::no_script::<Self>(
+                    kind,
+                    "the cleanup script removes everything",
                 ));
             }
             (ScriptKind::Create, _) => {

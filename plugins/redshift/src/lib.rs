@@ -341,8 +341,9 @@ impl Planned for Redshift {
                 s
             }
             (ScriptKind::PostCleanup, _) => {
-                return Err(OpError::Unsupported(
-                    "Redshift integrations have no post-cleanup script: the cleanup script removes everything".into(),
+                return Err(lifecycle::no_script::<Self>(
+                    kind,
+                    "the cleanup script removes everything",
                 ));
             }
             (ScriptKind::Edit, None) => {

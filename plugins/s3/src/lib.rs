@@ -137,25 +137,10 @@ impl Planned for S3 {
             .map_err(|e| format!("the AWS credentials could not be set up: {e}"))
     }
 
-    fn create_automatic(&self, _config: S3Config, _version: u32) -> Result<Work<Self>, OpError> {
-        Err(OpError::Unsupported(
-            "S3 integrations are set up by the operator (autoBootstrap: false)".into(),
-        ))
-    }
-
     /// Registers the location, with the integration's credentials.
     async fn create_manual(&self, config: S3Config, _version: u32) -> Result<Work<Self>, OpError> {
         let plan = bootstrap::create_plan(&config);
         Ok(Work::run(config.clone(), plan, config, CURRENT_VERSION))
-    }
-
-    fn edit_automatic(
-        &self,
-        op: &OpContext,
-        old: S3Config,
-        new: S3Config,
-    ) -> Result<Work<Self>, OpError> {
-        self.edit_manual(op, old, new)
     }
 
     /// With the new configuration's credentials (an edit may rotate them).
@@ -173,15 +158,6 @@ impl Planned for S3 {
             bootstrap::edit_plan(&old, &new)
         };
         Ok(Work::run(new.clone(), plan, new, CURRENT_VERSION))
-    }
-
-    fn delete_automatic(
-        &self,
-        op: &OpContext,
-        config: S3Config,
-        _privileged: Option<NoCredentials>,
-    ) -> Result<Option<Run<Self>>, OpError> {
-        self.delete_manual(op, config)
     }
 
     /// A create that never finished rolled its location back; a location at
@@ -206,8 +182,9 @@ impl Planned for S3 {
         let mut statements = vec![SCRIPT_NOTE.to_owned()];
         match kind {
             ScriptKind::InitialCreate => {
-                return Err(OpError::Unsupported(
-                    "S3 integrations have no initial-create script: create the Access Grants instance and the location's IAM role, then use the create script".into(),
+                return Err(lifecycle::no_script::<Self>(
+                    kind,
+                    "create the Access Grants instance and the location's IAM role, then use the create script",
                 ));
             }
             ScriptKind::Create => {
@@ -222,8 +199,9 @@ impl Planned for S3 {
                 statements.extend(bootstrap::create_plan(config).script());
             }
             ScriptKind::PostCleanup => {
-                return Err(OpError::Unsupported(
-                    "S3 integrations have no post-cleanup script: the cleanup script removes the location".into(),
+                return Err(lifecycle::no_script::<Self>(
+                    kind,
+                    "the cleanup script removes the location",
                 ));
             }
             ScriptKind::Cleanup => statements.extend(bootstrap::create_plan(config).undo_script()),

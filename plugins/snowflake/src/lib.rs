@@ -425,15 +425,13 @@ impl Planned for Snowflake {
                 ));
             }
             (ScriptKind::PostCleanup, _) => {
-                return Err(OpError::Unsupported(
-                    "Snowflake integrations have no post-cleanup script: the cleanup script removes everything".into(),
+                return Err(lifecycle::no_script::<Self>(
+                    kind,
+                    "the cleanup script removes everything",
                 ));
             }
             (ScriptKind::InitialCreate, _) => {
-                return Err(OpError::Unsupported(
-                    "Snowflake integrations have no initial-create script: run the create script"
-                        .into(),
-                ));
+                return Err(lifecycle::no_script::<Self>(kind, "run the create script"));
             }
         };
         statements.retain(|s| !s.is_empty());
