@@ -519,6 +519,27 @@ pub fn undo_setup<A: Action>(
     }
 }
 
+/// The edit of what Junction made itself in a manual set-up, run as
+/// `login`: after a create that never finished (version 0: it rolled back,
+/// leaving nothing) a retried create of `new` at the version create
+/// installs; else the edit plan, the set-up version unchanged.
+pub fn edit_own<P: Planned>(
+    platform: &P,
+    op: &OpContext,
+    login: P::Login,
+    new: P::Config,
+    create: impl FnOnce(&P::Config, u32) -> Plan<P::Action>,
+    edit: impl FnOnce(&P::Config) -> Plan<P::Action>,
+) -> Work<P> {
+    let (plan, version) = if op.bootstrap_version == 0 {
+        let version = platform.install_version();
+        (create(&new, version), version)
+    } else {
+        (edit(&new), op.bootstrap_version)
+    };
+    Work::run(login, plan, new, version)
+}
+
 /// The delete of what Junction made itself in a manual set-up (S3's
 /// location, BigQuery's dataset): nothing when the create never finished (it
 /// rolled back, so what stands there now is someone else's), else `plan`.

@@ -158,15 +158,16 @@ impl Planned for BigQuery {
         old: BigQueryConfig,
         new: BigQueryConfig,
     ) -> Result<Work<Self>, OpError> {
-        if op.bootstrap_version == 0 {
-            // A create that never finished left nothing (it rolled back):
-            // the edit is a retried create with the new configuration.
-            let version = self.install_version();
-            let plan = bootstrap::create_plan(&new, version);
-            return Ok(Work::run(new.clone(), plan, new, version));
-        }
-        let plan = bootstrap::edit_plan(&old, &new, op.bootstrap_version);
-        Ok(Work::run(new.clone(), plan, new, op.bootstrap_version))
+        // After a create that never finished (it rolled back, leaving
+        // nothing) the edit is a retried create with the new configuration.
+        Ok(lifecycle::edit_own(
+            self,
+            op,
+            new.clone(),
+            new,
+            bootstrap::create_plan,
+            |new| bootstrap::edit_plan(&old, new, op.bootstrap_version),
+        ))
     }
 
     /// Junction removes its own dataset; the operator then runs the delete

@@ -152,12 +152,14 @@ impl Planned for S3 {
         old: S3Config,
         new: S3Config,
     ) -> Result<Work<Self>, OpError> {
-        let plan = if op.bootstrap_version == 0 {
-            bootstrap::create_plan(&new)
-        } else {
-            bootstrap::edit_plan(&old, &new)
-        };
-        Ok(Work::run(new.clone(), plan, new, CURRENT_VERSION))
+        Ok(lifecycle::edit_own(
+            self,
+            op,
+            new.clone(),
+            new,
+            |new, _| bootstrap::create_plan(new),
+            |new| bootstrap::edit_plan(&old, new),
+        ))
     }
 
     /// A create that never finished rolled its location back; a location at
