@@ -12,9 +12,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use http_body_util::{BodyExt, Full};
+mod common;
+
+use common::{ADMIN, connect, rss_kib, send};
 use hyper::body::Bytes;
-use hyper_util::rt::TokioIo;
 use junction_host::crypto::Cipher;
 use junction_host::secrets::Secrets;
 use junction_host::store::sqlite::SqliteStore;
@@ -26,7 +27,6 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const ADMIN: &str = "jct_bench_admin_key_0123456789abcdef";
 const CONNECTIONS: usize = 32;
 const LOAD_SECONDS: u64 = 5;
 
@@ -124,48 +124,6 @@ fn junction(dir: &Path) -> Proc {
         .env("RUST_LOG", "warn")
         .env_remove("JUNCTION_SECRET_KEY");
     spawn_and_wait(cmd, &dir.join("stdout"), "junction listening on http://")
-}
-
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0)
-}
-
-type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
-
-async fn connect(addr: &str) -> Sender {
-    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    stream.set_nodelay(true).unwrap();
-    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .unwrap();
-    tokio::spawn(async move {
-        let _ = conn.await;
-    });
-    sender
-}
-
-async fn send(s: &mut Sender, method: &str, path: &str, body: Option<String>) -> (u16, Bytes) {
-    s.ready().await.unwrap();
-    let mut req = hyper::Request::builder()
-        .method(method)
-        .uri(path)
-        .header("host", "127.0.0.1")
-        .header("authorization", format!("Bearer {ADMIN}"));
-    if body.is_some() {
-        req = req.header("content-type", "application/json");
-    }
-    let req = req
-        .body(Full::new(Bytes::from(body.unwrap_or_default())))
-        .unwrap();
-    let resp = s.send_request(req).await.unwrap();
-    let status = resp.status().as_u16();
-    (status, resp.into_body().collect().await.unwrap().to_bytes())
 }
 
 struct Load {
