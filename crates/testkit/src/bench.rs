@@ -1,7 +1,33 @@
-//! What the platforms' validation benchmarks share: the median of a run and
-//! figures as BENCHMARKS.md writes them.
+//! What the platforms' validation benchmarks share: one timed validation,
+//! the median of a run, and figures as BENCHMARKS.md writes them.
 
-use std::time::Duration;
+use junction_core::{CheckContext, DynPlatform, RunOptions, TestStatus};
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+/// One whole validation of `config` (the runner, as the host calls it):
+/// how long it took. Every test must pass, or the figure would measure a
+/// failure path.
+pub async fn validate_once(
+    platform: &dyn DynPlatform,
+    config: &Value,
+    auto_bootstrap: bool,
+) -> Duration {
+    let ctx = CheckContext {
+        auto_bootstrap,
+        ..CheckContext::default()
+    };
+    let started = Instant::now();
+    let r = platform
+        .validate(config, ctx, &RunOptions::default(), None)
+        .await;
+    let elapsed = started.elapsed();
+    match r {
+        Ok(r) => assert_eq!(r.status, TestStatus::Passed, "{r:?}"),
+        Err(e) => panic!("the bench's config is invalid: {e}"),
+    }
+    elapsed
+}
 
 /// The median of the samples (the upper one of an even count).
 pub fn median(mut samples: Vec<Duration>) -> Duration {

@@ -13,8 +13,8 @@ mod fake_google;
 mod keys;
 
 use junction_bigquery::{BigQuery, BigQueryConfig};
-use junction_core::{CheckContext, DynPlatform, Platform, RunOptions, TestStatus};
-use junction_testkit::bench::{median, ms};
+use junction_core::{CheckContext, Platform, TestStatus};
+use junction_testkit::bench::{self, median, ms};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -34,22 +34,6 @@ fn config(base: &str) -> Value {
         "resourceManagerEndpoint": base,
         "timeoutSeconds": 10
     })
-}
-
-async fn validate_once(config: &Value) -> Duration {
-    let started = Instant::now();
-    let r = DynPlatform::validate(
-        &BigQuery::platform(),
-        config,
-        CheckContext::default(),
-        &RunOptions::default(),
-        None,
-    )
-    .await
-    .expect("valid config");
-    let elapsed = started.elapsed();
-    assert_eq!(r.status, TestStatus::Passed, "{r:?}");
-    elapsed
 }
 
 /// The twelve tests' own code, one after another, each with fresh checks (no
@@ -84,7 +68,7 @@ fn main() {
         let proxied = format!("http://127.0.0.1:{}", proxy.port);
         let slow = config(&proxied);
 
-        validate_once(&direct).await;
+        bench::validate_once(&BigQuery::platform(), &direct, false).await;
         let (n_fast, n_slow) = (30, 7);
         let mut rows = Vec::new();
         for (label, cfg, n) in [
@@ -97,7 +81,7 @@ fn main() {
             let mut sequential = Vec::new();
             let before = fake.issued();
             for _ in 0..n {
-                concurrent.push(validate_once(cfg).await);
+                concurrent.push(bench::validate_once(&BigQuery::platform(), cfg, false).await);
                 sequential.push(sequential_once(cfg).await);
             }
             let tokens = fake.issued() - before;

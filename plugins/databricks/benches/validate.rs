@@ -11,9 +11,9 @@
 mod fake_databricks;
 
 use fake_databricks::FakeDatabricks;
-use junction_core::{CheckContext, DynPlatform, Platform, RunOptions, TestStatus};
+use junction_core::{CheckContext, Platform, TestStatus};
 use junction_databricks::{Databricks, DatabricksConfig};
-use junction_testkit::bench::{median, ms};
+use junction_testkit::bench::{self, median, ms};
 use junction_testkit::proxy::DelayProxy;
 use junction_testkit::stand_ins::{self, Http};
 use serde_json::{Value, json};
@@ -25,23 +25,6 @@ fn ctx(auto: bool) -> CheckContext {
         auto_bootstrap: auto,
         ..CheckContext::default()
     }
-}
-
-/// One validation run through the runner.
-async fn validate_once(config: &Value, auto: bool) -> Duration {
-    let started = Instant::now();
-    let r = DynPlatform::validate(
-        &Databricks::new(),
-        config,
-        ctx(auto),
-        &RunOptions::default(),
-        None,
-    )
-    .await
-    .expect("valid config");
-    let elapsed = started.elapsed();
-    assert_eq!(r.status, TestStatus::Passed, "{r:?}");
-    elapsed
 }
 
 /// The tests that apply, one after another, each on its own (fresh checks,
@@ -124,7 +107,7 @@ fn main() {
         ];
         // Warm-up.
         for (_, cfg, auto, _) in &cases {
-            validate_once(cfg, *auto).await;
+            bench::validate_once(&Databricks::new(), cfg, *auto).await;
         }
         println!("| case | runs | validation (runner), median | minimum | the tests one after another, median |");
         println!("|---|---|---|---|---|");
@@ -133,7 +116,7 @@ fn main() {
             let mut concurrent = Vec::new();
             let mut sequential = Vec::new();
             for _ in 0..n {
-                concurrent.push(validate_once(cfg, *auto).await);
+                concurrent.push(bench::validate_once(&Databricks::new(), cfg, *auto).await);
                 sequential.push(sequential_once(cfg, *auto).await);
             }
             println!(

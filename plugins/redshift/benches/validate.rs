@@ -6,9 +6,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use junction_core::{CheckContext, DynPlatform, Platform, RunOptions, TestStatus};
+use junction_core::{CheckContext, Platform, TestStatus};
 use junction_redshift::{Redshift, RedshiftConfig};
-use junction_testkit::bench::{median, ms};
+use junction_testkit::bench::{self, median, ms};
 use junction_testkit::stand_ins::{self, Postgres};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -28,23 +28,6 @@ fn ctx() -> CheckContext {
         auto_bootstrap: true,
         ..CheckContext::default()
     }
-}
-
-/// One validation run through the runner (tests concurrent where they can be).
-async fn validate_once(config: &Value) -> Duration {
-    let started = Instant::now();
-    let r = DynPlatform::validate(
-        &Redshift::new(),
-        config,
-        ctx(),
-        &RunOptions::default(),
-        None,
-    )
-    .await
-    .expect("valid config");
-    let elapsed = started.elapsed();
-    assert_eq!(r.status, TestStatus::Passed, "{r:?}");
-    elapsed
 }
 
 /// The three tests' own code, one after another, each on its own: the sum of
@@ -83,14 +66,14 @@ fn main() {
         let slow = config(&pg, proxy.port);
 
         // Warm-up: first connections pay for process start-up on the server.
-        validate_once(&direct).await;
+        bench::validate_once(&Redshift::new(), &direct, true).await;
         let (n_fast, n_slow) = (30, 7);
         let mut rows = Vec::new();
         for (label, cfg, n) in [("stand-in, direct", &direct, n_fast), ("stand-in + 100 ms per round trip", &slow, n_slow)] {
             let mut concurrent = Vec::new();
             let mut sequential = Vec::new();
             for _ in 0..n {
-                concurrent.push(validate_once(cfg).await);
+                concurrent.push(bench::validate_once(&Redshift::new(), cfg, true).await);
                 sequential.push(sequential_once(cfg).await);
             }
             rows.push(format!(

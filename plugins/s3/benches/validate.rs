@@ -13,28 +13,10 @@ mod fake_s3control;
 #[path = "../tests/s3/support.rs"]
 mod support;
 
-use junction_core::{CheckContext, DynPlatform, RunOptions, TestStatus};
 use junction_testkit::SENTINEL;
-use junction_testkit::bench::{median, ms};
+use junction_testkit::bench::{self, median, ms};
 use junction_testkit::proxy::DelayProxy;
-use serde_json::Value;
-use std::time::{Duration, Instant};
-
-async fn validate_once(config: &Value) -> Duration {
-    let started = Instant::now();
-    let r = DynPlatform::validate(
-        &support::platform(),
-        config,
-        CheckContext::default(),
-        &RunOptions::default(),
-        None,
-    )
-    .await
-    .expect("valid config");
-    let elapsed = started.elapsed();
-    assert_eq!(r.status, TestStatus::Passed, "{r:?}");
-    elapsed
-}
+use std::time::Duration;
 
 fn main() {
     let Some(moto) = support::moto() else {
@@ -63,7 +45,7 @@ fn main() {
             .expect("proxy");
         let slow = support::config(&format!("http://127.0.0.1:{}", proxy.port), "bench", &path);
 
-        validate_once(&direct).await;
+        bench::validate_once(&support::platform(), &direct, false).await;
         let mut rows = Vec::new();
         for (label, cfg, n, minimum) in [
             ("stand-ins, direct", &direct, 30, None),
@@ -72,7 +54,7 @@ fn main() {
             let runs: Vec<Duration> = {
                 let mut v = Vec::new();
                 for _ in 0..n {
-                    v.push(validate_once(cfg).await);
+                    v.push(bench::validate_once(&support::platform(), cfg, false).await);
                 }
                 v
             };

@@ -11,12 +11,11 @@
 #[path = "../tests/snowflake/fake_snowflake.rs"]
 mod fake_snowflake;
 
-use junction_core::{CheckContext, DynPlatform, RunOptions, TestStatus};
 use junction_snowflake::Snowflake;
-use junction_testkit::bench::{median, ms};
+use junction_testkit::bench::{self, median, ms};
 use junction_testkit::proxy::DelayProxy;
 use serde_json::{Value, json};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const PW: &str = "bench-password";
 
@@ -37,20 +36,6 @@ fn config(endpoint: &str) -> Value {
     })
 }
 
-async fn validate_once(config: &Value) -> Duration {
-    let ctx = CheckContext {
-        auto_bootstrap: true,
-        ..CheckContext::default()
-    };
-    let started = Instant::now();
-    let r = DynPlatform::validate(&Snowflake::new(), config, ctx, &RunOptions::default(), None)
-        .await
-        .expect("valid config");
-    let elapsed = started.elapsed();
-    assert_eq!(r.status, TestStatus::Passed, "{r:?}");
-    elapsed
-}
-
 fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -69,7 +54,7 @@ fn main() {
             .expect("proxy");
         let direct = config(&server.endpoint);
         let slow = config(&format!("http://127.0.0.1:{}", proxy.port));
-        validate_once(&direct).await;
+        bench::validate_once(&Snowflake::new(), &direct, true).await;
         let mut rows = Vec::new();
         for (label, cfg, n, minimum) in [
             ("fake_snowflake, direct", &direct, 30, None),
@@ -82,7 +67,7 @@ fn main() {
         ] {
             let mut runs = Vec::new();
             for _ in 0..n {
-                runs.push(validate_once(cfg).await);
+                runs.push(bench::validate_once(&Snowflake::new(), cfg, true).await);
             }
             let m = median(runs);
             let (min, ratio) = match minimum {

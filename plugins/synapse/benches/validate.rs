@@ -14,9 +14,9 @@ mod fake_synapse;
 #[path = "../tests/synapse/support.rs"]
 mod support;
 
-use junction_core::{CheckContext, DynPlatform, Platform, RunOptions, TestStatus};
+use junction_core::{CheckContext, Platform, TestStatus};
 use junction_synapse::SynapseConfig;
-use junction_testkit::bench::{median, ms};
+use junction_testkit::bench::{self, median, ms};
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -26,23 +26,6 @@ fn ctx() -> CheckContext {
         auto_bootstrap: true,
         ..CheckContext::default()
     }
-}
-
-/// One validation run through the runner.
-async fn validate_once(config: &Value) -> Duration {
-    let started = Instant::now();
-    let r = DynPlatform::validate(
-        &support::platform(),
-        config,
-        ctx(),
-        &RunOptions::default(),
-        None,
-    )
-    .await
-    .expect("valid config");
-    let elapsed = started.elapsed();
-    assert_eq!(r.status, TestStatus::Passed, "{r:?}");
-    elapsed
 }
 
 /// The four tests' own code, one after another, each on its own (its own
@@ -74,12 +57,12 @@ fn main() {
             .await
             .expect("proxy");
         let slow = support::auto_config(proxy.port, true);
-        validate_once(&direct).await;
+        bench::validate_once(&support::platform(), &direct, true).await;
         let mut rows = Vec::new();
         for (label, cfg, n) in [("fake, direct", &direct, 30), ("fake + 100 ms per round trip", &slow, 7)] {
             let (mut concurrent, mut sequential) = (Vec::new(), Vec::new());
             for _ in 0..n {
-                concurrent.push(validate_once(cfg).await);
+                concurrent.push(bench::validate_once(&support::platform(), cfg, true).await);
                 sequential.push(sequential_once(cfg).await);
             }
             rows.push(format!("| {label} | {n} | {} | {} |", ms(median(concurrent)), ms(median(sequential))));
