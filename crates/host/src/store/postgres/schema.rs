@@ -88,7 +88,59 @@ CREATE INDEX integrations_type_id ON integrations(type, id);
 CREATE INDEX integrations_status_id ON integrations(status, id);
 "#;
 
-const MIGRATIONS: [&str; 2] = [V1, V2];
+/// As the SQLite store's version 3. `event_seq` is one counter row: taking
+/// the next `seq` locks it until commit, so events become visible in `seq`
+/// order and a reader resuming after N never misses a smaller one.
+const V3_EVENTS: &str = r#"
+CREATE TABLE event_seq (
+    only_row BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (only_row),
+    seq      BIGINT  NOT NULL
+);
+INSERT INTO event_seq (only_row, seq) VALUES (TRUE, 0);
+CREATE TABLE events (
+    seq            BIGINT PRIMARY KEY,
+    integration_id BIGINT NOT NULL,
+    type           TEXT   NOT NULL,
+    operation      TEXT   NOT NULL,
+    kind           TEXT   NOT NULL,
+    from_status    TEXT,
+    to_status      TEXT,
+    test           TEXT,
+    at             BIGINT NOT NULL
+);
+CREATE INDEX events_integration ON events(integration_id, seq);
+CREATE TABLE webhooks (
+    id            TEXT    PRIMARY KEY,
+    url           TEXT    NOT NULL,
+    status_events BOOLEAN NOT NULL,
+    test_events   BOOLEAN NOT NULL,
+    secret        BYTEA   NOT NULL,
+    created_at    BIGINT  NOT NULL
+);
+CREATE TABLE webhook_outbox (
+    webhook_id    TEXT   NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE,
+    seq           BIGINT NOT NULL,
+    state         TEXT   NOT NULL,
+    attempts      BIGINT NOT NULL,
+    next_at       BIGINT,
+    lease_owner   TEXT,
+    lease_expires BIGINT,
+    PRIMARY KEY (webhook_id, seq)
+);
+CREATE INDEX webhook_outbox_due ON webhook_outbox(next_at) WHERE state = 'pending';
+CREATE TABLE webhook_attempts (
+    webhook_id  TEXT   NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE,
+    seq         BIGINT NOT NULL,
+    attempt     BIGINT NOT NULL,
+    at          BIGINT NOT NULL,
+    http_status BIGINT,
+    error       TEXT,
+    next_at     BIGINT,
+    PRIMARY KEY (webhook_id, seq, attempt)
+);
+"#;
+
+const MIGRATIONS: [&str; 3] = [V1, V2, V3_EVENTS];
 
 /// Brings the database to [`SCHEMA_VERSION`].
 pub async fn migrate(c: &mut Conn<'_>) -> Result<(), StoreError> {

@@ -88,7 +88,54 @@ CREATE INDEX integrations_type_id ON integrations(type, id);
 CREATE INDEX integrations_status_id ON integrations(status, id);
 "#;
 
-const MIGRATIONS: [&str; 2] = [V1, V2];
+/// Version 3: events (each status change and test result, `seq` store-wide
+/// increasing), webhooks (secrets sealed), the webhook outbox (one row per
+/// webhook and event, claimed with a lease) and its delivery attempts.
+const V3_EVENTS: &str = r#"
+CREATE TABLE events (
+    seq            INTEGER PRIMARY KEY AUTOINCREMENT,
+    integration_id INTEGER NOT NULL,
+    type           TEXT    NOT NULL,
+    operation      TEXT    NOT NULL,
+    kind           TEXT    NOT NULL,
+    from_status    TEXT,
+    to_status      TEXT,
+    test           TEXT,
+    at             INTEGER NOT NULL
+);
+CREATE INDEX events_integration ON events(integration_id, seq);
+CREATE TABLE webhooks (
+    id            TEXT    PRIMARY KEY,
+    url           TEXT    NOT NULL,
+    status_events INTEGER NOT NULL,
+    test_events   INTEGER NOT NULL,
+    secret        BLOB    NOT NULL,
+    created_at    INTEGER NOT NULL
+);
+CREATE TABLE webhook_outbox (
+    webhook_id    TEXT    NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE,
+    seq           INTEGER NOT NULL,
+    state         TEXT    NOT NULL,
+    attempts      INTEGER NOT NULL,
+    next_at       INTEGER,
+    lease_owner   TEXT,
+    lease_expires INTEGER,
+    PRIMARY KEY (webhook_id, seq)
+);
+CREATE INDEX webhook_outbox_due ON webhook_outbox(next_at) WHERE state = 'pending';
+CREATE TABLE webhook_attempts (
+    webhook_id  TEXT    NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE,
+    seq         INTEGER NOT NULL,
+    attempt     INTEGER NOT NULL,
+    at          INTEGER NOT NULL,
+    http_status INTEGER,
+    error       TEXT,
+    next_at     INTEGER,
+    PRIMARY KEY (webhook_id, seq, attempt)
+);
+"#;
+
+const MIGRATIONS: [&str; 3] = [V1, V2, V3_EVENTS];
 
 /// Brings the database to [`SCHEMA_VERSION`], one migration per transaction.
 pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
