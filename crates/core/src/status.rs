@@ -17,10 +17,16 @@ pub enum Status {
     Deleted,
     Migrating,
     MigrateError,
+    /// A recurring re-validation of an enabled integration failed; still in
+    /// use, and a later pass returns it to `enabled`.
+    RecurringValidationError,
+    /// Switched off without touching the platform: not in use, never
+    /// re-validated; `enable` re-validates it first.
+    Disabled,
 }
 
 impl Status {
-    pub const ALL: [Status; 10] = [
+    pub const ALL: [Status; 12] = [
         Status::Creating,
         Status::CreateError,
         Status::Enabled,
@@ -31,6 +37,8 @@ impl Status {
         Status::Deleted,
         Status::Migrating,
         Status::MigrateError,
+        Status::RecurringValidationError,
+        Status::Disabled,
     ];
 
     /// The contract's spelling.
@@ -46,6 +54,8 @@ impl Status {
             Status::Deleted => "deleted",
             Status::Migrating => "migrating",
             Status::MigrateError => "migrateError",
+            Status::RecurringValidationError => "recurringValidationError",
+            Status::Disabled => "disabled",
         }
     }
 
@@ -54,9 +64,26 @@ impl Status {
         Status::ALL.into_iter().find(|st| st.as_str() == s)
     }
 
-    /// The contract's "State" column: every status is in use except `deleted`.
+    /// The contract's "State" column: every status is in use except
+    /// `deleted` and (as newer versions of the reference product say) `disabled`.
     pub const fn in_use(self) -> bool {
+        !matches!(self, Status::Deleted | Status::Disabled)
+    }
+
+    /// Whether the integration still holds its platform account and the
+    /// objects set up there: every status but `deleted`. This, not
+    /// [`Status::in_use`], is what the account's uniqueness and the peers a
+    /// platform's checks see go by: a disabled integration kept its objects
+    /// (disable never touches the platform) and `enable` brings it back on
+    /// the same account, so a second integration there would collide with it.
+    pub const fn holds_account(self) -> bool {
         !matches!(self, Status::Deleted)
+    }
+
+    /// Whether the integration is re-validated on an interval: `enabled`, and
+    /// `recurringValidationError` (so that a later pass returns it to `enabled`).
+    pub const fn revalidated(self) -> bool {
+        matches!(self, Status::Enabled | Status::RecurringValidationError)
     }
 
     /// An operation is running in the background while the integration has this status.
@@ -84,16 +111,31 @@ pub enum Event {
     StartMigrate,
     Succeeded,
     Failed,
+    /// The operator switches the integration off (no platform call).
+    Disable,
+    /// An `enable`'s validation passed (also asked before it starts).
+    Enable,
+    /// An `enable`'s validation failed: the integration stays disabled.
+    EnableFailed,
+    /// A recurring re-validation passed.
+    RevalidationPassed,
+    /// A recurring re-validation failed.
+    RevalidationFailed,
 }
 
 impl Event {
-    pub const ALL: [Event; 6] = [
+    pub const ALL: [Event; 11] = [
         Event::StartCreate,
         Event::StartEdit,
         Event::StartDelete,
         Event::StartMigrate,
         Event::Succeeded,
         Event::Failed,
+        Event::Disable,
+        Event::Enable,
+        Event::EnableFailed,
+        Event::RevalidationPassed,
+        Event::RevalidationFailed,
     ];
 
     /// The operation an event starts, in words for messages.
@@ -105,6 +147,9 @@ impl Event {
             Event::StartMigrate => "migrate",
             Event::Succeeded => "complete",
             Event::Failed => "fail",
+            Event::Disable => "disable",
+            Event::Enable | Event::EnableFailed => "enable",
+            Event::RevalidationPassed | Event::RevalidationFailed => "re-validate",
         }
     }
 }
@@ -128,7 +173,23 @@ pub enum TransitionError {
 }
 
 /// The lifecycle, as one pure and total function. `from` is `None` for an
-/// integration that does not exist yet. The table in DESIGN.md is its specification.
+/// integration that does not exist yet. The table in DESIGN.md is its
+/// specification; the two newer statuses follow these rules:
+///
+/// - `recurringValidationError` allows what `enabled` allows (edit, delete,
+///   migrate, disable); a recurring pass returns it to `enabled`, a failure
+///   from either keeps or puts it there.
+/// - `disabled` allows only `enable` and delete; a delete runs as from
+///   `enabled` (a failed one ends in `deleteError`, in use again, like any
+///   failed delete). `enable` re-validates: a pass is `enabled`, a failure
+///   stays `disabled`. Nothing re-validates a disabled integration.
+/// - Disable is allowed wherever the integration is set up and settled:
+///   `enabled`, `recurringValidationError` and the rolled-back `editError`,
+///   `deleteError`, `migrateError` (all still usable with their previous
+///   configuration); not from `createError`, where nothing usable was set up.
+/// - While an operation runs (`creating`, `editing`, `deleting`,
+///   `migrating`), disable, enable and re-validation outcomes are refused
+///   as `InProgress`, like every start.
 pub fn transition(from: Option<Status>, event: Event) -> Result<Status, TransitionError> {
     use Event as E;
     use Status as S;
@@ -138,6 +199,7 @@ pub fn transition(from: Option<Status>, event: Event) -> Result<Status, Transiti
             _ => Err(TransitionError::NotFound),
         };
     };
+    let not_allowed = Err(TransitionError::NotAllowed { from, event });
     match (from, event) {
         (S::Deleted, _) => Err(TransitionError::Deleted),
         // An operation is running: only its outcome may arrive.
@@ -156,15 +218,76 @@ pub fn transition(from: Option<Status>, event: Event) -> Result<Status, Transiti
         // A failed create is retried through edit, with the new configuration.
         (S::CreateError, E::StartEdit) => Ok(S::Creating),
         (S::CreateError, E::StartDelete) => Ok(S::Deleting),
-        (S::CreateError, E::StartMigrate) => Err(TransitionError::NotAllowed { from, event }),
-        (S::Enabled | S::EditError | S::DeleteError | S::MigrateError, E::StartEdit) => {
-            Ok(S::Editing)
+        (
+            S::CreateError,
+            E::StartMigrate
+            | E::Disable
+            | E::Enable
+            | E::EnableFailed
+            | E::RevalidationPassed
+            | E::RevalidationFailed,
+        ) => not_allowed,
+        // Set up and usable.
+        (
+            S::Enabled
+            | S::RecurringValidationError
+            | S::EditError
+            | S::DeleteError
+            | S::MigrateError,
+            E::StartEdit,
+        ) => Ok(S::Editing),
+        (
+            S::Enabled
+            | S::RecurringValidationError
+            | S::EditError
+            | S::DeleteError
+            | S::MigrateError
+            | S::Disabled,
+            E::StartDelete,
+        ) => Ok(S::Deleting),
+        (
+            S::Enabled
+            | S::RecurringValidationError
+            | S::EditError
+            | S::DeleteError
+            | S::MigrateError,
+            E::StartMigrate,
+        ) => Ok(S::Migrating),
+        (
+            S::Enabled
+            | S::RecurringValidationError
+            | S::EditError
+            | S::DeleteError
+            | S::MigrateError,
+            E::Disable,
+        ) => Ok(S::Disabled),
+        // Only enabled integrations are re-validated on an interval.
+        (S::Enabled | S::RecurringValidationError, E::RevalidationPassed) => Ok(S::Enabled),
+        (S::Enabled | S::RecurringValidationError, E::RevalidationFailed) => {
+            Ok(S::RecurringValidationError)
         }
-        (S::Enabled | S::EditError | S::DeleteError | S::MigrateError, E::StartDelete) => {
-            Ok(S::Deleting)
-        }
-        (S::Enabled | S::EditError | S::DeleteError | S::MigrateError, E::StartMigrate) => {
-            Ok(S::Migrating)
-        }
+        (
+            S::Enabled
+            | S::RecurringValidationError
+            | S::EditError
+            | S::DeleteError
+            | S::MigrateError,
+            E::Enable | E::EnableFailed,
+        ) => not_allowed,
+        (
+            S::EditError | S::DeleteError | S::MigrateError,
+            E::RevalidationPassed | E::RevalidationFailed,
+        ) => not_allowed,
+        // Switched off: only enable (which re-validated first) and delete.
+        (S::Disabled, E::Enable) => Ok(S::Enabled),
+        (S::Disabled, E::EnableFailed) => Ok(S::Disabled),
+        (
+            S::Disabled,
+            E::StartEdit
+            | E::StartMigrate
+            | E::Disable
+            | E::RevalidationPassed
+            | E::RevalidationFailed,
+        ) => not_allowed,
     }
 }

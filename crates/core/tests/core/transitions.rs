@@ -24,8 +24,13 @@ fn kind(e: &TransitionError) -> &'static str {
     }
 }
 
-// Columns: StartCreate, StartEdit, StartDelete, StartMigrate, Succeeded, Failed.
-fn row(from: Option<Status>) -> [Want; 6] {
+// Columns: StartCreate, StartEdit, StartDelete, StartMigrate, Succeeded,
+// Failed, Disable, Enable, EnableFailed, RevalidationPassed, RevalidationFailed.
+const IN_PROGRESS: Want = Err("InProgress");
+const NO_OP: Want = Err("NoOperation");
+const NOT: Want = Err("NotAllowed");
+
+fn row(from: Option<Status>) -> [Want; 11] {
     match from {
         None => [
             To(Creating),
@@ -34,59 +39,138 @@ fn row(from: Option<Status>) -> [Want; 6] {
             Err("NotFound"),
             Err("NotFound"),
             Err("NotFound"),
+            Err("NotFound"),
+            Err("NotFound"),
+            Err("NotFound"),
+            Err("NotFound"),
+            Err("NotFound"),
         ],
         Some(Creating) => [
-            Err("InProgress"),
-            Err("InProgress"),
-            Err("InProgress"),
-            Err("InProgress"),
+            IN_PROGRESS,
+            IN_PROGRESS,
+            IN_PROGRESS,
+            IN_PROGRESS,
             To(Enabled),
             To(CreateError),
+            IN_PROGRESS,
+            IN_PROGRESS,
+            IN_PROGRESS,
+            IN_PROGRESS,
+            IN_PROGRESS,
         ],
         Some(Editing) => [
-            Err("InProgress"),
-            Err("InProgress"),
-            Err("InProgress"),
-            Err("InProgress"),
+            IN_PROGRESS,
+            IN_PROGRESS,
+            IN_PROGRESS,
+            IN_PROGRESS,
             To(Enabled),
             To(EditError),
+            IN_PROGRESS,
+            IN_PROGRESS,
+            IN_PROGRESS,
+            IN_PROGRESS,
+            IN_PROGRESS,
         ],
         Some(Deleting) => [
-            Err("InProgress"),
-            Err("InProgress"),
-            Err("InProgress"),
-            Err("InProgress"),
+            IN_PROGRESS,
+            IN_PROGRESS,
+            IN_PROGRESS,
+            IN_PROGRESS,
             To(Deleted),
             To(DeleteError),
+            IN_PROGRESS,
+            IN_PROGRESS,
+            IN_PROGRESS,
+            IN_PROGRESS,
+            IN_PROGRESS,
         ],
         Some(Migrating) => [
-            Err("InProgress"),
-            Err("InProgress"),
-            Err("InProgress"),
-            Err("InProgress"),
+            IN_PROGRESS,
+            IN_PROGRESS,
+            IN_PROGRESS,
+            IN_PROGRESS,
             To(Enabled),
             To(MigrateError),
+            IN_PROGRESS,
+            IN_PROGRESS,
+            IN_PROGRESS,
+            IN_PROGRESS,
+            IN_PROGRESS,
         ],
-        Some(s @ (Enabled | EditError | DeleteError | MigrateError)) => {
-            let _ = s;
-            [
-                Err("AlreadyExists"),
-                To(Editing),
-                To(Deleting),
-                To(Migrating),
-                Err("NoOperation"),
-                Err("NoOperation"),
-            ]
-        }
+        Some(Enabled) => [
+            Err("AlreadyExists"),
+            To(Editing),
+            To(Deleting),
+            To(Migrating),
+            NO_OP,
+            NO_OP,
+            To(Disabled),
+            NOT,
+            NOT,
+            To(Enabled),
+            To(RecurringValidationError),
+        ],
+        // Allows what enabled allows; a pass brings it back.
+        Some(RecurringValidationError) => [
+            Err("AlreadyExists"),
+            To(Editing),
+            To(Deleting),
+            To(Migrating),
+            NO_OP,
+            NO_OP,
+            To(Disabled),
+            NOT,
+            NOT,
+            To(Enabled),
+            To(RecurringValidationError),
+        ],
+        // Rolled back, still usable: not re-validated on an interval.
+        Some(EditError | DeleteError | MigrateError) => [
+            Err("AlreadyExists"),
+            To(Editing),
+            To(Deleting),
+            To(Migrating),
+            NO_OP,
+            NO_OP,
+            To(Disabled),
+            NOT,
+            NOT,
+            NOT,
+            NOT,
+        ],
         Some(CreateError) => [
             Err("AlreadyExists"),
             To(Creating),
             To(Deleting),
-            Err("NotAllowed"),
-            Err("NoOperation"),
-            Err("NoOperation"),
+            NOT,
+            NO_OP,
+            NO_OP,
+            NOT,
+            NOT,
+            NOT,
+            NOT,
+            NOT,
+        ],
+        // Only enable and delete.
+        Some(Disabled) => [
+            Err("AlreadyExists"),
+            NOT,
+            To(Deleting),
+            NOT,
+            NO_OP,
+            NO_OP,
+            NOT,
+            To(Enabled),
+            To(Disabled),
+            NOT,
+            NOT,
         ],
         Some(Deleted) => [
+            Err("Deleted"),
+            Err("Deleted"),
+            Err("Deleted"),
+            Err("Deleted"),
+            Err("Deleted"),
             Err("Deleted"),
             Err("Deleted"),
             Err("Deleted"),
@@ -112,7 +196,9 @@ fn every_status_event_pair_matches_the_table() {
             pairs += 1;
         }
     }
-    assert_eq!(pairs, 11 * 6);
+    // Every status and "not yet", times every event.
+    assert_eq!(pairs, 13 * 11);
+    assert_eq!((Status::ALL.len(), Event::ALL.len()), (12, 11));
 }
 
 #[test]
@@ -137,11 +223,13 @@ fn statuses_serialise_as_the_contract_spells_them() {
             "deleteError",
             "deleted",
             "deleting",
+            "disabled",
             "editError",
             "editing",
             "enabled",
             "migrateError",
-            "migrating"
+            "migrating",
+            "recurringValidationError"
         ]
     );
     for s in Status::ALL {
@@ -153,10 +241,37 @@ fn statuses_serialise_as_the_contract_spells_them() {
 }
 
 #[test]
-fn only_deleted_is_not_in_use() {
+fn deleted_and_disabled_are_not_in_use_but_disabled_keeps_its_account() {
     for s in Status::ALL {
-        assert_eq!(s.in_use(), s != Deleted, "{s}");
+        assert_eq!(s.in_use(), !matches!(s, Deleted | Disabled), "{s}");
+        assert_eq!(s.holds_account(), s != Deleted, "{s}");
+        assert_eq!(
+            s.revalidated(),
+            matches!(s, Enabled | RecurringValidationError),
+            "{s}"
+        );
     }
+}
+
+#[test]
+fn refusals_name_what_was_asked() {
+    let err = transition(Some(Disabled), StartEdit).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "cannot edit an integration whose status is disabled"
+    );
+    let err = transition(Some(Enabled), Enable).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "cannot enable an integration whose status is enabled"
+    );
+    let err = transition(Some(Disabled), RevalidationPassed).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "cannot re-validate an integration whose status is disabled"
+    );
+    let err = transition(Some(Migrating), Disable).unwrap_err();
+    assert!(err.to_string().contains("migrating"), "{err}");
 }
 
 #[test]

@@ -1,5 +1,6 @@
-//! The peer cache: each platform's list of in-use integrations (public
-//! configuration only), handed to its checks. With a single-writer store the
+//! The peer cache: each platform's list of integrations holding their
+//! account (every status but `deleted`, so a disabled one too: it kept its
+//! objects; public configuration only), handed to its checks. With a single-writer store the
 //! host keeps the lists in memory and brings them up to date from its own
 //! writes; otherwise every read goes to the store.
 
@@ -52,7 +53,7 @@ fn apply_note(list: &mut PeerList, versions: &mut HashMap<i64, i64>, row: &Noted
     // pointers (the entries are shared).
     let v = Arc::make_mut(list);
     let pos = v.binary_search_by_key(&row.id, |p| p.id);
-    if row.status.in_use() {
+    if row.status.holds_account() {
         let peer = Arc::new(Peer {
             id: row.id,
             status: row.status,

@@ -8,7 +8,8 @@
   const KEY_STORE = 'junction.apiKey';
   const STATUSES = [
     'creating', 'enabled', 'createError', 'editing', 'editError',
-    'deleting', 'deleteError', 'migrating', 'migrateError', 'deleted',
+    'deleting', 'deleteError', 'migrating', 'migrateError', 'recurringValidationError',
+    'disabled', 'deleted',
   ];
   const IN_PROGRESS = new Set(['creating', 'editing', 'deleting', 'migrating']);
   const PAGE = 50;
@@ -90,7 +91,7 @@
     const cls = kind === 'test' ? `badge t-${status}` : `badge s-${status}`;
     const icon = {
       passed: '✓', failed: '✗', warning: '!', skipped: '–',
-      enabled: '✓', deleted: '–',
+      enabled: '✓', deleted: '–', disabled: '–',
     }[status] || (String(status).endsWith('Error') ? '✗' : IN_PROGRESS.has(status) ? '…' : '');
     return el('span', { class: cls, 'data-status': status },
       el('span', { class: 'icon', 'aria-hidden': 'true' }, icon), ` ${status}`);
@@ -397,6 +398,9 @@
         return `Validation ${status}${failed ? ` (${failed} of ${tests.length} tests failed)` : ''}`
           + `${fixes ? ` · ${fixes} fix${fixes > 1 ? 'es' : ''}` : ''}`;
       }
+      case 'validate': return 'Recurring validation';
+      case 'disable': return 'Disabled';
+      case 'enable': return 'Enable';
       case 'outcome': return 'Operation ended';
       case 'recovered': return 'Ended by recovery';
       default: return h.event;

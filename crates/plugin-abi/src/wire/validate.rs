@@ -124,6 +124,12 @@ impl From<Status> for WireStatus {
             Status::Deleted => WireStatus::Deleted,
             Status::Migrating => WireStatus::Migrating,
             Status::MigrateError => WireStatus::MigrateError,
+            // ABI minor 0 has no spelling for the two newer statuses, and a
+            // library of it could not read one. A peer is sent because it
+            // holds its platform account and objects, which both still do,
+            // and which is what `enabled` tells a check; a minor bump would
+            // carry them exactly.
+            Status::RecurringValidationError | Status::Disabled => WireStatus::Enabled,
         }
     }
 }
