@@ -26,7 +26,7 @@ pub const LIST_COLUMNS: &str = "id, type, account_key, auto_bootstrap, status, v
      created_at, updated_at, op_origin, leftovers";
 
 /// The schema version both stores migrate to at start.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// Opens the store `--store` names: `postgres://…` (or `postgresql://…`), or
 /// the embedded SQLite database in `data_dir` when `None`.

@@ -135,7 +135,18 @@ CREATE TABLE webhook_attempts (
 );
 "#;
 
-const MIGRATIONS: [&str; 3] = [V1, V2, V3_EVENTS];
+/// Version 4: recurring validation. An integration's own interval
+/// (`revalidateEvery`, milliseconds; NULL: the server's default, 0: never)
+/// and when its next run is due (NULL: not scheduled yet, or not
+/// re-validated; the host schedules it with its jitter).
+const V4_RECURRING: &str = r#"
+ALTER TABLE integrations ADD COLUMN revalidate_every_ms INTEGER;
+ALTER TABLE integrations ADD COLUMN next_validation_at INTEGER;
+CREATE INDEX integrations_next_validation
+    ON integrations(next_validation_at) WHERE next_validation_at IS NOT NULL;
+"#;
+
+const MIGRATIONS: [&str; 4] = [V1, V2, V3_EVENTS, V4_RECURRING];
 
 /// Brings the database to [`SCHEMA_VERSION`], one migration per transaction.
 pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
