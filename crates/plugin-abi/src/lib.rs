@@ -21,6 +21,10 @@
 
 pub mod export;
 pub mod ffi;
+/// The fuzz target's body (`fuzz/`), run over its corpus by the unit tests.
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing;
 #[cfg(feature = "loader")]
 pub mod loader;
 pub mod wire;

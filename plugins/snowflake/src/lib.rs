@@ -40,6 +40,10 @@ mod bootstrap;
 mod checks;
 mod client;
 mod config;
+/// The fuzz target's body (`fuzz/`), run over its corpus by the unit tests.
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing;
 mod keypair;
 mod scripts;
 

@@ -12,7 +12,8 @@ use tiberius::{AuthMethod, EncryptionLevel};
 use tokio::net::TcpStream;
 use tokio_util::compat::{Compat, TokioAsyncWriteCompatExt};
 
-pub type Client = tiberius::Client<Compat<TcpStream>>;
+/// A connection; over TCP but for the fuzz target, whose server is in memory.
+pub type Client<S = TcpStream> = tiberius::Client<Compat<S>>;
 
 /// Why a connection or a statement failed. Messages never hold a password:
 /// SQL Server does not repeat one, and [`DbError::scrubbed`] removes it
@@ -83,7 +84,7 @@ pub fn credentials_of(config: &SynapseConfig) -> Credentials {
     }
 }
 
-fn tiberius_config(
+pub fn tiberius_config(
     config: &SynapseConfig,
     database: &str,
     creds: &Credentials,
@@ -215,7 +216,10 @@ pub struct Questions<'a> {
 /// which permissions are held on schemas, and which on the database. Each
 /// statement but the last answers exactly one row, so the result sets line
 /// up whatever the answers.
-pub async fn facts(client: &mut Client, q: &Questions<'_>) -> Result<Facts, DbError> {
+pub async fn facts<S>(client: &mut Client<S>, q: &Questions<'_>) -> Result<Facts, DbError>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send,
+{
     let mut statements = Vec::new();
     let mut params: Vec<&str> = Vec::new();
     if let Some(p) = q.principal {
@@ -283,7 +287,10 @@ pub async fn facts(client: &mut Client, q: &Questions<'_>) -> Result<Facts, DbEr
 }
 
 /// The set-up version recorded in the database.
-pub async fn recorded_version(client: &mut Client) -> Result<u32, DbError> {
+pub async fn recorded_version<S>(client: &mut Client<S>) -> Result<u32, DbError>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send,
+{
     let sql = format!(
         "SELECT MAX(version) AS version FROM {}",
         scripts::version_table()

@@ -32,6 +32,10 @@ mod bootstrap;
 mod checks;
 mod client;
 mod config;
+/// The fuzz target's body (`fuzz/`), run over its corpus by the unit tests.
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing;
 mod scripts;
 
 junction_kit::test_hooks!(bootstrap, checks, client, config, scripts);
