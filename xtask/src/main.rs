@@ -1,6 +1,7 @@
 //! `cargo xtask …`: the project's own commands.
 
 mod features;
+mod fuzz;
 mod scaffold;
 mod stand_ins;
 
@@ -25,6 +26,9 @@ Commands:
   check-features               the host builds with each platform feature alone and with none
   dist --platforms a,b         a release binary with only those platforms; prints path and size
   bench-core                   the check runner's overhead (1,000 trivial checks)
+  fuzz [--seconds N] [--target T]…
+                               build the fuzz targets (cargo fuzz, into fuzz/target) and run
+                               each for N seconds (60), niced; prints executions and findings
 
 Stand-ins: postgres, moto, fakesnow, minilake, pysqlbridge, bqemulator, on 127.0.0.1 ports
 of this checkout's own (a block chosen by its target directory; JUNCTION_STAND_IN_PORT_BASE
@@ -45,6 +49,7 @@ fn main() -> Result<()> {
         Some("new-plugin") => scaffold::new_plugin(&root, &args[1..]),
         Some("check-features") => features::check_features(&root),
         Some("dist") => features::dist(&root, &args[1..]),
+        Some("fuzz") => fuzz::fuzz(&root, &args[1..]),
         Some("bench-core") => run(Command::new(cargo()).current_dir(&root).args([
             "bench",
             "-p",

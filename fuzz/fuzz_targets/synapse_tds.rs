@@ -1,0 +1,4 @@
+//! What the Synapse plugin reads from a TDS server (tiberius's token stream), from a scripted server.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| junction_synapse::fuzzing::tds(data));
