@@ -1121,7 +1121,15 @@ fn cli_validate_plugins_and_client_commands() {
     );
     let server = format!("http://{}", s.addr);
     let client = |args: &[&str]| {
-        let mut all = vec!["integrations", "--server", server.as_str(), "--key", ADMIN];
+        let mut all = vec![
+            "integrations",
+            "--server",
+            server.as_str(),
+            "--key",
+            ADMIN,
+            "--output",
+            "json",
+        ];
         all.extend_from_slice(args);
         s.cli(&all)
     };

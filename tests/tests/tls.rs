@@ -114,7 +114,15 @@ fn the_listener_speaks_tls_and_the_cli_verifies_it() {
     );
     let url = format!("https://{}", s.addr);
     let list = |ca: Option<&Path>| {
-        let mut args = vec!["integrations", "--server", &url, "--key", ADMIN];
+        let mut args = vec![
+            "integrations",
+            "--server",
+            &url,
+            "--key",
+            ADMIN,
+            "--output",
+            "json",
+        ];
         if let Some(ca) = ca {
             args.extend(["--ca-cert", ca.to_str().unwrap()]);
         }

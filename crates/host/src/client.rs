@@ -1,9 +1,11 @@
 //! A minimal HTTP/1.1 client for the CLI's client commands: plain HTTP, or
 //! HTTPS (rustls on aws-lc-rs) verifying the server against the web PKI roots
-//! and an optional private CA.
+//! and an optional private CA. [`sse`] reads a stream of Server-Sent Events.
+
+pub mod sse;
 
 use http_body_util::{BodyExt, Full};
-use hyper::body::Bytes;
+use hyper::body::{Bytes, Incoming};
 use hyper::{Method, Request};
 use hyper_util::rt::TokioIo;
 
@@ -64,6 +66,80 @@ pub async fn request(
     path: &str,
     body: Option<(Vec<u8>, &str)>,
 ) -> Result<Reply, ClientError> {
+    let resp = send(server, key, ca_cert, method, path, body, &[]).await?;
+    let status = resp.status().as_u16();
+    let body = resp
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| ClientError::Http(e.to_string()))?
+        .to_bytes();
+    Ok(Reply { status, body })
+}
+
+/// A response whose body is read as it arrives (a stream of events).
+pub struct Streaming {
+    pub status: u16,
+    pub content_type: Option<String>,
+    body: Incoming,
+}
+
+impl Streaming {
+    /// The body's next bytes; `None` at its end.
+    pub async fn chunk(&mut self) -> Result<Option<Bytes>, ClientError> {
+        loop {
+            match self.body.frame().await {
+                None => return Ok(None),
+                Some(Err(e)) => return Err(ClientError::Http(e.to_string())),
+                Some(Ok(frame)) => {
+                    if let Ok(data) = frame.into_data() {
+                        return Ok(Some(data));
+                    }
+                }
+            }
+        }
+    }
+
+    /// The whole remaining body.
+    pub async fn rest(self) -> Result<Bytes, ClientError> {
+        Ok(self
+            .body
+            .collect()
+            .await
+            .map_err(|e| ClientError::Http(e.to_string()))?
+            .to_bytes())
+    }
+}
+
+/// Sends a GET with extra headers and hands back the body unread.
+pub async fn stream(
+    server: &str,
+    key: Option<&str>,
+    ca_cert: Option<&std::path::Path>,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> Result<Streaming, ClientError> {
+    let resp = send(server, key, ca_cert, Method::GET, path, None, headers).await?;
+    Ok(Streaming {
+        status: resp.status().as_u16(),
+        content_type: resp
+            .headers()
+            .get(hyper::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+        body: resp.into_body(),
+    })
+}
+
+async fn send(
+    server: &str,
+    key: Option<&str>,
+    ca_cert: Option<&std::path::Path>,
+    method: Method,
+    path: &str,
+    body: Option<(Vec<u8>, &str)>,
+    headers: &[(&str, &str)],
+) -> Result<hyper::Response<Incoming>, ClientError> {
     let (authority, base, tls) = split_url(server)?;
     let tcp = tokio::net::TcpStream::connect(&authority)
         .await
@@ -100,6 +176,9 @@ pub async fn request(
     if let Some(k) = key {
         req = req.header("authorization", format!("Bearer {k}"));
     }
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
     let bytes = match body {
         Some((b, ct)) => {
             req = req.header("content-type", ct);
@@ -110,16 +189,8 @@ pub async fn request(
     let req = req
         .body(Full::new(bytes))
         .map_err(|e| ClientError::Http(e.to_string()))?;
-    let resp = sender
+    sender
         .send_request(req)
         .await
-        .map_err(|e| ClientError::Http(e.to_string()))?;
-    let status = resp.status().as_u16();
-    let body = resp
-        .into_body()
-        .collect()
-        .await
-        .map_err(|e| ClientError::Http(e.to_string()))?
-        .to_bytes();
-    Ok(Reply { status, body })
+        .map_err(|e| ClientError::Http(e.to_string()))
 }

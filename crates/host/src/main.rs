@@ -5,14 +5,14 @@ mod commands;
 use anyhow::Result;
 use clap::{Parser, Subcommand, ValueEnum};
 use commands::Output;
-use commands::client::{ClientCommand, client};
+use commands::client::{ClientCommand, Conn, client};
+use commands::out::{errln, outln};
 use commands::plugins::plugins;
 use commands::validate::validate;
 use junction_host::auth::{self, Role};
 use junction_host::host::Settings;
 use junction_host::serve::{ServeOptions, serve};
 use junction_host::util::parse_duration;
-use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -78,8 +78,10 @@ enum Command {
     Validate {
         /// A payload {type, autoBootstrap, config}, JSON or YAML.
         file: PathBuf,
-        #[arg(long, value_enum, default_value_t = Output::Table)]
+        /// How to print the results.
+        #[arg(short, long, value_enum, default_value_t = Output::Table)]
         output: Output,
+        /// Timeout of one validation test (unless the test has its own).
         #[arg(long, default_value = "10s", value_parser = parse_duration)]
         check_timeout: Duration,
         /// Also load the shared-library plugins in this directory.
@@ -88,13 +90,16 @@ enum Command {
     },
     /// List the platforms this binary supports (and the plugin libraries of --plugin-dir).
     Plugins {
-        #[arg(long, value_enum, default_value_t = Output::Table)]
+        /// How to print the list.
+        #[arg(short, long, value_enum, default_value_t = Output::Table)]
         output: Output,
+        /// Also load the shared-library plugins in this directory.
         #[arg(long, env = "JUNCTION_PLUGIN_DIR")]
         plugin_dir: Option<PathBuf>,
     },
     /// Manage API keys (directly in the data directory's store).
     Keys {
+        /// Where the database and the key file live.
         #[arg(
             long,
             default_value = "junction-data",
@@ -110,6 +115,7 @@ enum Command {
     },
     /// Manage the stored secrets' encryption key.
     Secrets {
+        /// Where the database and the key file live.
         #[arg(
             long,
             default_value = "junction-data",
@@ -125,6 +131,7 @@ enum Command {
     },
     /// Talk to a running server.
     Integrations {
+        /// The server's URL, http:// or https://.
         #[arg(
             long,
             default_value = "http://127.0.0.1:8080",
@@ -132,12 +139,16 @@ enum Command {
             global = true
         )]
         server: String,
+        /// An API key (admin, or read for what only reads).
         #[arg(long, env = "JUNCTION_KEY", global = true, hide_env_values = true)]
         key: Option<String>,
         /// A CA certificate (PEM) to trust besides the web PKI roots, for an
         /// https:// server with a private CA.
         #[arg(long, env = "JUNCTION_CA_CERT", global = true)]
         ca_cert: Option<PathBuf>,
+        /// How to print answers: a table, or the API's JSON or YAML.
+        #[arg(short, long, value_enum, default_value_t = Output::Table, global = true)]
+        output: Output,
         #[command(subcommand)]
         command: ClientCommand,
     },
@@ -147,8 +158,10 @@ enum Command {
 enum KeysCommand {
     /// Create a key and print it (shown once).
     Create {
+        /// What the key may do: admin (everything) or read (GET only).
         #[arg(long, value_enum)]
         role: Role,
+        /// A name to know the key by.
         #[arg(long, default_value = "")]
         name: String,
         /// The key is refused after this long (`30d`, `12h`, `90m`).
@@ -159,7 +172,10 @@ enum KeysCommand {
     List,
     /// Revoke a key by its id (`key_…`): every host refuses it within
     /// five seconds (the key cache's lifetime).
-    Revoke { id: String },
+    Revoke {
+        /// The key's id, `key_…` (from `junction keys list`).
+        id: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -194,14 +210,14 @@ fn main() -> ExitCode {
     {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("junction: cannot start the runtime: {e}");
+            errln!("junction: cannot start the runtime: {e}");
             return ExitCode::from(1);
         }
     };
     match runtime.block_on(run(cli)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("junction: {e:#}");
+            errln!("junction: {e:#}");
             ExitCode::from(1)
         }
     }
@@ -240,15 +256,12 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             };
             let scheme = if opts.tls.is_some() { "https" } else { "http" };
             serve(opts, |addr, new_key| {
-                let mut out = std::io::stdout().lock();
                 if let Some(k) = new_key {
-                    let _ = writeln!(
-                        out,
+                    outln!(
                         "No API key existed, so an admin key was created. It is shown only this once:\n  {k}"
                     );
                 }
-                let _ = writeln!(out, "junction listening on {scheme}://{addr}");
-                let _ = out.flush();
+                outln!("junction listening on {scheme}://{addr}");
             })
             .await?;
             Ok(ExitCode::SUCCESS)
@@ -285,8 +298,8 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                         k.record.created_at + i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 2)
                     });
                     store.insert_key(&k.record, &k.hash).await?;
-                    println!("{}", k.secret);
-                    eprintln!(
+                    outln!("{}", k.secret);
+                    errln!(
                         "Created {} key {} (shown only this once).",
                         role.as_str(),
                         k.record.id
@@ -307,7 +320,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                             }
                             (None, None) => "active".to_owned(),
                         };
-                        println!(
+                        outln!(
                             "{}\t{}\t{}\t{}\t{}",
                             k.id,
                             k.role.as_str(),
@@ -319,10 +332,10 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 }
                 KeysCommand::Revoke { id } => {
                     if !store.revoke_key(&id, junction_host::util::now_ms()).await? {
-                        eprintln!("junction: no key has the id {id}");
+                        errln!("junction: no key has the id {id}");
                         return Ok(ExitCode::from(1));
                     }
-                    eprintln!(
+                    errln!(
                         "Revoked {id}: every host refuses it within {} s.",
                         junction_host::host::KEY_CACHE_TTL.as_secs()
                     );
@@ -342,10 +355,62 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             server,
             key,
             ca_cert,
+            output,
             command,
         } => {
             init_logs(cli.log_format, "warn");
-            client(&server, key.as_deref(), ca_cert.as_deref(), command).await
+            client(
+                Conn {
+                    server,
+                    key,
+                    ca_cert,
+                },
+                output,
+                command,
+            )
+            .await
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::CommandFactory;
+
+    /// The commands and arguments without a help line, as `junction … ARG`.
+    fn without_help(cmd: &clap::Command, parent: &str, seen: &mut usize) -> Vec<String> {
+        let path = format!("{parent} {}", cmd.get_name()).trim().to_owned();
+        let mut missing = Vec::new();
+        *seen += 1;
+        if cmd.get_about().is_none() && cmd.get_long_about().is_none() {
+            missing.push(path.clone());
+        }
+        for a in cmd.get_arguments() {
+            *seen += 1;
+            if a.get_help().is_none() && a.get_long_help().is_none() {
+                missing.push(format!("{path} {}", a.get_id()));
+            }
+        }
+        for sub in cmd.get_subcommands() {
+            missing.extend(without_help(sub, &path, seen));
+        }
+        missing
+    }
+
+    #[test]
+    fn every_command_and_argument_has_a_help_line() {
+        let mut cmd = Cli::command();
+        // Built: global arguments copied down, `help` and `--version` added.
+        cmd.build();
+        let mut seen = 0;
+        let missing = without_help(&cmd, "", &mut seen);
+        assert!(missing.is_empty(), "without a help line: {missing:?}");
+        // The walk reached the leaves (`integrations create --wait`).
+        let create = cmd
+            .find_subcommand("integrations")
+            .and_then(|i| i.find_subcommand("create"));
+        assert!(create.is_some_and(|c| c.get_arguments().any(|a| a.get_id() == "wait")));
+        assert!(seen > 60, "only {seen} commands and arguments walked");
     }
 }

@@ -1,17 +1,27 @@
 //! The binary's commands other than `serve` and `keys`, one per file, and what they share.
 
 pub mod client;
+pub mod follow;
+pub mod out;
 pub mod plugins;
 pub mod secrets;
+pub mod table;
 pub mod validate;
+pub mod view;
 
 use clap::ValueEnum;
 use junction_host::body::Format;
+use out::errln;
 
-#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+/// How a command prints its answer.
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
 pub enum Output {
+    /// Aligned columns for a person (colour only on a terminal).
     Table,
+    /// The API's JSON, pretty-printed.
     Json,
+    /// The same as YAML.
+    Yaml,
 }
 
 pub fn read_payload_file(file: &std::path::Path) -> Result<(Vec<u8>, Format), String> {
@@ -34,9 +44,9 @@ pub fn read_payload_file(file: &std::path::Path) -> Result<(Vec<u8>, Format), St
 }
 
 pub fn print_error(e: &junction_host::error::ApiError) {
-    eprintln!("junction: {}", e.message);
+    errln!("junction: {}", e.message);
     for d in &e.details {
-        eprintln!(
+        errln!(
             "  {}: {}",
             if d.path.is_empty() { "(body)" } else { &d.path },
             d.message

@@ -1,6 +1,8 @@
 //! `junction plugins`: the platforms this binary supports, and the libraries of `--plugin-dir`.
 
 use super::Output;
+use super::client::print_value;
+use super::out::outln;
 use anyhow::Result;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -11,20 +13,20 @@ pub fn plugins(output: Output, plugin_dir: Option<PathBuf>) -> Result<ExitCode> 
         junction_host::registry_with_plugins(plugin_dir.as_deref(), Duration::from_secs(600))?;
     let descriptors: Vec<_> = registry.iter().map(|p| p.descriptor()).collect();
     match output {
-        Output::Json => {
-            if plugin_dir.is_some() {
-                let v = serde_json::json!({"platforms": descriptors, "libraries": loads});
-                println!("{}", serde_json::to_string_pretty(&v)?);
+        Output::Json | Output::Yaml => {
+            let v = if plugin_dir.is_some() {
+                serde_json::json!({"platforms": descriptors, "libraries": loads})
             } else {
-                println!("{}", serde_json::to_string_pretty(&descriptors)?);
-            }
+                serde_json::to_value(&descriptors)?
+            };
+            print_value(output, &v);
         }
         Output::Table => {
             if descriptors.is_empty() {
-                println!("No platform is compiled into this binary.");
+                outln!("No platform is compiled into this binary.");
             }
             for d in &descriptors {
-                println!(
+                outln!(
                     "{}  (set-up version {}, modes {:?}, delete credentials {:?})\n  {}",
                     d.type_name,
                     d.bootstrap_version,
@@ -38,13 +40,13 @@ pub fn plugins(output: Output, plugin_dir: Option<PathBuf>) -> Result<ExitCode> 
                     } else {
                         format!(" [requires: {}]", c.requires.join(", "))
                     };
-                    println!("    - {}{}", c.name, req);
+                    outln!("    - {}{}", c.name, req);
                 }
             }
             for l in &loads {
                 match (&l.r#type, &l.refused) {
-                    (Some(t), _) => println!("library {}: loaded ({t})", l.path),
-                    (None, Some(why)) => println!("library {}: REFUSED: {why}", l.path),
+                    (Some(t), _) => outln!("library {}: loaded ({t})", l.path),
+                    (None, Some(why)) => outln!("library {}: REFUSED: {why}", l.path),
                     (None, None) => {}
                 }
             }

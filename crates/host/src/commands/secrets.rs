@@ -1,5 +1,6 @@
 //! `junction secrets rotate`: the store's secrets re-encrypted under a new key.
 
+use super::out::errln;
 use anyhow::Result;
 use junction_host::rotate::{Rotation, rotate};
 use std::path::Path;
@@ -9,11 +10,11 @@ pub async fn rotate_command(data_dir: &Path, store: Option<&str>) -> Result<Exit
     let store = junction_host::store::open(store, data_dir).await?;
     match rotate(store.as_ref(), data_dir, None).await? {
         Rotation::Done { resealed } => {
-            eprintln!(
+            errln!(
                 "Re-encrypted {resealed} stored value(s) under the new key; the old key opens nothing now."
             );
             if std::env::var_os(junction_host::crypto::ENV_KEY).is_some() {
-                eprintln!(
+                errln!(
                     "Set {} to the value of {} before starting the hosts.",
                     junction_host::crypto::ENV_KEY,
                     junction_host::crypto::ENV_NEW_KEY
@@ -22,7 +23,7 @@ pub async fn rotate_command(data_dir: &Path, store: Option<&str>) -> Result<Exit
             Ok(ExitCode::SUCCESS)
         }
         Rotation::Partial { resealed } => {
-            eprintln!("Stopped after {resealed} value(s); run it again to finish.");
+            errln!("Stopped after {resealed} value(s); run it again to finish.");
             Ok(ExitCode::from(1))
         }
     }

@@ -2,6 +2,8 @@
 //! the platform by the same code as the server's `POST /integrations/validate`
 //! (without a store, so with no peers).
 
+use super::client::print_value;
+use super::out::{errln, outln};
 use super::{Output, print_error, read_payload_file};
 use anyhow::Result;
 use junction_core::{CheckContext, Remedy, TestStatus, ValidationTest};
@@ -22,7 +24,7 @@ pub async fn validate(
     let (bytes, format) = match read_payload_file(&file) {
         Ok(x) => x,
         Err(e) => {
-            eprintln!("junction: {e}");
+            errln!("junction: {e}");
             return Ok(bad);
         }
     };
@@ -39,7 +41,7 @@ pub async fn validate(
     let entry = match platforms.get(&payload.type_name) {
         Ok(entry) => entry,
         Err(HostError::UnknownType { type_name, known }) => {
-            eprintln!(
+            errln!(
                 "junction: type: unknown integration type \"{type_name}\"; this binary supports: {}",
                 HostError::known_list(&known)
             );
@@ -59,7 +61,7 @@ pub async fn validate(
     // Each test as it ends (its message already scrubbed).
     let progress = |t: &ValidationTest| {
         let msg = t.message.as_deref().unwrap_or_default();
-        eprintln!(
+        errln!(
             "  {:<8} {}{}",
             t.status.as_str(),
             t.name,
@@ -79,9 +81,9 @@ pub async fn validate(
     };
     match output {
         // The API's answer: the results with `remedies` beside them.
-        Output::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&junction_host::remedies::validate_answer(&results))?
+        Output::Json | Output::Yaml => print_value(
+            output,
+            &serde_json::to_value(junction_host::remedies::validate_answer(&results))?,
         ),
         Output::Table => {
             let width = results
@@ -91,16 +93,16 @@ pub async fn validate(
                 .max()
                 .unwrap_or(4)
                 .max(4);
-            println!("{:<8}  {:<width$}  MESSAGE", "STATUS", "TEST");
+            outln!("{:<8}  {:<width$}  MESSAGE", "STATUS", "TEST");
             for t in &results.validation_tests {
-                println!(
+                outln!(
                     "{:<8}  {:<width$}  {}",
                     t.status.as_str(),
                     t.name,
                     t.message.as_deref().unwrap_or("")
                 );
             }
-            println!("overall: {}", results.status);
+            outln!("overall: {}", results.status);
             print_remedies(&results.remedies);
         }
     }
@@ -117,13 +119,13 @@ fn print_remedies(remedies: &[Remedy]) {
     if remedies.is_empty() {
         return;
     }
-    println!("\nremedies:");
+    outln!("\nremedies:");
     for r in remedies {
-        println!("\n{} — missing: {}", r.test, r.missing);
-        println!("  ({})", r.language);
+        outln!("\n{} — missing: {}", r.test, r.missing);
+        outln!("  ({})", r.language);
         for s in &r.statements {
             for line in s.lines() {
-                println!("    {line}");
+                outln!("    {line}");
             }
         }
     }
