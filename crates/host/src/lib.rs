@@ -7,6 +7,10 @@ pub mod body;
 pub mod client;
 pub mod crypto;
 pub mod error;
+/// The fuzz targets' bodies (`fuzz/`), run over their corpus by the unit tests.
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod host;
 pub mod list;
 pub mod openapi;
