@@ -28,6 +28,8 @@ pub struct Parser {
     after_cr: bool,
     data: String,
     event: String,
+    /// The `id:` of the event being read; it counts once the event ends.
+    id_buffer: Option<String>,
     last_id: Option<String>,
     retry: Option<Duration>,
 }
@@ -55,9 +57,18 @@ impl Parser {
         out
     }
 
-    /// The id to resume from (`Last-Event-ID`).
+    /// The id to resume from (`Last-Event-ID`): that of the last event ended.
     pub fn last_event_id(&self) -> Option<&str> {
         self.last_id.as_deref()
+    }
+
+    /// The connection broke: a line or an event cut off by it is dropped.
+    fn broke(&mut self) {
+        self.line.clear();
+        self.after_cr = false;
+        self.data.clear();
+        self.event.clear();
+        self.id_buffer.clone_from(&self.last_id);
     }
 
     /// The reconnection delay the server asked for with `retry:`.
@@ -83,7 +94,7 @@ impl Parser {
             }
             "event" => value.clone_into(&mut self.event),
             // An id with a NUL is ignored, as the standard says.
-            "id" if !value.contains('\0') => self.last_id = Some(value.to_owned()),
+            "id" if !value.contains('\0') => self.id_buffer = Some(value.to_owned()),
             "retry" if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) => {
                 self.retry = value.parse().ok().map(Duration::from_millis);
             }
@@ -93,6 +104,8 @@ impl Parser {
     }
 
     fn dispatch(&mut self) -> Option<SseEvent> {
+        // As the standard has it: the id counts at the end of an event, even one without data.
+        self.last_id.clone_from(&self.id_buffer);
         let event = std::mem::take(&mut self.event);
         if self.data.is_empty() {
             return None;
@@ -175,6 +188,7 @@ impl EventSource {
             delay: Duration::from_secs(1),
             open: None,
             parser: Parser {
+                id_buffer: after.clone(),
                 last_id: after,
                 ..Parser::default()
             },
@@ -229,10 +243,7 @@ impl EventSource {
                 },
             };
             self.open = None;
-            // A line cut off by the break is not an event.
-            self.parser.line.clear();
-            self.parser.data.clear();
-            self.parser.event.clear();
+            self.parser.broke();
             match self.reconnect {
                 Reconnect::Never => return Ok(None),
                 Reconnect::Resume { max_failures } => {
@@ -421,7 +432,8 @@ mod tests {
         );
         assert!(first.contains("authorization: bearer k"), "{first}");
         assert!(!first.contains("last-event-id"), "{first}");
-        // The cut-off third event was not dispatched; the resumption asked after 2.
+        // The cut-off third event (its id line whole) was not dispatched; the
+        // resumption asked after 2.
         let second = heads.recv().await.unwrap();
         assert!(second.contains("last-event-id: 2\r\n"), "{second}");
         assert_eq!(src.connections(), 2);
