@@ -61,6 +61,10 @@ enum Command {
         /// Default timeout of one validation test.
         #[arg(long, default_value = "10s", value_parser = parse_duration)]
         check_timeout: Duration,
+        /// How often each enabled integration is re-validated (±10%), unless
+        /// it has its own `revalidateEvery`: `1h`, `30m`, `90s`; `0` or `off`: never.
+        #[arg(long, default_value = "1h", value_parser = junction_host::store::recurring::Revalidate::parse_str)]
+        revalidate_every: junction_host::store::recurring::Revalidate,
         /// On SIGTERM, how long to wait for running operations.
         #[arg(long, default_value = "30s", value_parser = parse_duration)]
         shutdown_grace: Duration,
@@ -232,6 +236,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             lease_ttl,
             operation_timeout,
             check_timeout,
+            revalidate_every,
             shutdown_grace,
             plugin_dir,
             tls_cert,
@@ -246,6 +251,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                     lease_ttl,
                     operation_timeout,
                     check_timeout,
+                    revalidate_every: revalidate_every.interval(None),
                 },
                 shutdown_grace,
                 admin_key: std::env::var("JUNCTION_ADMIN_KEY")

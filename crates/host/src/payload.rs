@@ -1,4 +1,5 @@
-//! What an operator sends: the payload `{type, autoBootstrap, config}` of
+//! What an operator sends: the payload `{type, autoBootstrap, config}` (and
+//! create's and update's optional `revalidateEvery`) of
 //! create, update, validate and the scripts. Reading it from a request body is
 //! the API's (`body.rs`); the host takes it parsed.
 
@@ -17,4 +18,13 @@ pub struct Payload {
     #[serde(rename = "autoBootstrap", default)]
     pub auto_bootstrap: bool,
     pub config: Value,
+    /// How often the integration is re-validated (`"6h"`, `"off"`); absent
+    /// or null: the server's `--revalidate-every`. Kept as sent: the host
+    /// reads it (`store::recurring::Revalidate::from_payload`) and names
+    /// this path when it is bad.
+    #[serde(rename = "revalidateEvery", default)]
+    pub revalidate_every: Option<Value>,
 }
+
+/// The path of [`Payload::revalidate_every`].
+pub const REVALIDATE_EVERY: &str = "revalidateEvery";

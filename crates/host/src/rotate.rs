@@ -161,6 +161,7 @@ mod tests {
                 key_id: None,
             },
             idempotency: None,
+            revalidate: Default::default(),
             input: Some(
                 secrets
                     .seal_value(&json!({"kind": "migrate", "config": {"i": i}}))

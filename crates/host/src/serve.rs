@@ -80,6 +80,7 @@ pub async fn serve(
     };
     let (host, new_key) = open(&opts).await?;
     host.spawn_reaper();
+    host.spawn_revalidator();
     let listener = tokio::net::TcpListener::bind(opts.listen)
         .await
         .map_err(|source| ServeError::Bind {

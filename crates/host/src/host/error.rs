@@ -82,6 +82,9 @@ impl HostError {
             StoreError::VersionConflict { .. } => HostError::Conflict(format!(
                 "Cannot {verb} integration {id}: it was changed by another request at the same time; read it again and retry."
             )),
+            StoreError::LeaseHeld { kind } => HostError::Conflict(format!(
+                "Cannot {verb} integration {id}: a {kind} is running on it; retry when it has finished."
+            )),
             StoreError::AccountTaken { id: other } => HostError::Conflict(format!(
                 "Integration {other} already uses this platform account."
             )),

@@ -38,7 +38,7 @@ impl Running {
         self.count.fetch_sub(1, Ordering::SeqCst);
     }
 
-    fn op_ids(&self) -> Vec<String> {
+    pub(super) fn op_ids(&self) -> Vec<String> {
         self.ops
             .lock()
             .map(|ops| ops.iter().cloned().collect())

@@ -17,6 +17,7 @@ mod operations;
 mod peers;
 mod platforms;
 mod recovery;
+mod recurring;
 mod runner;
 mod scripts;
 mod secret_key;
@@ -28,6 +29,7 @@ mod work;
 pub use error::{HostError, INTERNAL_MESSAGE};
 pub use keys::KEY_CACHE_TTL;
 pub use platforms::{PlatformEntry, Platforms};
+pub use recurring::{DEFAULT_REVALIDATE_EVERY, EnableOutcome, jittered};
 pub use scripts::ScriptFor;
 pub use secret_key::{SecretKeyError, check_secret_key, reseal_key_check};
 pub use validation::{pending_results, run_options, validate};
@@ -51,6 +53,9 @@ pub struct Settings {
     pub operation_timeout: Duration,
     /// Default per-check timeout.
     pub check_timeout: Duration,
+    /// How often an integration without its own `revalidateEvery` is
+    /// re-validated (`None`: never), `--revalidate-every`.
+    pub revalidate_every: Option<Duration>,
 }
 
 impl Default for Settings {
@@ -59,6 +64,7 @@ impl Default for Settings {
             lease_ttl: Duration::from_secs(30),
             operation_timeout: Duration::from_secs(600),
             check_timeout: junction_core::runner::DEFAULT_TIMEOUT,
+            revalidate_every: Some(DEFAULT_REVALIDATE_EVERY),
         }
     }
 }
@@ -78,6 +84,10 @@ pub enum OpKind {
     Edit,
     Delete,
     Migrate,
+    /// A recurring validation (holds the lease, no status of its own).
+    Validate,
+    /// An enable's validation (likewise).
+    Enable,
 }
 
 impl OpKind {
@@ -87,6 +97,8 @@ impl OpKind {
             OpKind::Edit => "edit",
             OpKind::Delete => "delete",
             OpKind::Migrate => "migrate",
+            OpKind::Validate => crate::store::recurring::VALIDATE,
+            OpKind::Enable => crate::store::recurring::ENABLE,
         }
     }
 }
@@ -101,6 +113,8 @@ pub struct Host {
     /// Shared-library plugins found in `--plugin-dir`, loaded or refused.
     plugin_loads: Vec<PluginLoad>,
     running: leases::Running,
+    /// The re-validations this process runs (recurring and enables).
+    revalidating: leases::Running,
     keys: keys::KeyCache,
     peers: peers::PeerCache,
 }
@@ -121,6 +135,7 @@ impl Host {
             settings,
             plugin_loads: Vec::new(),
             running: leases::Running::default(),
+            revalidating: leases::Running::default(),
             keys: keys::KeyCache::default(),
         }
     }

@@ -5,15 +5,16 @@
 
 use super::work::{Attempt, Job, Work};
 use super::{Caller, Host, HostError, PlatformEntry, pending_results};
-use crate::payload::{BODY, Payload};
+use crate::payload::{BODY, Payload, REVALIDATE_EVERY};
 use crate::secrets::{ScrubList, Secrets, to_json};
+use crate::store::recurring::Revalidate;
 use crate::store::{IntegrationRow, NewIntegration, StartOp, StoreError};
 use junction_core::{DeleteCredentials, Event, FieldError, Status};
 use serde_json::Value;
 use std::sync::Arc;
 
 /// Refuses early (and cheaply) what the store's transition would refuse anyway.
-fn may_start(row: &IntegrationRow, event: Event, verb: &str) -> Result<(), HostError> {
+pub(super) fn may_start(row: &IntegrationRow, event: Event, verb: &str) -> Result<(), HostError> {
     junction_core::transition(Some(row.status), event)
         .map(|_| ())
         .map_err(|t| HostError::from_store(row.id, verb, StoreError::Transition(t)))
@@ -30,6 +31,7 @@ impl Host {
         let entry = self.platforms.get(&payload.type_name)?;
         let paths = entry.secret_paths();
         let scrub = ScrubList::of(&payload.config, paths);
+        let revalidate = revalidate_of(&payload)?;
         let parsed = entry
             .platform
             .parse(&payload.config, payload.auto_bootstrap)
@@ -58,6 +60,7 @@ impl Host {
             lease: lease.clone(),
             idempotency,
             input,
+            revalidate,
         };
         let row = match self.store.insert(new).await {
             Ok(row) => row,
@@ -124,6 +127,7 @@ impl Host {
         let entry = self.platforms.get(&row.type_name)?;
         let paths = entry.secret_paths();
         may_start(&row, Event::StartEdit, "edit")?;
+        let revalidate = revalidate_of(&payload)?;
         let old_full = self.full_config(&row)?;
         let mut new_config = payload.config.clone();
         Secrets::keep_omitted(&mut new_config, &old_full, paths);
@@ -155,7 +159,7 @@ impl Host {
                 account_key: parsed.account_key,
             }
         };
-        self.start_on(&row, entry, payload.auto_bootstrap, caller, scrub, work)
+        self.start_on(&row, entry, payload.auto_bootstrap, caller, scrub, work, Some(revalidate))
             .await
     }
 
@@ -188,7 +192,7 @@ impl Host {
             config,
             privileged: body,
         };
-        self.start_on(&row, entry, row.auto_bootstrap, caller, scrub, work)
+        self.start_on(&row, entry, row.auto_bootstrap, caller, scrub, work, None)
             .await
     }
 
@@ -211,12 +215,16 @@ impl Host {
         let config = self.full_config(&row)?;
         let scrub = ScrubList::of(&config, entry.secret_paths());
         let work = Work::Migrate { config };
-        self.start_on(&row, entry, row.auto_bootstrap, caller, scrub, work)
+        self.start_on(&row, entry, row.auto_bootstrap, caller, scrub, work, None)
             .await
     }
 
     /// Starts `work` on the stored `row` in one transaction (checked against
-    /// the version read), then runs it in the background.
+    /// the version read), then runs it in the background. `revalidate` is an
+    /// edit's new `revalidateEvery` (`None` keeps it). A recurring
+    /// validation holding the lease is not waited for: the start takes the
+    /// lease over (see `store/recurring.rs`).
+    #[allow(clippy::too_many_arguments)]
     async fn start_on(
         self: &Arc<Self>,
         row: &IntegrationRow,
@@ -225,6 +233,7 @@ impl Host {
         caller: &Caller,
         scrub: ScrubList,
         work: Work,
+        revalidate: Option<Revalidate>,
     ) -> Result<IntegrationRow, HostError> {
         let kind = work.kind();
         let event = work.start_event();
@@ -250,6 +259,7 @@ impl Host {
                     .sets_mode()
                     .then(|| to_json(&pending_results(&entry.descriptor))),
                 input: self.seal_input(&work, auto_bootstrap)?,
+                revalidate,
             })
             .await;
         let started = match (started, &new_account_key) {
@@ -287,6 +297,12 @@ impl Host {
             .transpose()
             .map_err(HostError::internal)
     }
+}
+
+/// The payload's `revalidateEvery`, refused with its path when bad.
+fn revalidate_of(payload: &Payload) -> Result<Revalidate, HostError> {
+    Revalidate::from_payload(payload.revalidate_every.as_ref())
+        .map_err(|m| HostError::field(REVALIDATE_EVERY, m))
 }
 
 /// The platform's rule for privileged credentials on delete.

@@ -180,6 +180,7 @@ mod tests {
             },
             idempotency: None,
             input: None,
+            revalidate: Default::default(),
         }
     }
 

@@ -225,6 +225,7 @@ fn payload(account: &str, auto: bool, label: &str, hang_at: &str) -> Payload {
         type_name: "Gated".into(),
         auto_bootstrap: auto,
         config: json!({"account": account, "password": "pw-gated-secret", "label": label, "hangAt": hang_at}),
+        revalidate_every: None,
     }
 }
 

@@ -9,6 +9,7 @@
 //! (`suite.rs`) runs against both.
 
 pub mod postgres;
+pub mod recurring;
 pub mod sqlite;
 #[cfg(test)]
 mod suite;
@@ -19,11 +20,11 @@ use std::sync::Arc;
 /// The columns of an integration, in the order both stores read them.
 pub const ROW_COLUMNS: &str = "id, type, account_key, auto_bootstrap, status, version, config, secrets, \
      bootstrap_version, validation_results, op_id, op_kind, op_owner, op_expires, op_key_id, \
-     created_at, updated_at, op_origin, leftovers";
+     created_at, updated_at, op_origin, leftovers, revalidate_every_ms, next_validation_at";
 /// The same without the secrets (lists).
 pub const LIST_COLUMNS: &str = "id, type, account_key, auto_bootstrap, status, version, config, NULL, \
      bootstrap_version, validation_results, op_id, op_kind, op_owner, op_expires, op_key_id, \
-     created_at, updated_at, op_origin, leftovers";
+     created_at, updated_at, op_origin, leftovers, revalidate_every_ms, next_validation_at";
 
 /// The schema version both stores migrate to at start.
 pub const SCHEMA_VERSION: i64 = 4;
@@ -66,6 +67,9 @@ pub enum StoreError {
     /// The operation is no longer the integration's running one (lease taken over).
     #[error("the operation {0} no longer holds the integration's lease")]
     LeaseLost(String),
+    /// A re-validation (recurring, or an enable's) holds the integration's lease.
+    #[error("a {kind} is running on the integration")]
+    LeaseHeld { kind: String },
     /// The Idempotency-Key was used before.
     #[error("idempotency key already used for integration {id}")]
     IdempotentReplay { id: i64, same_request: bool },
@@ -114,6 +118,10 @@ pub struct IntegrationRow {
     /// Objects a recovered operation left on the platform (JSON array), shown
     /// in the integration's response until a later operation succeeds.
     pub leftovers: Option<String>,
+    /// Its own `revalidateEvery`.
+    pub revalidate: recurring::Revalidate,
+    /// When its next recurring validation is due (ms since the epoch).
+    pub next_validation_at: Option<i64>,
 }
 
 /// A new integration, stored in `creating` with its operation's lease.
@@ -131,6 +139,8 @@ pub struct NewIntegration {
     /// The operation's input, sealed, when a host taking it over may replay
     /// it to undo its steps (never for privileged credentials).
     pub input: Option<Vec<u8>>,
+    /// Its own `revalidateEvery`.
+    pub revalidate: recurring::Revalidate,
 }
 
 /// Starts an operation on an existing integration.
@@ -147,6 +157,8 @@ pub struct StartOp {
     pub validation_results: Option<String>,
     /// As [`NewIntegration::input`].
     pub input: Option<Vec<u8>>,
+    /// A new `revalidateEvery` (an edit's payload); `None` keeps it.
+    pub revalidate: Option<recurring::Revalidate>,
 }
 
 /// How the objects left on the platform change when an operation finishes.
@@ -223,7 +235,8 @@ pub struct HistoryEntry {
     pub at: String,
     /// `create`, `edit`, `delete`, `migrate` (an operation started), `validation`
     /// (a validation run), `outcome` (an operation ended), `recovered` (ended by
-    /// recovery after its host stopped).
+    /// recovery after its host stopped), `validate` (a recurring validation),
+    /// `disable`, `enable` (an enable's validation and its outcome).
     pub event: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub from: Option<String>,
@@ -345,7 +358,7 @@ pub struct Claimed {
 /// What the host needs from a store. Every status change is one transaction
 /// guarded by the integration's version.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: recurring::RecurringStore + Send + Sync + 'static {
     /// Whether this host is the only writer of the integrations (an embedded
     /// store): the host may then keep derived data, like the peer lists, in memory.
     fn single_writer(&self) -> bool {

@@ -9,6 +9,9 @@ use crate::store::{
 use junction_core::{Event, Status};
 use std::sync::Arc;
 
+mod recurring;
+pub use recurring::*;
+
 fn lease(op: &str, expires_ms: i64) -> OpLease {
     OpLease {
         op_id: op.into(),
@@ -31,6 +34,7 @@ fn new(account: &str, op: &str) -> NewIntegration {
         lease: lease(op, i64::MAX / 2),
         idempotency: None,
         input: None,
+        revalidate: Default::default(),
     }
 }
 
@@ -91,6 +95,7 @@ pub async fn versions_leases_and_accounts(s: Arc<dyn Store>) {
         new_account_key: None,
         validation_results: None,
         input: Some(vec![9]),
+        revalidate: None,
     };
     assert!(matches!(
         s.start_operation(start(done.version - 1, "e0")).await,
@@ -153,6 +158,7 @@ pub async fn versions_leases_and_accounts(s: Arc<dyn Store>) {
             new_account_key: None,
             validation_results: None,
             input: None,
+            revalidate: None,
         })
         .await
         .unwrap();
@@ -485,6 +491,9 @@ macro_rules! store_suite {
             one_account_one_integration_under_concurrent_inserts,
             the_journal_is_fenced_by_the_operation_id,
             sealed_values_are_swapped_only_when_unchanged,
+            revalidations_are_scheduled_claimed_once_fenced_and_recorded,
+            disable_and_enable_keep_the_account_and_take_the_lease,
+            concurrent_revalidation_claims_never_share_a_run,
         );
     };
     (@each $make:path, $($name:ident,)*) => {

@@ -9,6 +9,7 @@
 //! verifying against the web PKI roots plus the PEM file in
 //! `JUNCTION_STORE_CA_CERT` when set; `sslmode=disable` speaks plain TCP.
 
+mod recurring;
 mod rows;
 mod schema;
 mod store;

@@ -52,6 +52,8 @@ pub fn row_to_integration(r: &Row) -> Result<IntegrationRow, StoreError> {
         created_at: get(r, 15)?,
         updated_at: get(r, 16)?,
         leftovers: get(r, 18)?,
+        revalidate: crate::store::recurring::Revalidate::from_column(get(r, 19)?),
+        next_validation_at: get(r, 20)?,
     })
 }
 

@@ -47,8 +47,8 @@ pub async fn insert(
         .query_opt(
             "INSERT INTO integrations (type, account_key, auto_bootstrap, status, version, config, secrets,
                 bootstrap_version, validation_results, op_id, op_kind, op_owner, op_expires, op_key_id,
-                created_at, updated_at, op_origin, op_input)
-             VALUES ($1, $2, $3, $4, 1, $5, $6, 0, $7, $8, $9, $10, $11, $12, $13, $13, $8, $14)
+                created_at, updated_at, op_origin, op_input, revalidate_every_ms)
+             VALUES ($1, $2, $3, $4, 1, $5, $6, 0, $7, $8, $9, $10, $11, $12, $13, $13, $8, $14, $15)
              ON CONFLICT (type, account_key) WHERE status <> 'deleted' DO NOTHING
              RETURNING id",
             &[
@@ -66,6 +66,7 @@ pub async fn insert(
                 &new.lease.key_id,
                 &now,
                 &new.input,
+                &new.revalidate.to_column(),
             ],
         )
         .await
@@ -141,7 +142,8 @@ pub async fn start_operation(
     tx.execute(
         "UPDATE integrations SET status = $1, version = version + 1, op_id = $2, op_kind = $3,
             op_owner = $4, op_expires = $5, op_key_id = $6, updated_at = $7,
-            validation_results = COALESCE($8, validation_results), op_origin = $2, op_input = $9
+            validation_results = COALESCE($8, validation_results), op_origin = $2, op_input = $9,
+            revalidate_every_ms = CASE WHEN $11 THEN $12 ELSE revalidate_every_ms END
          WHERE id = $10",
         &[
             &to.as_str(),
@@ -154,6 +156,8 @@ pub async fn start_operation(
             &start.validation_results,
             &start.input,
             &row.id,
+            &start.revalidate.is_some(),
+            &start.revalidate.and_then(|r| r.to_column()),
         ],
     )
     .await
@@ -203,7 +207,8 @@ pub async fn finish(tx: &Transaction<'_>, f: &Finish) -> Result<IntegrationRow, 
                 validation_results = COALESCE($3, validation_results), config = COALESCE($4, config),
                 secrets = $5, account_key = COALESCE($6, account_key),
                 auto_bootstrap = COALESCE($7, auto_bootstrap),
-                bootstrap_version = COALESCE($8, bootstrap_version), leftovers = $9
+                bootstrap_version = COALESCE($8, bootstrap_version), leftovers = $9,
+                next_validation_at = NULL
              WHERE id = $10",
             &[
                 &to.as_str(),
@@ -253,6 +258,7 @@ pub async fn claim_expired(tx: &Transaction<'_>, c: &Claim) -> Result<Vec<Claime
                 SELECT id, op_id, op_origin, op_kind, op_owner, op_expires, op_key_id, status
                 FROM integrations
                 WHERE op_id IS NOT NULL AND op_expires < $1 AND NOT (op_id = ANY($2))
+                    AND op_kind NOT IN ('validate', 'enable')
                 ORDER BY id LIMIT $3
                 FOR UPDATE SKIP LOCKED)
              UPDATE integrations i SET op_id = $4 || i.id::text, op_owner = $5, op_expires = $6

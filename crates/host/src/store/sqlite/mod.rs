@@ -2,6 +2,7 @@
 //! (every write is an IMMEDIATE transaction) and a few reader connections;
 //! calls run on tokio's blocking pool.
 
+mod recurring;
 mod rows;
 mod schema;
 mod store;

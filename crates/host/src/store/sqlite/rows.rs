@@ -48,6 +48,8 @@ pub fn row_to_integration(r: &Row<'_>) -> rusqlite::Result<IntegrationRow> {
         created_at: r.get(15)?,
         updated_at: r.get(16)?,
         leftovers: r.get(18)?,
+        revalidate: crate::store::recurring::Revalidate::from_column(r.get(19)?),
+        next_validation_at: r.get(20)?,
     })
 }
 

@@ -33,8 +33,8 @@ pub fn insert(tx: &Connection, new: &NewIntegration) -> Result<IntegrationRow, S
     tx.execute(
         "INSERT INTO integrations (type, account_key, auto_bootstrap, status, version, config, secrets,
             bootstrap_version, validation_results, op_id, op_kind, op_owner, op_expires, op_key_id,
-            created_at, updated_at, op_origin, op_input)
-         VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6, 0, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, ?8, ?14)",
+            created_at, updated_at, op_origin, op_input, revalidate_every_ms)
+         VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6, 0, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, ?8, ?14, ?15)",
         params![
             new.type_name,
             new.account_key,
@@ -49,7 +49,8 @@ pub fn insert(tx: &Connection, new: &NewIntegration) -> Result<IntegrationRow, S
             new.lease.expires_ms,
             new.lease.key_id,
             now,
-            new.input
+            new.input,
+            new.revalidate.to_column()
         ],
     )?;
     let id = tx.last_insert_rowid();
@@ -94,7 +95,8 @@ pub fn start_operation(tx: &Connection, start: &StartOp) -> Result<IntegrationRo
     let changed = tx.execute(
         "UPDATE integrations SET status = ?1, version = version + 1, op_id = ?2, op_kind = ?3,
             op_owner = ?4, op_expires = ?5, op_key_id = ?6, updated_at = ?7,
-            validation_results = COALESCE(?8, validation_results), op_origin = ?2, op_input = ?11
+            validation_results = COALESCE(?8, validation_results), op_origin = ?2, op_input = ?11,
+            revalidate_every_ms = CASE WHEN ?12 THEN ?13 ELSE revalidate_every_ms END
          WHERE id = ?9 AND version = ?10",
         params![
             to.as_str(),
@@ -107,7 +109,9 @@ pub fn start_operation(tx: &Connection, start: &StartOp) -> Result<IntegrationRo
             start.validation_results,
             row.id,
             row.version,
-            start.input
+            start.input,
+            start.revalidate.is_some(),
+            start.revalidate.and_then(|r| r.to_column())
         ],
     )?;
     if changed != 1 {
@@ -155,7 +159,8 @@ pub fn finish(tx: &Connection, f: &Finish) -> Result<IntegrationRow, StoreError>
             validation_results = COALESCE(?3, validation_results), config = COALESCE(?4, config),
             secrets = ?5, account_key = COALESCE(?6, account_key),
             auto_bootstrap = COALESCE(?7, auto_bootstrap),
-            bootstrap_version = COALESCE(?8, bootstrap_version), leftovers = ?10
+            bootstrap_version = COALESCE(?8, bootstrap_version), leftovers = ?10,
+            next_validation_at = NULL
          WHERE id = ?9",
         params![
             to.as_str(),
@@ -189,7 +194,11 @@ pub fn finish(tx: &Connection, f: &Finish) -> Result<IntegrationRow, StoreError>
 pub fn claim_expired(tx: &Connection, c: &Claim) -> Result<Vec<Claimed>, StoreError> {
     let ids: Vec<i64> = {
         let mut stmt = tx.prepare_cached(
-            "SELECT id, op_id FROM integrations WHERE op_id IS NOT NULL AND op_expires < ?1 ORDER BY id",
+            &format!(
+                "SELECT id, op_id FROM integrations WHERE op_id IS NOT NULL AND op_expires < ?1
+                 AND op_kind NOT IN {} ORDER BY id",
+                crate::store::recurring::REVALIDATION_KINDS_SQL
+            ),
         )?;
         let rows = stmt.query_map([c.now_ms], |r| {
             Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
