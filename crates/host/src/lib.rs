@@ -13,6 +13,7 @@ pub mod error;
 pub mod fuzzing;
 pub mod host;
 pub mod list;
+pub mod metrics;
 pub mod openapi;
 pub mod payload;
 pub mod registry;
