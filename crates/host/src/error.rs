@@ -9,15 +9,20 @@ use serde::Serialize;
 
 pub use crate::payload::BODY;
 
-#[derive(Debug, Clone, Serialize)]
+/// The one error shape of every answer that is not a success.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(rename = "Error")]
 pub struct ApiError {
     #[serde(skip)]
     pub status: StatusCode,
+    /// The HTTP status code again.
     pub status_code: u16,
+    /// The status code's reason phrase.
     pub error: String,
     pub message: String,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    /// Each bad field with its JSON path (bad input only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub details: Vec<FieldError>,
 }
 

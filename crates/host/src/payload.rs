@@ -10,7 +10,7 @@ use serde_json::Value;
 /// an object, or credentials where none belong).
 pub const BODY: &str = "body";
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Payload {
     #[serde(rename = "type")]

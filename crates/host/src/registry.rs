@@ -9,7 +9,7 @@ pub fn registry() -> Result<Registry, RegistryError> {
 }
 
 /// What became of one shared library in the plugin directory.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PluginLoad {
     pub path: String,

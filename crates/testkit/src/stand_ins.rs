@@ -137,3 +137,28 @@ pub struct Http {
     /// `http://127.0.0.1:PORT`
     pub endpoint: String,
 }
+
+/// A command-line tool that `cargo xtask test` installs under the target
+/// directory's `tools/<venv>/bin/` (a Python virtual environment per tool, beside
+/// `stand-ins/`): its path, or `None` outside CI when it is missing (the
+/// caller returns early). Under `CI=true` a missing tool panics.
+#[track_caller]
+pub fn tool(venv: &str, program: &str) -> Option<PathBuf> {
+    let endpoints = endpoints_file();
+    let path = endpoints
+        .parent()
+        .and_then(std::path::Path::parent)
+        .map(|target| target.join("tools").join(venv).join("bin").join(program));
+    let found = path.filter(|p| p.exists());
+    if found.is_none() {
+        let msg = format!(
+            "the tool {program} is missing (`cargo xtask test` installs it in target/tools/{venv})"
+        );
+        #[allow(clippy::panic)]
+        if in_ci() {
+            panic!("{msg}");
+        }
+        eprintln!("SKIPPING: {msg}");
+    }
+    found
+}

@@ -43,13 +43,28 @@ const BROWSER_TEST_DIR: &str = "tests/ui";
 /// `awscli`), in a virtual environment of its own under the target dir.
 const AWS_CLI: &str = "awscli==1.46.3";
 
+/// The OpenAPI tests' Python tools (tests/tests/openapi.rs), each in a virtual
+/// environment of its own under `target/tools/<name>`: (name, requirement, program).
+const OPENAPI_TOOLS: &[(&str, &str, &str)] = &[
+    (
+        "openapi-spec-validator",
+        "openapi-spec-validator==0.9.0",
+        "openapi-spec-validator",
+    ),
+    ("schemathesis", "schemathesis==4.32.5", "st"),
+];
+
 /// Installs the tests' command-line tools that are missing, the browser
-/// test's `node_modules` and the AWS CLI.
+/// test's `node_modules`, the AWS CLI and the OpenAPI tests' Python tools.
 pub fn ensure_tools() -> Result<()> {
     apt_tools()?;
+    let openapi = OPENAPI_TOOLS
+        .iter()
+        .try_for_each(|(name, req, program)| python_tool(name, req, program));
     for (what, result) in [
         ("the browser test", browser_test_modules()),
         ("the S3 remedy test", aws_cli()),
+        ("the OpenAPI tests", openapi),
     ] {
         match result {
             Ok(()) => {}
@@ -75,6 +90,33 @@ fn aws_cli() -> Result<()> {
         AWS_CLI,
     ]))
     .map_err(|e| e.context(format!("pip install {AWS_CLI} failed")))
+}
+
+/// `target/tools/<name>/bin/<program>` from PyPI's `requirement`, installed
+/// again when the pinned requirement changed (kept in `.requirement`).
+fn python_tool(name: &str, requirement: &str, program: &str) -> Result<()> {
+    let venv = crate::target_dir(&crate::workspace_root()?)
+        .join("tools")
+        .join(name);
+    let pin = venv.join(".requirement");
+    if venv.join("bin").join(program).exists()
+        && std::fs::read_to_string(&pin).is_ok_and(|p| p == requirement)
+    {
+        return Ok(());
+    }
+    eprintln!("installing {requirement} in {}…", venv.display());
+    run(Command::new("python3")
+        .args(["-m", "venv", "--clear"])
+        .arg(&venv))?;
+    run(Command::new(venv.join("bin/pip")).args([
+        "install",
+        "-q",
+        "--disable-pip-version-check",
+        requirement,
+    ]))
+    .map_err(|e| e.context(format!("pip install {requirement} failed")))?;
+    std::fs::write(&pin, requirement)?;
+    Ok(())
 }
 
 /// `npm ci` in the browser test's folder when its `node_modules` is missing or

@@ -1,15 +1,14 @@
 //! The status page at `/ui`: one HTML page, its script and its style sheet,
 //! embedded in the binary (no build step, nothing fetched from elsewhere).
 //!
-//! These routes need no key because they hold no data: the page asks the API
-//! for everything with the key the operator types, which it keeps in the
-//! tab's `sessionStorage` and sends only as `Authorization: Bearer …`, so the
-//! data stays behind the API's keys and a key never appears in a URL.
+//! These routes (declared in `api::routes`) need no key because they hold no
+//! data: the page asks the API for everything with the key the operator types,
+//! which it keeps in the tab's `sessionStorage` and sends only as
+//! `Authorization: Bearer …`, so the data stays behind the API's keys and a key
+//! never appears in a URL.
 
-use axum::Router;
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
 
 const INDEX: &str = include_str!("index.html");
 const APP_JS: &str = include_str!("app.js");
@@ -20,13 +19,9 @@ const APP_CSS: &str = include_str!("app.css");
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; \
      img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-/// The page's routes, merged into the API's router beside `/healthz`.
-pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
-    Router::new()
-        .route("/ui", get(index))
-        .route("/ui/", get(|| async { Redirect::permanent("/ui") }))
-        .route("/ui/app.js", get(app_js))
-        .route("/ui/app.css", get(app_css))
+/// `/ui/`: to the page.
+pub(crate) async fn slash() -> Redirect {
+    Redirect::permanent("/ui")
 }
 
 fn asset(content_type: &'static str, body: &'static str) -> Response {
@@ -55,15 +50,15 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
     resp
 }
 
-async fn index() -> Response {
+pub(crate) async fn index() -> Response {
     asset("text/html; charset=utf-8", INDEX)
 }
 
-async fn app_js() -> Response {
+pub(crate) async fn app_js() -> Response {
     asset("text/javascript; charset=utf-8", APP_JS)
 }
 
-async fn app_css() -> Response {
+pub(crate) async fn app_css() -> Response {
     asset("text/css; charset=utf-8", APP_CSS)
 }
 
