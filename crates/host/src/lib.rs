@@ -7,6 +7,7 @@ pub mod body;
 pub mod client;
 pub mod crypto;
 pub mod error;
+pub mod events;
 /// The fuzz targets' bodies (`fuzz/`), run over their corpus by the unit tests.
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]

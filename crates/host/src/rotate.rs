@@ -112,6 +112,14 @@ pub async fn rotate(
             break;
         }
     }
+    // Webhook signing secrets are sealed with the same key.
+    for w in store.webhooks().await? {
+        if let Some(new) = secrets.reseal(&w.secret)? {
+            if store.reseal_webhook(&w.id, &w.secret, &new).await? {
+                resealed += 1;
+            }
+        }
+    }
     crate::host::reseal_key_check(store, &secrets).await?;
     if !env_mode {
         let (from, to) = (data_dir.join(NEXT_KEY_FILE), data_dir.join(KEY_FILE));
@@ -134,6 +142,7 @@ fn reseal(secrets: &Secrets, blob: Option<&[u8]>) -> Result<Option<Vec<u8>>, Cry
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::events::store::EventStore;
     use crate::store::sqlite::SqliteStore;
     use crate::store::{NewIntegration, OpLease};
     use serde_json::json;
@@ -196,6 +205,16 @@ mod tests {
         for i in 0..7 {
             store.insert(new(i, &old)).await.unwrap();
         }
+        // A webhook's signing secret is sealed with the same key.
+        let hook = crate::events::store::WebhookRow {
+            id: "wh_rot".into(),
+            url: "https://hooks.example/r".into(),
+            status_events: true,
+            test_events: true,
+            secret: old.seal_value(&json!("whsec_rotated")).unwrap(),
+            created_at: 1,
+        };
+        store.insert_webhook(&hook).await.unwrap();
         let old_key = std::fs::read_to_string(dir.join(KEY_FILE)).unwrap();
         let key = |text: &str| Cipher::from_key(&crypto::parse_key(text).unwrap());
         // A crash after three rows.
@@ -214,7 +233,8 @@ mod tests {
         // The next run resumes with the same new key and finishes.
         assert_eq!(
             rotate(&store, &dir, None).await.unwrap(),
-            Rotation::Done { resealed: 4 }
+            Rotation::Done { resealed: 5 },
+            "four rows and the webhook"
         );
         assert!(!dir.join(NEXT_KEY_FILE).exists());
         assert_eq!(
@@ -223,6 +243,11 @@ mod tests {
         );
         assert_eq!(opening(&store, key(&next_key)).await, 7);
         assert_eq!(opening(&store, key(&old_key)).await, 0);
+        let sealed = store.webhook("wh_rot").await.unwrap().unwrap().secret;
+        assert_eq!(
+            Secrets::new(key(&next_key)).open_value(&sealed).unwrap(),
+            json!("whsec_rotated")
+        );
         let now = Secrets::new(Cipher::load(&dir).unwrap());
         crate::host::check_secret_key(&store, &now).await.unwrap();
         assert!(

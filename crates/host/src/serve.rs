@@ -42,6 +42,8 @@ pub enum ServeError {
     SecretKey(#[from] crate::host::SecretKeyError),
     #[error(transparent)]
     Tls(#[from] crate::tls::TlsError),
+    #[error(transparent)]
+    Webhooks(#[from] crate::events::worker::ClientError),
     #[error("the server failed: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -81,6 +83,11 @@ pub async fn serve(
     let (host, new_key) = open(&opts).await?;
     host.spawn_reaper();
     host.spawn_revalidator();
+    crate::events::worker::spawn(
+        Arc::clone(&host),
+        crate::events::worker::client()?,
+        crate::events::worker::Backoff::default(),
+    );
     let listener = tokio::net::TcpListener::bind(opts.listen)
         .await
         .map_err(|source| ServeError::Bind {

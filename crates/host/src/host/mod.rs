@@ -177,6 +177,21 @@ impl Host {
             .map_err(HostError::internal)
     }
 
+    /// The store, for the events module (streams, webhooks, their worker).
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// The secrets, for the events module (webhook signing secrets).
+    pub fn secrets(&self) -> &Secrets {
+        &self.secrets
+    }
+
+    /// This process, as the holder of the leases it takes.
+    pub fn owner(&self) -> &str {
+        &self.owner
+    }
+
     /// Where the store is (for logs).
     pub fn store_description(&self) -> String {
         self.store.describe()

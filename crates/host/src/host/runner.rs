@@ -119,9 +119,22 @@ impl Host {
         let platform = Arc::clone(&job.platform);
         let config = new.clone();
         let options = run_options(self.settings.check_timeout, type_name);
-        let run =
-            tokio::spawn(async move { platform.validate(&config, ctx, &options, None).await })
-                .await;
+        // Each test is stored as an event as it finishes (scrubbed).
+        let recorder = crate::events::record::TestRecorder::start(
+            Arc::clone(&self.store),
+            job.id,
+            verb,
+            job.scrub.clone(),
+        );
+        let progress = recorder.progress();
+        let run = tokio::spawn(async move {
+            let progress: junction_core::runner::Progress<'_> = &progress;
+            platform
+                .validate(&config, ctx, &options, Some(progress))
+                .await
+        })
+        .await;
+        recorder.finish().await;
         let results = match run {
             Ok(Ok(r)) => job.scrub.results(r),
             Ok(Err(e)) => {

@@ -356,9 +356,12 @@ pub struct Claimed {
 }
 
 /// What the host needs from a store. Every status change is one transaction
-/// guarded by the integration's version.
+/// guarded by the integration's version, and writes its status event
+/// (`events/store.rs`) in that transaction.
 #[async_trait]
-pub trait Store: recurring::RecurringStore + Send + Sync + 'static {
+pub trait Store:
+    crate::events::store::EventStore + recurring::RecurringStore + Send + Sync + 'static
+{
     /// Whether this host is the only writer of the integrations (an embedded
     /// store): the host may then keep derived data, like the peer lists, in memory.
     fn single_writer(&self) -> bool {

@@ -9,7 +9,9 @@ use crate::store::{
 use junction_core::{Event, Status};
 use std::sync::Arc;
 
+mod events;
 mod recurring;
+pub use events::*;
 pub use recurring::*;
 
 fn lease(op: &str, expires_ms: i64) -> OpLease {
@@ -491,6 +493,10 @@ macro_rules! store_suite {
             one_account_one_integration_under_concurrent_inserts,
             the_journal_is_fenced_by_the_operation_id,
             sealed_values_are_swapped_only_when_unchanged,
+            status_changes_and_test_results_are_events_in_seq_order,
+            the_recorder_stores_scrubbed_tests_in_the_order_they_finish,
+            the_outbox_is_claimed_under_a_lease_retried_and_delivered,
+            concurrent_claims_never_share_a_delivery,
             revalidations_are_scheduled_claimed_once_fenced_and_recorded,
             disable_and_enable_keep_the_account_and_take_the_lease,
             concurrent_revalidation_claims_never_share_a_run,

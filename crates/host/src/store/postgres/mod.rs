@@ -9,6 +9,7 @@
 //! verifying against the web PKI roots plus the PEM file in
 //! `JUNCTION_STORE_CA_CERT` when set; `sslmode=disable` speaks plain TCP.
 
+mod events;
 mod recurring;
 mod rows;
 mod schema;
@@ -42,6 +43,10 @@ struct Inner {
     conns: Vec<Mutex<Option<Client>>>,
     next: AtomicUsize,
     described: String,
+    /// The highest event `seq` committed, as far as this host knows
+    /// (`events.rs`: set by a poll, woken at once by `poke`).
+    events: tokio::sync::watch::Sender<i64>,
+    poke: Arc<tokio::sync::Notify>,
 }
 
 /// A store failure from the database, with the server's own words.
@@ -110,12 +115,17 @@ impl PostgresStore {
                 tls,
                 conns: (0..POOL).map(|_| Mutex::new(None)).collect(),
                 next: AtomicUsize::new(0),
+                events: tokio::sync::watch::Sender::new(0),
+                poke: Arc::new(tokio::sync::Notify::new()),
             }),
         };
         {
             let mut c = store.client().await?;
             schema::migrate(&mut c).await?;
+            let seq = events::last_seq(&*c).await?;
+            store.inner.events.send_replace(seq);
         }
+        events::spawn_poller(Arc::downgrade(&store.inner));
         Ok(store)
     }
 

@@ -102,6 +102,7 @@ impl Store for PostgresStore {
             match transitions::insert(&tx, &new).await? {
                 Ok(row) => {
                     tx.commit().await.map_err(pg)?;
+                    self.events_committed();
                     Ok(row)
                 }
                 Err(refused) => Err(refused),
@@ -120,6 +121,7 @@ impl Store for PostgresStore {
         let tx = c.transaction().await.map_err(pg)?;
         let row = transitions::start_operation(&tx, &start).await?;
         tx.commit().await.map_err(pg)?;
+        self.events_committed();
         Ok(row)
     }
 
@@ -177,6 +179,7 @@ impl Store for PostgresStore {
             match transitions::finish(&tx, &f).await {
                 Ok(row) => {
                     tx.commit().await.map_err(pg)?;
+                    self.events_committed();
                     Ok(row)
                 }
                 Err(e) => Err(e),

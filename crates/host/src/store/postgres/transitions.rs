@@ -2,6 +2,7 @@
 //! starts), start an operation, finish one, claim expired leases. Each locks
 //! what it changes; the partial unique index has the last word on accounts.
 
+use super::events::add_status_event;
 use super::rows::{account_holder, add_history, get_row};
 use super::{is_unique_violation, pg};
 use crate::store::{
@@ -111,6 +112,7 @@ pub async fn insert(
         None,
     )
     .await?;
+    add_status_event(tx, id, &new.lease.kind, None, status, now).await?;
     Ok(Ok(get_row(tx, id, false)
         .await?
         .ok_or(StoreError::NotFound(id))?))
@@ -174,6 +176,7 @@ pub async fn start_operation(
         None,
     )
     .await?;
+    add_status_event(tx, row.id, &start.lease.kind, Some(row.status), to, now).await?;
     get_row(tx, row.id, false)
         .await?
         .ok_or(StoreError::NotFound(row.id))
@@ -242,6 +245,7 @@ pub async fn finish(tx: &Transaction<'_>, f: &Finish) -> Result<IntegrationRow, 
         f.message.as_deref(),
     )
     .await?;
+    add_status_event(tx, row.id, &op.kind, Some(row.status), to, now).await?;
     get_row(tx, row.id, false)
         .await?
         .ok_or(StoreError::NotFound(row.id))

@@ -3,6 +3,7 @@
 //! calls run on tokio's blocking pool.
 
 mod recurring;
+mod events;
 mod rows;
 mod schema;
 mod store;
@@ -83,6 +84,8 @@ struct Inner {
     writer: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
     next: AtomicUsize,
+    /// The highest event `seq` committed (see `EventStore::event_watch`).
+    events: tokio::sync::watch::Sender<i64>,
 }
 
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
@@ -117,6 +120,7 @@ impl SqliteStore {
             },
             other => other,
         })?;
+        let last_seq = events::last_seq(&writer)?;
         let mut readers = Vec::with_capacity(READERS);
         for _ in 0..READERS {
             let r = Connection::open_with_flags(
@@ -133,6 +137,7 @@ impl SqliteStore {
                 writer: Mutex::new(writer),
                 readers,
                 next: AtomicUsize::new(0),
+                events: tokio::sync::watch::Sender::new(last_seq),
             }),
         })
     }
@@ -187,6 +192,15 @@ impl SqliteStore {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let out = f(&tx)?;
             tx.commit()?;
+            // Wakes the event readers when this write stored events.
+            let seq = events::last_seq(&conn)?;
+            inner.events.send_if_modified(|last| {
+                let newer = seq > *last;
+                if newer {
+                    *last = seq;
+                }
+                newer
+            });
             Ok(out)
         })
         .await

@@ -2,6 +2,7 @@
 //! starts), start an operation, finish one. Each checks the transition, the
 //! version or lease, and the platform account, and adds its history line.
 
+use super::events::add_status_event;
 use super::rows::{account_holder, add_history, get_row};
 use crate::store::{Claim, Claimed, Finish, IntegrationRow, NewIntegration, StartOp, StoreError};
 use crate::util::now_ms;
@@ -71,6 +72,7 @@ pub fn insert(tx: &Connection, new: &NewIntegration) -> Result<IntegrationRow, S
         new.lease.key_id.as_deref(),
         None,
     )?;
+    add_status_event(tx, id, &new.lease.kind, None, status, now)?;
     get_row(tx, id)?.ok_or(StoreError::NotFound(id))
 }
 
@@ -131,6 +133,7 @@ pub fn start_operation(tx: &Connection, start: &StartOp) -> Result<IntegrationRo
         start.lease.key_id.as_deref(),
         None,
     )?;
+    add_status_event(tx, row.id, &start.lease.kind, Some(row.status), to, now)?;
     get_row(tx, row.id)?.ok_or(StoreError::NotFound(row.id))
 }
 
@@ -186,6 +189,7 @@ pub fn finish(tx: &Connection, f: &Finish) -> Result<IntegrationRow, StoreError>
         op.key_id.as_deref(),
         f.message.as_deref(),
     )?;
+    add_status_event(tx, row.id, &op.kind, Some(row.status), to, now)?;
     get_row(tx, row.id)?.ok_or(StoreError::NotFound(row.id))
 }
 

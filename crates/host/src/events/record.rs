@@ -1,0 +1,60 @@
+//! Test results as events, as they finish: the core's runner calls a
+//! progress callback (the one `junction validate` prints from) for each test
+//! when it ends; the callback scrubs the test of the run's secrets and hands
+//! it to a task that stores it, in the order the tests finished.
+
+use super::store::NewTestEvent;
+use crate::secrets::ScrubList;
+use crate::store::Store;
+use junction_core::ValidationTest;
+use std::sync::Arc;
+use tokio::sync::mpsc;
+
+/// Stores each test of one validation run as an event.
+pub struct TestRecorder {
+    tx: mpsc::UnboundedSender<ValidationTest>,
+    task: tokio::task::JoinHandle<()>,
+    scrub: ScrubList,
+}
+
+impl TestRecorder {
+    /// For a run of `operation` on integration `id`, scrubbing with `scrub`.
+    pub fn start(store: Arc<dyn Store>, id: i64, operation: &str, scrub: ScrubList) -> Self {
+        // Unbounded: the callback is synchronous and must not drop a test; a
+        // run has a handful of tests, so the queue stays that small.
+        let (tx, mut rx) = mpsc::unbounded_channel::<ValidationTest>();
+        let operation = operation.to_owned();
+        let task = tokio::spawn(async move {
+            while let Some(test) = rx.recv().await {
+                let event = NewTestEvent {
+                    integration_id: id,
+                    operation: operation.clone(),
+                    test,
+                };
+                if let Err(e) = store.add_test_event(&event).await {
+                    tracing::warn!(error = %e, test = %event.test.name, "a test event could not be stored");
+                }
+            }
+        });
+        TestRecorder { tx, task, scrub }
+    }
+
+    /// The progress callback for the runner.
+    pub fn progress(&self) -> impl Fn(&ValidationTest) + Send + Sync + 'static {
+        let (tx, scrub) = (self.tx.clone(), self.scrub.clone());
+        move |t: &ValidationTest| {
+            let _ = tx.send(scrub.test(t));
+        }
+    }
+
+    /// Waits until every test reported so far is stored: called once the run
+    /// (and so every callback) is over, before the operation's outcome, so
+    /// the tests' events come before its status event.
+    pub async fn finish(self) {
+        let TestRecorder { tx, task, .. } = self;
+        drop(tx);
+        if task.await.is_err() {
+            tracing::warn!("the test event writer ended abnormally");
+        }
+    }
+}
