@@ -67,11 +67,35 @@ struct Table<'a> {
     pos: usize,
 }
 
-fn read_u32(buf: &[u8], at: usize) -> Result<u32, ArrowError> {
-    match buf.get(at..at + 4) {
-        Some(b) => Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+/// `N` bytes at `at`. Offsets come from the input, so every sum is checked:
+/// an offset near `usize::MAX` is out of bounds, not an overflow.
+fn array<const N: usize>(buf: &[u8], at: usize) -> Result<[u8; N], ArrowError> {
+    let mut out = [0u8; N];
+    match at.checked_add(N).and_then(|end| buf.get(at..end)) {
+        Some(b) => {
+            out.copy_from_slice(b);
+            Ok(out)
+        }
         None => err("flatbuffer read out of bounds"),
     }
+}
+
+/// `at + by`, or an error when it overflows.
+fn add(at: usize, by: usize) -> Result<usize, ArrowError> {
+    at.checked_add(by)
+        .ok_or_else(|| ArrowError("offset out of bounds".into()))
+}
+
+/// `len` bytes at `at`, or `what` as the error.
+fn slice<'a>(buf: &'a [u8], at: usize, len: usize, what: &str) -> Result<&'a [u8], ArrowError> {
+    match at.checked_add(len).and_then(|end| buf.get(at..end)) {
+        Some(b) => Ok(b),
+        None => err(what),
+    }
+}
+
+fn read_u32(buf: &[u8], at: usize) -> Result<u32, ArrowError> {
+    array::<4>(buf, at).map(u32::from_le_bytes)
 }
 
 fn read_i32(buf: &[u8], at: usize) -> Result<i32, ArrowError> {
@@ -79,21 +103,11 @@ fn read_i32(buf: &[u8], at: usize) -> Result<i32, ArrowError> {
 }
 
 fn read_u16(buf: &[u8], at: usize) -> Result<u16, ArrowError> {
-    match buf.get(at..at + 2) {
-        Some(b) => Ok(u16::from_le_bytes([b[0], b[1]])),
-        None => err("flatbuffer read out of bounds"),
-    }
+    array::<2>(buf, at).map(u16::from_le_bytes)
 }
 
 fn read_i64(buf: &[u8], at: usize) -> Result<i64, ArrowError> {
-    match buf.get(at..at + 8) {
-        Some(b) => {
-            let mut a = [0u8; 8];
-            a.copy_from_slice(b);
-            Ok(i64::from_le_bytes(a))
-        }
-        None => err("flatbuffer read out of bounds"),
-    }
+    array::<8>(buf, at).map(i64::from_le_bytes)
 }
 
 impl<'a> Table<'a> {
@@ -105,14 +119,21 @@ impl<'a> Table<'a> {
     /// The position of field `index`'s value, when present.
     fn field(&self, index: usize) -> Result<Option<usize>, ArrowError> {
         let soffset = read_i32(self.buf, self.pos)?;
-        let vtable = (self.pos as i64 - i64::from(soffset)) as usize;
+        let vtable = i64::try_from(self.pos)
+            .ok()
+            .and_then(|pos| pos.checked_sub(i64::from(soffset)))
+            .and_then(|v| usize::try_from(v).ok())
+            .ok_or_else(|| ArrowError("vtable out of bounds".into()))?;
         let vlen = usize::from(read_u16(self.buf, vtable)?);
         let slot = 4 + 2 * index;
         if slot + 2 > vlen {
             return Ok(None);
         }
-        let off = usize::from(read_u16(self.buf, vtable + slot)?);
-        Ok((off != 0).then_some(self.pos + off))
+        let off = usize::from(read_u16(self.buf, add(vtable, slot)?)?);
+        if off == 0 {
+            return Ok(None);
+        }
+        add(self.pos, off).map(Some)
     }
 
     fn u8_or(&self, index: usize, default: u8) -> Result<u8, ArrowError> {
@@ -149,7 +170,7 @@ impl<'a> Table<'a> {
 
     /// Follows a uoffset stored at `at`.
     fn deref(&self, at: usize) -> Result<usize, ArrowError> {
-        Ok(at + read_u32(self.buf, at)? as usize)
+        add(at, read_u32(self.buf, at)? as usize)
     }
 
     fn table(&self, index: usize) -> Result<Option<Table<'a>>, ArrowError> {
@@ -168,10 +189,8 @@ impl<'a> Table<'a> {
         };
         let start = self.deref(at)?;
         let len = read_u32(self.buf, start)? as usize;
-        match self.buf.get(start + 4..start + 4 + len) {
-            Some(b) => Ok(String::from_utf8_lossy(b).into_owned()),
-            None => err("string out of bounds"),
-        }
+        let b = slice(self.buf, add(start, 4)?, len, "string out of bounds")?;
+        Ok(String::from_utf8_lossy(b).into_owned())
     }
 
     /// A vector: the position of its first element and its length.
@@ -184,14 +203,14 @@ impl<'a> Table<'a> {
         if len > self.buf.len() {
             return err("vector length out of bounds");
         }
-        Ok((start + 4, len))
+        Ok((add(start, 4)?, len))
     }
 
     fn tables(&self, index: usize) -> Result<Vec<Table<'a>>, ArrowError> {
         let (first, len) = self.vector(index)?;
         (0..len)
             .map(|i| {
-                let at = first + 4 * i;
+                let at = add(first, 4 * i)?;
                 Ok(Table {
                     buf: self.buf,
                     pos: self.deref(at)?,
@@ -270,6 +289,10 @@ fn parse_field(t: Table<'_>, depth: usize) -> Result<Field, ArrowError> {
         ArrowType::Decimal { bits, .. } if *bits != 128 => {
             return err(format!("column {name}: decimal width {bits}"));
         }
+        // A 128-bit decimal has at most 38 digits (Snowflake's NUMBER too).
+        ArrowType::Decimal { scale, .. } if *scale > MAX_SCALE => {
+            return err(format!("column {name}: decimal scale {scale}"));
+        }
         _ => {}
     }
     let children = t
@@ -342,6 +365,9 @@ pub fn with_scale(value: i128, scale: i32) -> String {
     let (int, frac) = digits.split_at(digits.len() - scale);
     format!("{}{int}.{frac}", if neg { "-" } else { "" })
 }
+
+/// The largest scale a 128-bit decimal (and Snowflake's `NUMBER(38, s)`) has.
+pub const MAX_SCALE: i32 = 38;
 
 /// More rows than one result of Junction's ever holds: a stream claiming more
 /// is malformed (and must not make us allocate for it).
@@ -554,18 +580,14 @@ pub fn decode_stream(bytes: &[u8]) -> Result<Decoded, ArrowError> {
             break;
         }
         let len = len as usize;
-        let Some(meta) = bytes.get(pos..pos + len) else {
-            return err("message metadata out of bounds");
-        };
+        let meta = slice(bytes, pos, len, "message metadata out of bounds")?;
         pos += len;
         let message = Table::root(meta)?;
         let header_type = message.u8_or(1, 0)?;
         let body_len = message.i64_or(3, 0)?;
         let body_len =
             usize::try_from(body_len).map_err(|_| ArrowError("negative body length".into()))?;
-        let Some(body) = bytes.get(pos..pos + body_len) else {
-            return err("message body out of bounds");
-        };
+        let body = slice(bytes, pos, body_len, "message body out of bounds")?;
         pos += body_len;
         let Some(header) = message.table(2)? else {
             return err("message without header");
@@ -595,9 +617,9 @@ pub fn decode_stream(bytes: &[u8]) -> Result<Decoded, ArrowError> {
                 let (first, n) = header.vector(1)?;
                 let mut nodes = Vec::with_capacity(n);
                 for i in 0..n {
-                    let at = first + 16 * i;
+                    let at = add(first, 16 * i)?;
                     let l = read_i64(meta, at)?;
-                    let nc = read_i64(meta, at + 8)?;
+                    let nc = read_i64(meta, add(at, 8)?)?;
                     nodes.push((
                         usize::try_from(l)
                             .map_err(|_| ArrowError("negative node length".into()))?,
@@ -608,15 +630,12 @@ pub fn decode_stream(bytes: &[u8]) -> Result<Decoded, ArrowError> {
                 let (first, n) = header.vector(2)?;
                 let mut buffers = Vec::with_capacity(n);
                 for i in 0..n {
-                    let at = first + 16 * i;
+                    let at = add(first, 16 * i)?;
                     let off = usize::try_from(read_i64(meta, at)?)
                         .map_err(|_| ArrowError("negative offset".into()))?;
-                    let l = usize::try_from(read_i64(meta, at + 8)?)
+                    let l = usize::try_from(read_i64(meta, add(at, 8)?)?)
                         .map_err(|_| ArrowError("negative buffer length".into()))?;
-                    match body.get(off..off + l) {
-                        Some(b) => buffers.push(b),
-                        None => return err("buffer out of bounds"),
-                    }
+                    buffers.push(slice(body, off, l, "buffer out of bounds")?);
                 }
                 let mut batch = Batch {
                     length,

@@ -640,10 +640,21 @@ pub fn decode_result(data: &Value) -> Result<QueryResult, SfError> {
                     .unwrap_or("");
                 let scaled = kind == "fixed" || kind.starts_with("timestamp") || kind == "time";
                 if scale > 0 && scaled && matches!(field.data_type, arrow::ArrowType::Int { .. }) {
+                    // NUMBER(38, s) has s <= 37; a larger scale is no Snowflake's
+                    // (and would ask for that many zeros).
+                    let scale = i32::try_from(scale)
+                        .ok()
+                        .filter(|s| *s <= arrow::MAX_SCALE)
+                        .ok_or_else(|| {
+                            SfError::Protocol(format!(
+                                "the row type gives column {i} the scale {scale}, beyond {}",
+                                arrow::MAX_SCALE
+                            ))
+                        })?;
                     for row in &mut rows {
                         if let Some(Some(v)) = row.get_mut(i) {
                             if let Ok(n) = v.parse::<i128>() {
-                                *v = arrow::with_scale(n, scale as i32);
+                                *v = arrow::with_scale(n, scale);
                             }
                         }
                     }
