@@ -257,9 +257,12 @@ where
     let mut sets = results.into_iter();
     let mut facts = Facts::default();
     if q.principal.is_some() {
-        let n = sets
-            .next()
-            .and_then(|rows| rows.first().and_then(|r| r.get::<i32, _>(0)));
+        // `try_get`, never `get`: tiberius's `get` panics on a value of
+        // another type, and the types are the server's to choose.
+        let n = match sets.next().as_ref().and_then(|rows| rows.first()) {
+            Some(r) => r.try_get::<i32, _>(0).map_err(|e| statement_error(&e))?,
+            None => None,
+        };
         facts.principal_exists = Some(
             n.ok_or_else(|| DbError::Statement("no answer to the principal look-up".into()))? > 0,
         );
@@ -276,13 +279,11 @@ where
                 .push((schema, perm, held.map(|v| v == 1)));
         }
     }
-    facts.database_permissions = sets
-        .next()
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|r| r.get::<&str, _>(0))
-        .map(str::to_ascii_uppercase)
-        .collect();
+    for r in &sets.next().unwrap_or_default() {
+        if let Some(p) = r.try_get::<&str, _>(0).map_err(|e| statement_error(&e))? {
+            facts.database_permissions.insert(p.to_ascii_uppercase());
+        }
+    }
     Ok(facts)
 }
 
@@ -302,7 +303,11 @@ where
         .into_row()
         .await
         .map_err(|e| statement_error(&e))?;
-    row.and_then(|r| r.get::<i32, _>(0))
+    let version = match &row {
+        Some(r) => r.try_get::<i32, _>(0).map_err(|e| statement_error(&e))?,
+        None => None,
+    };
+    version
         .and_then(|v| u32::try_from(v).ok())
         .ok_or_else(|| DbError::Statement("the version table holds no version".into()))
 }
