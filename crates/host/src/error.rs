@@ -52,8 +52,21 @@ impl ApiError {
         .with_details(vec![e])
     }
 
-    /// 400 with every bad field.
+    /// 400 with every bad field. An error about the whole value (an empty
+    /// path: a DELETE body that is no object, a field named "") names the body.
     pub fn invalid(errors: ConfigErrors) -> Self {
+        let errors = ConfigErrors(
+            errors
+                .0
+                .into_iter()
+                .map(|mut e| {
+                    if e.path.is_empty() {
+                        e.path = BODY.to_owned();
+                    }
+                    e
+                })
+                .collect(),
+        );
         let message = format!("Invalid request: {errors}");
         ApiError::new(StatusCode::BAD_REQUEST, message).with_details(errors.0)
     }

@@ -292,6 +292,16 @@ mod tests {
         }
     }
 
+    /// Found by the `body` target: a field named "" gave an error with an
+    /// empty path. Every error about the whole value names the body.
+    #[test]
+    fn an_error_without_a_path_names_the_body() {
+        let e = crate::error::ApiError::invalid(junction_core::ConfigErrors::one("", "bad"));
+        assert_eq!(e.details[0].path, crate::body::BODY);
+        let e = crate::body::payload(Some(serde_json::json!({"": 1}))).unwrap_err();
+        assert_eq!(e.details[0].path, crate::body::BODY, "{}", e.message);
+    }
+
     /// Writes the seed corpus of `body` and `config` from the platforms'
     /// example configurations (run by hand when a platform is added:
     /// `cargo test -p junction-host --lib fuzzing -- --ignored`).
