@@ -125,7 +125,7 @@ pub fn routes() -> Vec<Route> {
             .err(404, NOT_FOUND),
         Route::put("/integrations/{id}", edit)
             .summary("Edit an integration (or retry a failed create). Secrets left out are kept.")
-            .payload()
+            .edit_payload()
             .ok::<Integration>(202, "Accepted: status `editing` (or `creating`).")
             .err(404, NOT_FOUND)
             .err(409, "An operation is running, or the integration is deleted.")
@@ -162,10 +162,12 @@ pub fn routes() -> Vec<Route> {
             .err(404, NOT_FOUND)
             .err(409, "Not disabled, or an operation or another enable is running on it.")
             .err(422, "The validation failed: still disabled; `details` has each failed or warning test (path `validationResults.validationTests[i]`)."),
-        script(Route::post("/integrations/{id}/scripts/edit", script_edit).payload(), "Script from the stored configuration to a new one.")
-            .err(404, NOT_FOUND),
+        script(Route::post("/integrations/{id}/scripts/edit", script_edit).edit_payload(), "Script from the stored configuration to a new one.")
+            .err(404, NOT_FOUND)
+            .err(409, "The integration is deleted."),
         script(Route::post("/integrations/{id}/scripts/delete", script_delete), "Script that removes the set-up.")
-            .err(404, NOT_FOUND),
+            .err(404, NOT_FOUND)
+            .err(409, "The integration is deleted."),
         Route::get("/platforms", platforms)
             .summary("Installed platforms: tests, prerequisites, config JSON Schema.")
             .ok::<Vec<PlatformDescriptor>>(200, "Platforms."),

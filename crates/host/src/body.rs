@@ -56,8 +56,32 @@ pub fn parse_value(bytes: &[u8], format: Format) -> Result<Option<Value>, ApiErr
             .map_err(|e| format!("the body is not valid YAML: {e}")),
     };
     match parsed {
-        Ok(v) => Ok(Some(v)),
+        Ok(mut v) => {
+            whole_numbers(&mut v);
+            Ok(Some(v))
+        }
         Err(msg) => Err(ApiError::field(BODY, msg)),
+    }
+}
+
+/// `1.0` as `1`: JSON has one kind of number and JSON Schema's `integer`
+/// takes both spellings, so the typed configs' integer fields must too.
+fn whole_numbers(v: &mut Value) {
+    match v {
+        Value::Number(n) if n.is_f64() => {
+            let f = n.as_f64().unwrap_or(f64::NAN);
+            // A whole f64 in range converts exactly (every f64 from 2^53 on is whole).
+            if f.fract() == 0.0 {
+                if (-9.223_372_036_854_775_808e18..0.0).contains(&f) {
+                    *v = Value::from(f as i64);
+                } else if (0.0..1.844_674_407_370_955_2e19).contains(&f) {
+                    *v = Value::from(f as u64);
+                }
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(whole_numbers),
+        Value::Object(o) => o.values_mut().for_each(whole_numbers),
+        _ => {}
     }
 }
 
@@ -87,6 +111,10 @@ pub fn payload(value: Option<Value>) -> Result<Payload, ApiError> {
     if !p.config.is_object() {
         return Err(ApiError::field("config", "must be an object"));
     }
+    // Read here for every endpoint that takes a payload (validate and the
+    // scripts ignore it), so that what one refuses the others refuse too.
+    crate::store::recurring::Revalidate::from_payload(p.revalidate_every.as_ref())
+        .map_err(|m| ApiError::field(crate::payload::REVALIDATE_EVERY, m))?;
     Ok(p)
 }
 
@@ -111,6 +139,13 @@ mod tests {
         assert_eq!(e.details[0].path, BODY);
         let e = parse_value(b"a: [", Format::Yaml).unwrap_err();
         assert_eq!(e.details[0].path, BODY);
+        let v = parse_value(br#"{"a": [1.0, 2.5, -3.0, 1e300, 1e19, -0.0]}"#, Format::Json)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            v.to_string(),
+            r#"{"a":[1,2.5,-3,1e+300,10000000000000000000,0]}"#
+        );
         let v = parse_value(b"type: X\nconfig: {a: 1}\n", Format::Yaml)
             .unwrap()
             .unwrap();

@@ -65,7 +65,8 @@ pub struct Operations {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SyntheticConfig {
-    /// Names the platform account; one integration per account.
+    /// Names the platform account; one integration per account. Not blank.
+    #[schemars(regex(pattern = r"\S"))]
     pub account: String,
     /// A secret, to prove redaction and encryption.
     pub password: Secret<String>,
@@ -79,6 +80,7 @@ pub struct SyntheticConfig {
     pub operations: Operations,
     /// The set-up version that create installs (to leave room for a migration).
     #[serde(default = "one")]
+    #[schemars(range(min = 1, max = CURRENT_VERSION))]
     pub install_version: u32,
 }
 

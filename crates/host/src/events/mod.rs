@@ -35,13 +35,14 @@ pub fn routes() -> Vec<Route> {
             .query("after", "Only events with a greater seq (the Last-Event-ID header wins).", seq)
             .query("follow", "`false`: the stream ends once the stored events are sent.", json!({"type": "boolean"}))
             .header("Last-Event-ID", "Resume after this seq (what an SSE client sends when it reconnects).",
-                json!({"type": "string", "pattern": "^[0-9]{1,18}$"}))
-            .text(200, "The event stream.", "text/event-stream")
+                json!({"type": "string", "pattern": "^[ \t]*([0-9]{1,18})?[ \t]*$"}))
+            .event_stream::<crate::openapi::types::Event>(200, "The event stream.")
             .err(400, "A bad or unknown parameter, named in details."),
         Route::post("/webhooks", webhooks::create)
             .summary("Register a webhook: each event is POSTed to it as JSON, signed (`Junction-Signature: t=<unix>,v1=<hex HMAC-SHA256 of \"<t>.<body>\">`), with `Junction-Event-Id: <seq>`; retried with backoff until a 2xx. The signing secret is in this answer only.")
             .json_body::<webhooks::WebhookRequest>(true)
-            .ok::<webhooks::Webhook>(201, "Registered; `secret` is shown this once."),
+            .ok::<webhooks::Webhook>(201, "Registered; `secret` is shown this once.")
+            .links_to_id(),
         Route::get("/webhooks", webhooks::list)
             .summary("The registered webhooks (no secrets).")
             .ok::<Vec<webhooks::Webhook>>(200, "Webhooks."),

@@ -116,11 +116,13 @@ fn generate_secret() -> Result<Secret<String>, HostError> {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct WebhookRequest {
     /// https, or plain http to a loopback address.
+    #[schemars(regex(pattern = r"^\s*https?://[^/?#@\s]+"))]
     pub url: String,
     /// The kinds of event to receive; both when omitted.
+    #[schemars(length(min = 1))]
     pub events: Option<Vec<WebhookEventKind>>,
     /// The signing secret (16 to 256 visible ASCII characters); generated when omitted.
-    #[schemars(extend("writeOnly" = true))]
+    #[schemars(extend("writeOnly" = true), length(min = 16, max = 256), regex(pattern = r"^[!-~]*$"))]
     pub secret: Option<String>,
 }
 

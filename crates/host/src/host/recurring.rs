@@ -351,6 +351,8 @@ impl Host {
         );
         let progress = recorder.progress();
         let outcome = validate(entry, &payload, ctx, &options, Some(&progress)).await;
+        // Its sender keeps the recorder's queue open: finish waits for it to close.
+        drop(progress);
         recorder.finish().await;
         match outcome {
             Ok(r) => Run::Validated(r),

@@ -25,6 +25,12 @@ impl Host {
         let (entry, config, previous, mut scrub) = match target {
             ScriptFor::Stored { id, edit } => {
                 let row = self.integration(id).await?;
+                // Its secrets went with the delete: there is nothing to script.
+                if row.status == junction_core::Status::Deleted {
+                    return Err(HostError::Conflict(format!(
+                        "Integration {id} is deleted: there is no set-up to script."
+                    )));
+                }
                 let entry = self.platforms.get(&row.type_name)?;
                 let paths = entry.secret_paths();
                 let stored = self.full_config(&row)?;

@@ -78,13 +78,9 @@ pub fn document(routes: &[Route], platforms: &[&PlatformDescriptor]) -> Value {
     let mut components = Map::new();
     platforms::add(&mut components, platforms);
 
-    let link_targets: Vec<&Route> = routes
-        .iter()
-        .filter(|r| r.path.starts_with("/integrations/{id}"))
-        .collect();
     let mut paths = Map::new();
     for r in routes {
-        let op = operation(r, &mut generator, &link_targets);
+        let op = operation(r, &mut generator, routes);
         let item = paths
             .entry(r.path)
             .or_insert_with(|| Value::Object(Map::new()));
@@ -93,7 +89,16 @@ pub fn document(routes: &[Route], platforms: &[&PlatformDescriptor]) -> Value {
         }
     }
     for (name, schema) in generator.take_definitions(true) {
+        // A type's name taken by a platform's component would be answered
+        // with the wrong schema: a test's failure, never a silent overwrite.
+        debug_assert!(
+            !components.contains_key(&name),
+            "the component {name} is both a type's and a platform's"
+        );
         components.entry(name).or_insert(schema);
+    }
+    for schema in components.values_mut() {
+        bound_integers(schema);
     }
     json!({
         "openapi": "3.1.0",
@@ -115,6 +120,34 @@ pub fn document(routes: &[Route], platforms: &[&PlatformDescriptor]) -> Value {
     })
 }
 
+/// An integer's range from its `format` (`uint64`, `int32`, … as schemars
+/// writes a Rust integer's): JSON Schema knows no such format, and a value
+/// out of the type's range is refused by the server.
+fn bound_integers(v: &mut Value) {
+    match v {
+        Value::Object(o) => {
+            let range: Option<(Value, Value)> = match o.get("format").and_then(Value::as_str) {
+                Some("uint8") => Some((0.into(), u8::MAX.into())),
+                Some("uint16") => Some((0.into(), u16::MAX.into())),
+                Some("uint32" | "uint") => Some((0.into(), u32::MAX.into())),
+                Some("uint64") => Some((0.into(), u64::MAX.into())),
+                Some("int8") => Some((i8::MIN.into(), i8::MAX.into())),
+                Some("int16") => Some((i16::MIN.into(), i16::MAX.into())),
+                Some("int32" | "int") => Some((i32::MIN.into(), i32::MAX.into())),
+                Some("int64") => Some((i64::MIN.into(), i64::MAX.into())),
+                _ => None,
+            };
+            if let Some((min, max)) = range {
+                o.entry("minimum").or_insert(min);
+                o.entry("maximum").or_insert(max);
+            }
+            o.values_mut().for_each(bound_integers);
+        }
+        Value::Array(a) => a.iter_mut().for_each(bound_integers),
+        _ => {}
+    }
+}
+
 /// The `{id}` path parameter, as `api::parse_id` takes it.
 fn id_param() -> Value {
     json!({
@@ -124,7 +157,7 @@ fn id_param() -> Value {
     })
 }
 
-fn operation(r: &Route, generator: &mut SchemaGenerator, link_targets: &[&Route]) -> Value {
+fn operation(r: &Route, generator: &mut SchemaGenerator, routes: &[Route]) -> Value {
     let mut op = Map::new();
     op.insert("operationId".into(), r.operation_id().into());
     op.insert("summary".into(), r.summary.into());
@@ -166,9 +199,22 @@ fn operation(r: &Route, generator: &mut SchemaGenerator, link_targets: &[&Route]
                 v["content"] = json!({"application/json": {"schema": f(generator)}})
             }
             Content::Text(media) => v["content"] = json!({media: {"schema": {"type": "string"}}}),
+            // Before OpenAPI 3.2 (`itemSchema`), a stream's `schema` describes each event.
+            Content::EventStream(f) => {
+                v["content"] = json!({"text/event-stream": {"schema": {
+                    "type": "object",
+                    "required": ["data"],
+                    "properties": {
+                        "id": {"type": "string"},
+                        "event": {"type": "string"},
+                        "retry": {"type": "integer"},
+                        "data": {"type": "string", "contentMediaType": "application/json", "contentSchema": f(generator)}
+                    }
+                }}})
+            }
         }
         if r.links_to_id && (200..300).contains(&a.status) {
-            v["links"] = links(link_targets);
+            v["links"] = links(r, routes);
         }
         responses.insert(a.status.to_string(), v);
     }
@@ -176,27 +222,37 @@ fn operation(r: &Route, generator: &mut SchemaGenerator, link_targets: &[&Route]
     Value::Object(op)
 }
 
-/// From an answer with the integration's `id` to every operation that takes it.
-fn links(targets: &[&Route]) -> Value {
+/// From an answer with an `id` (`POST /integrations`, `POST /webhooks`) to
+/// every operation under the same path that takes it (`/integrations/{id}…`,
+/// `/webhooks/{webhookId}…`).
+fn links(from: &Route, routes: &[Route]) -> Value {
     let mut links = Map::new();
-    for t in targets {
+    let under = format!("{}/{{", from.path);
+    for t in routes.iter().filter(|t| t.path.starts_with(&under)) {
+        let Some(param) = t.placeholders().next() else {
+            continue;
+        };
         let id = t.operation_id();
         links.insert(
             id.clone(),
-            json!({"operationId": id, "parameters": {"id": "$response.body#/id"}}),
+            json!({"operationId": id, "parameters": {param: "$response.body#/id"}}),
         );
     }
     Value::Object(links)
 }
 
 fn request_body(body: Body, generator: &mut SchemaGenerator) -> Option<Value> {
-    let payload = json!({"$ref": format!("#/components/schemas/{}", platforms::PAYLOAD)});
+    let payload = |name: &str| {
+        let schema = json!({"$ref": format!("#/components/schemas/{name}")});
+        Some(json!({"required": true, "content": {
+            "application/json": {"schema": schema},
+            "application/yaml": {"schema": schema}
+        }}))
+    };
     match body {
         Body::None => None,
-        Body::Payload => Some(json!({"required": true, "content": {
-            "application/json": {"schema": payload},
-            "application/yaml": {"schema": payload}
-        }})),
+        Body::Payload => payload(platforms::PAYLOAD),
+        Body::EditPayload => payload(platforms::EDIT_PAYLOAD),
         Body::DeleteCredentials => Some(json!({
             "required": false,
             "description": "Automatically set-up integrations only: the platform's privileged credentials (GET /platforms, deleteCredentialsSchema), used once and never stored.",

@@ -2,15 +2,19 @@
 //! (`<P>Config`), the definitions that config refers to (`<P>_<Name>`, moved
 //! out of its `$defs` so OpenAPI tools resolve them), its payload
 //! (`<P>Payload`) and its DELETE credentials (`<P>DeleteCredentials`); then
-//! `Payload`, a `oneOf` of the payloads with a discriminator on `type`.
+//! `Payload`, a `oneOf` of the payloads with a discriminator on `type`, and
+//! `DeleteCredentialsBody`, any of the credentials.
 
 use junction_core::{BootstrapModes, PlatformDescriptor};
 use serde_json::{Map, Value, json};
 
 /// The component every payload body refers to.
 pub const PAYLOAD: &str = "Payload";
+/// The component the bodies of an edit refer to: a payload whose secrets
+/// may be left out (the stored ones are kept).
+pub const EDIT_PAYLOAD: &str = "EditPayload";
 /// The component the DELETE body refers to.
-pub const DELETE_CREDENTIALS: &str = "DeleteCredentials";
+pub const DELETE_CREDENTIALS: &str = "DeleteCredentialsBody";
 
 /// A type name as a component name: `Native S3` is `NativeS3`.
 pub fn component_name(type_name: &str) -> String {
@@ -80,6 +84,8 @@ fn auto_bootstrap(modes: BootstrapModes) -> (Value, bool) {
 pub fn add(components: &mut Map<String, Value>, platforms: &[&PlatformDescriptor]) {
     let mut payloads = Vec::new();
     let mut mapping = Map::new();
+    let mut edits = Vec::new();
+    let mut edit_mapping = Map::new();
     let mut credentials = Vec::new();
     for d in platforms {
         let p = component_name(&d.type_name);
@@ -104,12 +110,29 @@ pub fn add(components: &mut Map<String, Value>, platforms: &[&PlatformDescriptor
                     "config": reference(&format!("{p}Config")),
                     "revalidateEvery": {
                         "type": ["string", "null"],
+                        "pattern": "^(off|[0-9]{1,6}[smhd]?)$",
                         "description": "How often the integration is re-validated (create and update; ±10%): `6h`, `30m`, `90s` (at least 1s), or `off`. Absent or null: the server's `--revalidate-every`.",
                         "examples": ["6h", "off"]
                     }
                 },
                 "examples": [{"type": d.type_name, "autoBootstrap": auto_required, "config": d.example_config}]
             }),
+        );
+        // The same, for an edit: its own copy of the definitions, in which
+        // no secret is required.
+        let edit_config = lift(components, &format!("{p}Edit"), d.config_schema.clone());
+        components.insert(format!("{p}EditConfig"), edit_config);
+        for pointer in &d.secret_paths {
+            relax(components, &format!("{p}EditConfig"), pointer);
+        }
+        let mut edit = components[&format!("{p}Payload")].clone();
+        edit["title"] = format!("{} payload of an edit", d.type_name).into();
+        edit["properties"]["config"] = reference(&format!("{p}EditConfig"));
+        components.insert(format!("{p}EditPayload"), edit);
+        edits.push(reference(&format!("{p}EditPayload")));
+        edit_mapping.insert(
+            d.type_name.clone(),
+            format!("#/components/schemas/{p}EditPayload").into(),
         );
         let creds = lift(
             components,
@@ -135,10 +158,89 @@ pub fn add(components: &mut Map<String, Value>, platforms: &[&PlatformDescriptor
         })
     };
     components.insert(PAYLOAD.into(), payload);
-    let creds = if credentials.is_empty() {
-        json!({"not": {}})
+    let edit = if edits.is_empty() {
+        json!({"description": "No platform is installed.", "not": {}})
     } else {
-        json!({"anyOf": credentials})
+        json!({
+            "description": "A payload as for a create, each secret optional: one left out keeps the stored value.",
+            "oneOf": edits,
+            "discriminator": {"propertyName": "type", "mapping": edit_mapping}
+        })
     };
+    components.insert(EDIT_PAYLOAD.into(), edit);
+    // `null` is read as no credentials, as an empty body is.
+    credentials.push(json!({"type": "null"}));
+    let creds = json!({"anyOf": credentials});
     components.insert(DELETE_CREDENTIALS.into(), creds);
+}
+
+/// Takes the member a JSON pointer (`/privateKey/content`) names out of the
+/// `required` lists of the component `root`, following `$ref`s into the
+/// components and into each branch of a `oneOf`, `anyOf` or `allOf`.
+fn relax(components: &mut Map<String, Value>, root: &str, pointer: &str) {
+    let segments: Vec<&str> = pointer.split('/').filter(|s| !s.is_empty()).collect();
+    let Some((last, parents)) = segments.split_last() else {
+        return;
+    };
+    // (component, JSON pointer inside it) of each object schema reached so far.
+    let mut at = vec![(root.to_owned(), String::new())];
+    for seg in parents {
+        let mut next = Vec::new();
+        for (name, ptr) in branches(components, at) {
+            let child = format!("{ptr}/properties/{seg}");
+            let Some(schema) = components.get(&name).and_then(|c| c.pointer(&child)) else {
+                continue;
+            };
+            match schema.get("$ref").and_then(Value::as_str) {
+                Some(r) => {
+                    if let Some(target) = r.strip_prefix("#/components/schemas/") {
+                        next.push((target.to_owned(), String::new()));
+                    }
+                }
+                None => next.push((name, child)),
+            }
+        }
+        at = next;
+    }
+    for (name, ptr) in branches(components, at) {
+        let required = components
+            .get_mut(&name)
+            .and_then(|c| c.pointer_mut(&format!("{ptr}/required")))
+            .and_then(Value::as_array_mut);
+        if let Some(required) = required {
+            required.retain(|r| r.as_str() != Some(*last));
+        }
+    }
+}
+
+/// The object schemas at `at`, with those of their `oneOf`, `anyOf` and
+/// `allOf` branches (and the targets of their `$ref`s).
+fn branches(components: &Map<String, Value>, at: Vec<(String, String)>) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut todo = at;
+    while let Some((name, ptr)) = todo.pop() {
+        let Some(schema) = components.get(&name).and_then(|c| c.pointer(&ptr)) else {
+            continue;
+        };
+        if let Some(target) = schema
+            .get("$ref")
+            .and_then(Value::as_str)
+            .and_then(|r| r.strip_prefix("#/components/schemas/"))
+        {
+            if out.len() < 64 {
+                todo.push((target.to_owned(), String::new()));
+            }
+        }
+        for key in ["oneOf", "anyOf", "allOf"] {
+            let n = schema
+                .get(key)
+                .and_then(Value::as_array)
+                .map_or(0, Vec::len);
+            for i in 0..n {
+                todo.push((name.clone(), format!("{ptr}/{key}/{i}")));
+            }
+        }
+        out.push((name, ptr));
+    }
+    out
 }

@@ -34,6 +34,8 @@ pub enum Body {
     None,
     /// `{type, autoBootstrap, config}` in JSON or YAML: one schema per platform.
     Payload,
+    /// A payload for a stored integration: a secret left out keeps its value.
+    EditPayload,
     /// The DELETE body: a platform's privileged credentials, optional.
     DeleteCredentials,
     /// A JSON body of one type.
@@ -50,8 +52,10 @@ pub enum Content {
     /// The API's error shape.
     Error,
     Json(SchemaFn),
-    /// Text of a media type (`text/html`, `text/event-stream`, …).
+    /// Text of a media type (`text/html`, `text/css`, …).
     Text(&'static str),
+    /// Server-Sent Events whose `data` is one line of JSON of this schema.
+    EventStream(SchemaFn),
 }
 
 /// One status code a route answers, and why.
@@ -89,8 +93,9 @@ pub struct Route {
     pub params: Vec<Param>,
     pub body: Body,
     pub answers: Vec<Answer>,
-    /// Answers an integration whose `id` the `/integrations/{id}…` operations
-    /// take (OpenAPI links, which schemathesis's stateful phase follows).
+    /// Answers an object whose `id` the operations under its path take
+    /// (`/integrations/{id}…`): OpenAPI links, which schemathesis's stateful
+    /// phase follows.
     pub links_to_id: bool,
     pub handler: MethodRouter<App>,
 }
@@ -197,6 +202,13 @@ impl Route {
         self
     }
 
+    /// Takes a payload for a stored integration (its secrets may be left
+    /// out), read by `api::read_payload`: 400, 413 and 415 come with it.
+    pub fn edit_payload(mut self) -> Route {
+        self.body = Body::EditPayload;
+        self
+    }
+
     /// Takes the DELETE body, read by `api::read_value`: 400, 413 and 415 come with it.
     pub fn delete_credentials(mut self) -> Route {
         self.body = Body::DeleteCredentials;
@@ -227,6 +239,12 @@ impl Route {
         self.answer(status, description, Content::Text(media_type))
     }
 
+    /// A stream of Server-Sent Events (`id`, `event`, `data`), each `data`
+    /// one line of JSON of type `T`.
+    pub fn event_stream<T: JsonSchema>(self, status: u16, description: &'static str) -> Route {
+        self.answer(status, description, Content::EventStream(schema::<T>))
+    }
+
     /// An answer with no body.
     pub fn empty(self, status: u16, description: &'static str) -> Route {
         self.answer(status, description, Content::None)
@@ -241,7 +259,8 @@ impl Route {
         self
     }
 
-    /// Its success answer is an integration: link it to the id operations.
+    /// Its success answer has the `id` that the operations under its path
+    /// take: link it to them.
     pub fn links_to_id(mut self) -> Route {
         self.links_to_id = true;
         self
@@ -275,7 +294,7 @@ impl Route {
         }
         match self.body {
             Body::None => {}
-            Body::Payload | Body::DeleteCredentials | Body::Json { .. } => {
+            Body::Payload | Body::EditPayload | Body::DeleteCredentials | Body::Json { .. } => {
                 add(
                     400,
                     "Bad input: `details` names each bad field with its JSON path.",

@@ -249,3 +249,55 @@ fn platform_payloads_have_the_members_the_host_reads() {
         assert_eq!(one["additionalProperties"], false, "{name}");
     }
 }
+
+/// An edit may leave a secret out (the stored one is kept): in the edit's
+/// own copy of the definitions no secret is required, nested ones too,
+/// while the create's keep them.
+#[test]
+fn an_edit_payload_needs_no_secret() {
+    let d = doc();
+    let schemas = &d["components"]["schemas"];
+    assert!(schemas["EditPayload"]["oneOf"].is_array());
+    assert_eq!(
+        d["paths"]["/integrations/{id}"]["put"]["requestBody"]["content"]["application/json"]["schema"]
+            ["$ref"],
+        "#/components/schemas/EditPayload"
+    );
+    for p in descriptors() {
+        let name = platforms::component_name(&p.type_name);
+        for pointer in &p.secret_paths {
+            let top = pointer.trim_start_matches('/');
+            if top.contains('/') {
+                continue;
+            }
+            let required = schemas[format!("{name}EditConfig")]["required"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            assert!(!required.contains(&top.into()), "{name}: {top} required");
+        }
+    }
+    if schemas["Snowflake_PrivateKey"].is_object() {
+        let required = |n: &str| {
+            schemas[n]["required"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        };
+        assert!(required("Snowflake_PrivateKey").contains(&"content".into()));
+        assert!(!required("SnowflakeEdit_PrivateKey").contains(&"content".into()));
+    }
+}
+
+/// A Rust integer's schema carries its type's range.
+#[test]
+fn integers_are_bounded_by_their_type() {
+    let mut v = serde_json::json!({"properties": {
+        "a": {"type": "integer", "format": "uint64", "minimum": 0},
+        "b": {"type": "integer", "format": "uint32", "maximum": 10}
+    }});
+    bound_integers(&mut v);
+    assert_eq!(v["properties"]["a"]["maximum"], u64::MAX);
+    assert_eq!(v["properties"]["b"]["maximum"], 10);
+    assert_eq!(v["properties"]["b"]["minimum"], 0);
+}

@@ -150,3 +150,59 @@ pub enum HealthStatus {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(transparent)]
 pub struct AnyObject(pub Map<String, Value>);
+
+/// One event of `GET /events`, and a webhook's body (`events::to_json`).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Event {
+    /// Store-wide, increasing.
+    pub seq: i64,
+    pub kind: EventKind,
+    pub integration_id: i64,
+    /// The platform's type name.
+    #[serde(rename = "type")]
+    pub type_name: String,
+    pub operation: EventOperation,
+    /// Status events: the status before (`null` on create).
+    #[serde(default)]
+    pub from: Option<Status>,
+    /// Status events: the status now.
+    #[serde(default)]
+    pub status: Option<Status>,
+    /// Test events: the test as it finished.
+    #[serde(default)]
+    pub test: Option<EventTest>,
+    /// RFC 3339, UTC.
+    #[schemars(extend("format" = "date-time"))]
+    pub at: String,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum EventKind {
+    Status,
+    Test,
+}
+
+/// What the event belongs to.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum EventOperation {
+    Create,
+    Edit,
+    Delete,
+    Migrate,
+    /// A recurring validation.
+    Validate,
+    Disable,
+    Enable,
+}
+
+/// A validation test in a `test` event; `message` is `null` when it said nothing.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EventTest {
+    pub name: String,
+    pub status: junction_core::TestStatus,
+    pub message: Option<String>,
+}
