@@ -36,6 +36,10 @@ pub enum Behavior {
     Warn,
     Hang,
     Panic,
+    /// Checks only (operations pass): a warning that reads the platform
+    /// back for tests outside the process, through `POST
+    /// /integrations/validate`: see [`report`].
+    Report,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -46,6 +50,11 @@ pub struct Knob {
     /// Milliseconds to wait before behaving.
     #[serde(default)]
     pub delay_ms: u64,
+    /// Checks only: the behaviour of this check's successive runs for this
+    /// account, in order, the last one repeating (drift on the platform: a
+    /// grant revoked after the set-up, then restored). Empty: `behavior`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub runs: Vec<Behavior>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
@@ -184,13 +193,45 @@ fn label_plan(c: &SyntheticConfig, old: &SyntheticConfig) -> Plan<Op> {
     plan
 }
 
+/// How many times each check ran for each account, in this process.
+fn check_runs() -> &'static Mutex<BTreeMap<(String, String), usize>> {
+    static RUNS: OnceLock<Mutex<BTreeMap<(String, String), usize>>> = OnceLock::new();
+    RUNS.get_or_init(Default::default)
+}
+
+/// Counts a run of `check` for `account`: how many ran before it.
+fn count_run(account: &str, check: &str) -> usize {
+    check_runs()
+        .lock()
+        .map(|mut m| {
+            let n = m.entry((account.to_owned(), check.to_owned())).or_default();
+            *n += 1;
+            *n - 1
+        })
+        .unwrap_or(0)
+}
+
+/// The message of a [`Behavior::Report`] check: how many times it ran
+/// before for the account, and the objects the platform holds for it.
+pub fn report(check: &str, account: &str, runs_before: usize) -> String {
+    let objects: Vec<String> = remote_objects(account).into_iter().collect();
+    format!(
+        "{check} reports: ran {runs_before} times before for {account}; the platform holds: {}",
+        objects.join(", ")
+    )
+}
+
 /// Delays, then does what the knob says; `Fail` is returned as `Err`.
 async fn behave(knob: &Knob) -> Result<Option<&'static str>, ()> {
+    behave_as(knob, knob.behavior).await
+}
+
+async fn behave_as(knob: &Knob, behavior: Behavior) -> Result<Option<&'static str>, ()> {
     if knob.delay_ms > 0 {
         tokio::time::sleep(Duration::from_millis(knob.delay_ms)).await;
     }
-    match knob.behavior {
-        Behavior::Pass => Ok(None),
+    match behavior {
+        Behavior::Pass | Behavior::Report => Ok(None),
         Behavior::Warn => Ok(Some("warning")),
         Behavior::Fail => Err(()),
         Behavior::Hang => {
@@ -226,7 +267,16 @@ fn check(name: &'static str, description: &'static str) -> Check<SyntheticConfig
         description,
         move |c: Arc<SyntheticConfig>, _ctx| async move {
             let knob = c.checks.get(name).cloned().unwrap_or_default();
-            match behave(&knob).await {
+            let before = count_run(&c.account, name);
+            let behavior = match knob.runs.as_slice() {
+                [] => knob.behavior,
+                runs => runs[before.min(runs.len() - 1)],
+            };
+            if behavior == Behavior::Report {
+                let _ = behave_as(&knob, Behavior::Pass).await;
+                return CheckOutcome::warning(report(name, &c.account, before));
+            }
+            match behave_as(&knob, behavior).await {
                 Ok(None) => CheckOutcome::passed(),
                 Ok(Some(_)) => CheckOutcome::warning(format!("{name} warned, as configured.")),
                 Err(()) => CheckOutcome::failed(format!("{name} failed, as configured.")),
