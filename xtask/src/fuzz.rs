@@ -12,6 +12,9 @@
 //! (debug assertions and overflow checks are on), hangs and allocations out
 //! of proportion (libFuzzer's `-rss_limit_mb` and `-malloc_limit_mb`).
 //!
+//! The targets are built by `cargo fuzz build` and then run as the binaries
+//! it left (`fuzz/target/<host>/release/<target>`), with libFuzzer's flags.
+//!
 //! Each run's working corpus is `fuzz/corpus-run/<target>` (not committed);
 //! the committed seeds (`fuzz/corpus/<target>`) and regressions
 //! (`fuzz/regressions/<target>`) are read as extra corpora. A crash's input
@@ -83,9 +86,13 @@ pub fn fuzz(root: &Path, args: &[String]) -> Result<()> {
             .env("CARGO_TARGET_DIR", dir.join("target")),
     )
     .context("building the fuzz targets")?;
+    // The binaries just built are run as they are, not through `cargo fuzz
+    // run`, which would build again first: in a checkout others are editing,
+    // each target would then be a different build (or a failed one).
+    let bin = dir.join("target").join(host_triple()?).join("release");
     let mut outcomes = Vec::new();
     for t in &targets {
-        outcomes.push(run_one(&dir, t, seconds, &extra)?);
+        outcomes.push(run_one(&dir, &bin.join(t), t, seconds, &extra)?);
     }
     print_summary(seconds, &outcomes);
     let found: Vec<&str> = outcomes
@@ -130,42 +137,63 @@ fn list(dir: &Path) -> Result<Vec<String>> {
         .collect())
 }
 
-/// `cargo …` in `dir`, under `nice -n 10` where there is one: the machine is shared.
+/// `cargo …` in `dir`, niced.
 fn niced(dir: &Path) -> Command {
-    let nice = Command::new("nice")
+    let mut cmd = nice(Path::new(&crate::cargo()));
+    cmd.current_dir(dir);
+    cmd
+}
+
+/// `program` under `nice -n 10` where there is one: the machine is shared.
+fn nice(program: &Path) -> Command {
+    let has_nice = Command::new("nice")
         .arg("--version")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
         .is_ok_and(|s| s.success());
-    let mut cmd = if nice {
+    if has_nice {
         let mut c = Command::new("nice");
-        c.args(["-n", "10", &crate::cargo()]);
+        c.args(["-n", "10"]).arg(program);
         c
     } else {
-        Command::new(crate::cargo())
-    };
-    cmd.current_dir(dir);
-    cmd
+        Command::new(program)
+    }
 }
 
-fn run_one(dir: &Path, target: &str, seconds: u64, extra: &[String]) -> Result<Outcome> {
+/// The toolchain's host triple, cargo fuzz's default target (its output directory).
+fn host_triple() -> Result<String> {
+    let out = Command::new("rustc")
+        .arg("-vV")
+        .output()
+        .context("rustc -vV")?;
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("host: "))
+        .map(str::to_owned)
+        .context("rustc -vV names no host")
+}
+
+fn run_one(
+    dir: &Path,
+    bin: &Path,
+    target: &str,
+    seconds: u64,
+    extra: &[String],
+) -> Result<Outcome> {
     let work = dir.join("corpus-run").join(target);
     let artifacts = dir.join("artifacts").join(target);
     std::fs::create_dir_all(&work)?;
     std::fs::create_dir_all(&artifacts)?;
-    let mut cmd = niced(dir);
-    cmd.env("CARGO_TARGET_DIR", dir.join("target"))
-        .args(["fuzz", "run", "--sanitizer", "none", target])
-        .arg(&work);
+    let mut cmd = nice(bin);
+    cmd.current_dir(dir).arg(&work);
     for seeds in ["corpus", "regressions"] {
         let d = dir.join(seeds).join(target);
         if d.is_dir() {
             cmd.arg(d);
         }
     }
-    cmd.arg("--")
-        .arg(format!("-max_total_time={seconds}"))
+    cmd.arg(format!("-max_total_time={seconds}"))
         .arg("-print_final_stats=1")
         .arg("-timeout=10")
         .arg("-rss_limit_mb=2048")
@@ -175,7 +203,9 @@ fn run_one(dir: &Path, target: &str, seconds: u64, extra: &[String]) -> Result<O
         .stderr(Stdio::piped());
     eprintln!("== fuzz {target} for {seconds} s");
     let started = Instant::now();
-    let mut child = cmd.spawn().context("cargo fuzz run")?;
+    let mut child = cmd
+        .spawn()
+        .with_context(|| format!("running {}", bin.display()))?;
     let mut outcome = Outcome {
         target: target.to_owned(),
         ..Outcome::default()
