@@ -16,29 +16,17 @@ use axum::response::{IntoResponse, Response};
 use junction_core::ScriptKind;
 use std::fmt::Write as _;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Shared state of the handlers.
 #[derive(Clone)]
 pub struct App {
     pub host: Arc<Host>,
-    pub metrics: Arc<Metrics>,
-}
-
-#[derive(Default)]
-pub struct Metrics {
-    pub requests: AtomicU64,
-    pub client_errors: AtomicU64,
-    pub server_errors: AtomicU64,
 }
 
 /// The router with every endpoint: those of [`routes`], the public ones
 /// beside the key check and the rest behind it.
 pub fn router(host: Arc<Host>) -> Router {
-    let app = App {
-        host,
-        metrics: Arc::new(Metrics::default()),
-    };
+    let app = App { host };
     let routers = crate::openapi::routers(routes());
     let protected = routers
         .protected
@@ -49,7 +37,7 @@ pub fn router(host: Arc<Host>) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY))
-        .layer(middleware::from_fn_with_state(app.clone(), count))
+        .layer(middleware::from_fn(count))
         .with_state(app)
 }
 
@@ -187,16 +175,11 @@ pub fn routes() -> Vec<Route> {
     .collect()
 }
 
-async fn count(State(app): State<App>, req: Request, next: Next) -> Response {
+async fn count(req: Request, next: Next) -> Response {
     let (method, path) = (req.method().clone(), req.uri().path().to_owned());
     let resp = next.run(req).await;
-    app.metrics.requests.fetch_add(1, Ordering::Relaxed);
     let status = resp.status();
-    if status.is_client_error() {
-        app.metrics.client_errors.fetch_add(1, Ordering::Relaxed);
-    } else if status.is_server_error() {
-        app.metrics.server_errors.fetch_add(1, Ordering::Relaxed);
-    }
+    crate::metrics::global().http_response(status.as_u16());
     tracing::debug!(%method, %path, status = status.as_u16(), "request");
     resp
 }
@@ -628,36 +611,9 @@ async fn plugin_loads(State(app): State<App>) -> Response {
     json(StatusCode::OK, &app.host.plugin_loads())
 }
 
+/// The Prometheus text of `crate::metrics` (the series and their convention are there).
 async fn metrics(State(app): State<App>) -> Result<Response, ApiError> {
-    let counts = app.host.count_by_status().await?;
-    let mut s = String::new();
-    s.push_str("# TYPE junction_integrations gauge\n");
-    for st in junction_core::Status::ALL {
-        let n = counts.iter().find(|(c, _)| *c == st).map_or(0, |(_, n)| *n);
-        let _ = writeln!(s, "junction_integrations{{status=\"{st}\"}} {n}");
-    }
-    let m = &app.metrics;
-    let _ = writeln!(
-        s,
-        "# TYPE junction_operations_running gauge\njunction_operations_running {}",
-        app.host.running()
-    );
-    let _ = writeln!(
-        s,
-        "# TYPE junction_http_requests_total counter\njunction_http_requests_total {}",
-        m.requests.load(Ordering::Relaxed)
-    );
-    let _ = writeln!(
-        s,
-        "junction_http_responses_total{{class=\"4xx\"}} {}",
-        m.client_errors.load(Ordering::Relaxed)
-    );
-    let _ = writeln!(
-        s,
-        "junction_http_responses_total{{class=\"5xx\"}} {}",
-        m.server_errors.load(Ordering::Relaxed)
-    );
-    let mut resp = s.into_response();
+    let mut resp = crate::metrics::scrape(&app.host).await?.into_response();
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
         axum::http::HeaderValue::from_static("text/plain; version=0.0.4"),

@@ -165,6 +165,11 @@ async fn deliver(host: Arc<Host>, client: reqwest::Client, backoff: Backoff, d: 
     } else {
         backoff.next_at(d.attempt, now, jitter())
     };
+    crate::metrics::global().webhook_delivery(if outcome.delivered() {
+        crate::metrics::Delivery::Delivered
+    } else {
+        crate::metrics::Delivery::Failed
+    });
     match &outcome {
         AttemptOutcome::Http(s) if outcome.delivered() => {
             tracing::info!(status = s, "event delivered");

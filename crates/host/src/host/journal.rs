@@ -92,10 +92,10 @@ impl Journal {
             apply: self.scrub.text(&step.apply),
             undo: step.undo.as_deref().map(|u| self.scrub.text(u)),
         };
-        let r = self
+        let write = self
             .store
-            .journal_write(self.id, &self.fence, &self.origin, &entry)
-            .await;
+            .journal_write(self.id, &self.fence, &self.origin, &entry);
+        let r = crate::metrics::timed(crate::metrics::StoreOp::JournalWrite, write).await;
         if let Err(e) = &r {
             tracing::error!(integration_id = self.id, step = %step.id, error = %e, "the journal could not be written");
         }

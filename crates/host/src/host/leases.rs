@@ -82,11 +82,8 @@ impl Host {
         let every = (self.settings.lease_ttl / 3).max(Duration::from_millis(50));
         loop {
             tokio::time::sleep(every).await;
-            match self
-                .store
-                .renew_lease(id, &op_id, self.lease_expiry())
-                .await
-            {
+            let renew = self.store.renew_lease(id, &op_id, self.lease_expiry());
+            match crate::metrics::timed(crate::metrics::StoreOp::RenewLease, renew).await {
                 Ok(true) => {}
                 Ok(false) => {
                     tracing::warn!(
@@ -112,7 +109,11 @@ impl Host {
             except: self.running.op_ids(),
             limit: CLAIM_BATCH,
         };
-        let claimed = self.store.claim_expired(&claim).await?;
+        let claimed = crate::metrics::timed(
+            crate::metrics::StoreOp::ClaimExpired,
+            self.store.claim_expired(&claim),
+        )
+        .await?;
         let mut n = 0;
         for c in claimed {
             if self.recover(c).await {

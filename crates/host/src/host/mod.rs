@@ -171,10 +171,12 @@ impl Host {
 
     /// A page of integrations, by id, without secrets.
     pub async fn integrations(&self, query: &ListQuery) -> Result<Vec<IntegrationRow>, HostError> {
-        self.store
-            .list_page(query)
-            .await
-            .map_err(HostError::internal)
+        crate::metrics::timed(
+            crate::metrics::StoreOp::ListPage,
+            self.store.list_page(query),
+        )
+        .await
+        .map_err(HostError::internal)
     }
 
     /// The store, for the events module (streams, webhooks, their worker).
@@ -198,8 +200,7 @@ impl Host {
     }
 
     pub async fn history(&self, id: i64) -> Result<Vec<HistoryEntry>, HostError> {
-        self.store
-            .history(id)
+        crate::metrics::timed(crate::metrics::StoreOp::History, self.store.history(id))
             .await
             .map_err(HostError::internal)?
             .ok_or(HostError::NotFound(id))
@@ -207,10 +208,12 @@ impl Host {
 
     /// How many integrations are in each status (statuses with none are absent).
     pub async fn count_by_status(&self) -> Result<Vec<(Status, i64)>, HostError> {
-        self.store
-            .count_by_status()
-            .await
-            .map_err(HostError::internal)
+        crate::metrics::timed(
+            crate::metrics::StoreOp::CountByStatus,
+            self.store.count_by_status(),
+        )
+        .await
+        .map_err(HostError::internal)
     }
 
     /// The configuration of a stored integration, secrets in clear.

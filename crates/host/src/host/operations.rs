@@ -62,7 +62,8 @@ impl Host {
             input,
             revalidate,
         };
-        let row = match self.store.insert(new).await {
+        let insert = self.store.insert(new);
+        let row = match crate::metrics::timed(crate::metrics::StoreOp::Insert, insert).await {
             Ok(row) => row,
             Err(StoreError::AccountTaken { id }) => {
                 return Err(
@@ -247,21 +248,19 @@ impl Host {
             .new_account_key()
             .filter(|k| *k != row.account_key)
             .map(str::to_owned);
-        let started = self
-            .store
-            .start_operation(StartOp {
-                id: row.id,
-                expected_version: Some(row.version),
-                event,
-                lease: lease.clone(),
-                new_account_key: new_account_key.clone(),
-                validation_results: work
-                    .sets_mode()
-                    .then(|| to_json(&pending_results(&entry.descriptor))),
-                input: self.seal_input(&work, auto_bootstrap)?,
-                revalidate,
-            })
-            .await;
+        let start = self.store.start_operation(StartOp {
+            id: row.id,
+            expected_version: Some(row.version),
+            event,
+            lease: lease.clone(),
+            new_account_key: new_account_key.clone(),
+            validation_results: work
+                .sets_mode()
+                .then(|| to_json(&pending_results(&entry.descriptor))),
+            input: self.seal_input(&work, auto_bootstrap)?,
+            revalidate,
+        });
+        let started = crate::metrics::timed(crate::metrics::StoreOp::StartOperation, start).await;
         let started = match (started, &new_account_key) {
             (Err(StoreError::AccountTaken { id: other }), Some(account)) => {
                 return Err(

@@ -77,7 +77,9 @@ impl PeerCache {
     /// The in-use integrations of a platform, for its checks.
     pub async fn peers(&self, store: &dyn Store, type_name: &str) -> Result<PeerList, StoreError> {
         let Some(cache) = &self.0 else {
-            let rows = store.peers(type_name).await?;
+            let rows =
+                crate::metrics::timed(crate::metrics::StoreOp::Peers, store.peers(type_name))
+                    .await?;
             return Ok(Arc::new(
                 rows.into_iter().map(|(p, _)| Arc::new(p)).collect(),
             ));
@@ -96,7 +98,8 @@ impl PeerCache {
             },
             Err(_) => false,
         };
-        let rows = match store.peers(type_name).await {
+        let read = crate::metrics::timed(crate::metrics::StoreOp::Peers, store.peers(type_name));
+        let rows = match read.await {
             Ok(rows) => rows,
             Err(e) => {
                 if load {

@@ -86,9 +86,15 @@ impl Host {
             message: Some(message),
             leftovers,
         };
-        match self.store.finish(finish).await {
+        let finished = self.store.finish(finish);
+        match crate::metrics::timed(crate::metrics::StoreOp::Finish, finished).await {
             Ok(row) => {
                 self.peers.note(&row);
+                crate::metrics::global().operation(
+                    &row.type_name,
+                    &previous.kind,
+                    crate::metrics::Outcome::Recovered,
+                );
                 tracing::warn!(integration_id = row.id, from = %c.row.status, to = %row.status, operation = %previous.kind, "recovered an interrupted operation");
                 true
             }

@@ -20,6 +20,7 @@
 
 use super::operations::may_start;
 use super::{Caller, Host, HostError, OpKind, PlatformEntry, run_options, validate};
+use crate::metrics::RecurringOutcome;
 use crate::payload::Payload;
 use crate::store::recurring::{RevalidationClaim, RevalidationEnd};
 use crate::store::{IntegrationRow, StoreError};
@@ -245,7 +246,13 @@ impl Host {
             op_id = %op_id,
         );
         async move {
-            let (event, results, message) = match self.run_leased(&row, &op_id).await {
+            let run = self.run_leased(&row, &op_id).await;
+            let outcome = match &run {
+                Run::Validated(r) if r.ok() => RecurringOutcome::Passed,
+                Run::Validated(_) => RecurringOutcome::Failed,
+                Run::Refused(_) | Run::Lost => RecurringOutcome::Error,
+            };
+            let (event, results, message) = match run {
                 Run::Validated(r) if r.ok() => {
                     let message = if row.status == Status::Enabled {
                         "Recurring validation passed.".to_owned()
@@ -281,6 +288,7 @@ impl Host {
             match self.store.finish_revalidation(&end).await {
                 Ok(done) => {
                     self.peers.note(&done);
+                    crate::metrics::global().recurring(&row.type_name, outcome);
                     tracing::info!(status = %done.status, passed = event == Event::RevalidationPassed, "recurring validation recorded");
                     true
                 }

@@ -6,6 +6,7 @@
 use super::journal::Journal;
 use super::work::{Job, Work};
 use super::{Host, run_options};
+use crate::metrics::{Outcome, StoreOp};
 use crate::secrets::Secrets;
 use crate::store::{Finish, Leftovers, SecretsUpdate};
 use junction_core::{OpContext, OpError, plan};
@@ -57,9 +58,19 @@ impl Host {
             ),
         };
         let succeeded = finish.succeeded;
-        match self.store.finish(finish).await {
+        match crate::metrics::timed(StoreOp::Finish, self.store.finish(finish)).await {
             Ok(row) => {
                 self.peers.note(&row);
+                let outcome = if succeeded {
+                    Outcome::Succeeded
+                } else {
+                    Outcome::Failed
+                };
+                crate::metrics::global().operation(
+                    job.platform.type_name(),
+                    job.work.kind().as_str(),
+                    outcome,
+                );
                 tracing::info!(status = %row.status, succeeded, "operation finished");
             }
             Err(e) => tracing::error!(error = %e, "operation could not be recorded"),
@@ -127,8 +138,13 @@ impl Host {
             job.scrub.clone(),
         );
         let progress = recorder.progress();
+        let timer = crate::metrics::TestTimer::start(type_name);
         let run = tokio::spawn(async move {
-            let progress: junction_core::runner::Progress<'_> = &progress;
+            let each = move |t: &junction_core::ValidationTest| {
+                timer.finished(t);
+                progress(t);
+            };
+            let progress: junction_core::runner::Progress<'_> = &each;
             platform
                 .validate(&config, ctx, &options, Some(progress))
                 .await
@@ -146,11 +162,10 @@ impl Host {
         };
         // With its remedies, which the answers put beside the results.
         let json = crate::remedies::stored(&results);
-        if let Err(e) = self
+        let record = self
             .store
-            .record_validation(job.id, &job.op_id, &json, job.key_id.as_deref())
-            .await
-        {
+            .record_validation(job.id, &job.op_id, &json, job.key_id.as_deref());
+        if let Err(e) = crate::metrics::timed(StoreOp::RecordValidation, record).await {
             tracing::error!(error = %e, "validation results could not be recorded");
         }
         if !results.ok() {

@@ -22,14 +22,17 @@ pub async fn validate(
     progress: Option<Progress<'_>>,
 ) -> Result<ValidationResults, HostError> {
     let scrub = ScrubList::of(&payload.config, entry.secret_paths());
-    let scrubbed_progress = progress.map(|p| {
-        let scrub = &scrub;
-        move |t: &ValidationTest| p(&scrub.test(t))
-    });
-    let progress: Option<Progress<'_>> = scrubbed_progress.as_ref().map(|p| p as Progress<'_>);
+    // Each test's result and time go to the metrics too.
+    let timer = crate::metrics::TestTimer::start(&payload.type_name);
+    let each = |t: &ValidationTest| {
+        timer.finished(t);
+        if let Some(p) = progress {
+            p(&scrub.test(t));
+        }
+    };
     let results = entry
         .platform
-        .validate(&payload.config, ctx, options, progress)
+        .validate(&payload.config, ctx, options, Some(&each))
         .await
         .map_err(|e| HostError::Invalid(e).scrubbed(&scrub))?;
     Ok(scrub.results(results))
