@@ -74,6 +74,18 @@ pub enum ClientCommand {
         #[command(flatten)]
         wait: Wait,
     },
+    /// Switch an integration off without touching the platform (`disabled`).
+    Disable {
+        /// The integration's id.
+        id: i64,
+    },
+    /// Validate a disabled integration with its stored credentials, then
+    /// enable it; when a test fails it stays disabled (exit 1, the failed
+    /// tests on stderr).
+    Enable {
+        /// The integration's id.
+        id: i64,
+    },
     /// Follow changes as they happen, until Ctrl-C: status changes and each
     /// test as it finishes (`--output json`: each event's JSON, a line each).
     Watch {
@@ -208,6 +220,20 @@ pub async fn client(conn: Conn, output: Output, command: ClientCommand) -> Resul
             None,
             Shape::Integration,
             *wait,
+        ),
+        ClientCommand::Disable { id } => (
+            Method::POST,
+            format!("/integrations/{id}/disable"),
+            None,
+            Shape::Integration,
+            no_wait,
+        ),
+        ClientCommand::Enable { id } => (
+            Method::POST,
+            format!("/integrations/{id}/enable"),
+            None,
+            Shape::Integration,
+            no_wait,
         ),
         ClientCommand::Watch { id, after } => {
             if conn.key.is_none() {
