@@ -684,3 +684,86 @@ fn disable_and_enable_print_the_integration() {
         "enabled"
     );
 }
+
+/// Runs `args` in a pseudo-terminal (util-linux `script`), with `env`;
+/// `None` when `script` is missing (a failure under `CI=true`).
+fn in_a_terminal(args: &[&str], env: &[(&str, &str)]) -> Option<Output> {
+    let quote = |a: &str| format!("'{}'", a.replace('\'', r"'\''"));
+    let mut line = quote(junction_bin().to_str().unwrap());
+    for a in args {
+        line.push(' ');
+        line.push_str(&quote(a));
+    }
+    let mut cmd = Command::new("script");
+    cmd.args(["-q", "-e", "-c", &line, "/dev/null"])
+        .env_remove("NO_COLOR")
+        .env("TERM", "xterm")
+        .stdin(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    match cmd.output() {
+        Ok(out) => Some(out),
+        Err(e) => {
+            let in_ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
+            assert!(
+                !in_ci,
+                "util-linux `script` is needed for the terminal test: {e}"
+            );
+            eprintln!("SKIPPING: no `script` to make a pseudo-terminal: {e}");
+            None
+        }
+    }
+}
+
+#[test]
+fn on_a_terminal_tests_are_marked_and_statuses_coloured() {
+    let s = Server::start("cli-tty", &[]);
+    let cli = Cli::new(&s);
+    let bad = cli.file("bad.json", &failing("acct-tty"));
+    let args = [
+        "integrations",
+        "--server",
+        &cli.server,
+        "--key",
+        ADMIN,
+        "create",
+        &bad,
+        "--wait",
+    ];
+    let Some(out) = in_a_terminal(&args, &[]) else {
+        return;
+    };
+    let text = String::from_utf8_lossy(&out.stdout);
+    // The exit status passes through the terminal: 1, a failed create.
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains(&format!("\x1b[32m✓\x1b[0m {CHECK_CONNECT}")),
+        "{text:?}"
+    );
+    assert!(
+        text.contains(&format!(
+            "\x1b[31m✗\x1b[0m {CHECK_PRIVILEGES}: {CHECK_PRIVILEGES} failed, as configured."
+        )),
+        "{text:?}"
+    );
+    // The table's status in red.
+    assert!(text.contains("\x1b[31mcreateError\x1b[0m"), "{text:?}");
+    // NO_COLOR: the marks stay, the colour goes.
+    let list = [
+        "integrations",
+        "--server",
+        &cli.server,
+        "--key",
+        ADMIN,
+        "list",
+    ];
+    let out = in_a_terminal(&list, &[("NO_COLOR", "1")]).unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("createError") && !text.contains('\x1b'),
+        "{text:?}"
+    );
+    let out = in_a_terminal(&list, &[]).unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\x1b[31mcreateError\x1b[0m"));
+}
