@@ -326,6 +326,7 @@ fn watch_row(e: &Event, terminal: bool, colour: bool) -> Option<String> {
 #[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn the_agreed_event_json_parses() {
@@ -359,6 +360,66 @@ mod tests {
             watch_row(&parse(&ev(test)), false, false).unwrap(),
             "2026-12-01 11:00:01Z   5        Synthetic      create      failed   Synthetic: connection: no"
         );
+    }
+
+    /// A fake server of the API before `GET /events` existed: 404 there,
+    /// and integration 7 `creating` on the first read, `enabled` after.
+    async fn fake_server_without_events() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>)
+    {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let reads = std::sync::Arc::new(AtomicUsize::new(0));
+        let counter = std::sync::Arc::clone(&reads);
+        tokio::spawn(async move {
+            loop {
+                let (mut conn, _) = listener.accept().await.unwrap();
+                let mut head = Vec::new();
+                let mut b = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") && conn.read(&mut b).await.unwrap() == 1 {
+                    head.push(b[0]);
+                }
+                let head = String::from_utf8_lossy(&head).into_owned();
+                let (status, body) = if head.starts_with("GET /events") {
+                    (
+                        "404 Not Found",
+                        r#"{"statusCode":404,"message":"No such endpoint"}"#.to_owned(),
+                    )
+                } else if head.starts_with("GET /integrations/7 ") {
+                    let n = counter.fetch_add(1, Ordering::SeqCst);
+                    let status = if n == 0 { "creating" } else { "enabled" };
+                    (
+                        "200 OK",
+                        json!({"id": 7, "status": status, "type": "Synthetic", "config": {},
+                        "validationResults": {"status": "passed", "validationTests": [
+                            {"name": "A", "status": "passed", "message": null}]}})
+                        .to_string(),
+                    )
+                } else {
+                    ("500 Internal Server Error", "{}".to_owned())
+                };
+                let reply = format!(
+                    "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                conn.write_all(reply.as_bytes()).await.unwrap();
+            }
+        });
+        (format!("http://{addr}"), reads)
+    }
+
+    #[tokio::test]
+    async fn without_an_event_stream_wait_polls_the_integration() {
+        let (server, reads) = fake_server_without_events().await;
+        let conn = Conn {
+            server,
+            key: Some("k".into()),
+            ca_cert: None,
+        };
+        let end = wait(&conn, Output::Json, 7, "creating").await.unwrap();
+        assert_eq!(end, "enabled");
+        assert_eq!(reads.load(std::sync::atomic::Ordering::SeqCst), 2);
     }
 
     #[test]
