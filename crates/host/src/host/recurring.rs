@@ -168,7 +168,13 @@ impl Host {
             .store
             .finish_revalidation(&end)
             .await
-            .map_err(|e| HostError::from_store(id, "enable", e))?;
+            .map_err(|e| match e {
+                // A delete took the lease after the validation ended.
+                StoreError::LeaseLost(_) => HostError::Conflict(format!(
+                    "Cannot enable integration {id}: an operation started on it while it was being validated."
+                )),
+                e => HostError::from_store(id, "enable", e),
+            })?;
         self.peers.note(&row);
         Ok(match event {
             Event::Enable => EnableOutcome::Enabled(row),
@@ -197,7 +203,8 @@ impl Host {
     pub async fn revalidate_due(self: &Arc<Self>, now: i64) -> Result<usize, StoreError> {
         let default = self.settings.revalidate_every;
         self.store
-            .release_expired_revalidations(now, &self.revalidating.op_ids())
+            // Leases expire by the clock, whatever instant the round is for.
+            .release_expired_revalidations(now_ms(), &self.revalidating.op_ids())
             .await?;
         let fresh = self.store.unscheduled(default.is_some(), BATCH).await?;
         let runs: Vec<(i64, i64)> = fresh
