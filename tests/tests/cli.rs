@@ -683,6 +683,14 @@ fn disable_and_enable_print_the_integration() {
         serde_json::from_str::<Value>(&out).unwrap()["status"],
         "enabled"
     );
+    // Both counted as operations.
+    let m = exposition(&s.admin("GET", "/metrics", None).body);
+    for op in ["disable", "enable"] {
+        let k = format!(
+            "junction_operations_total{{platform=\"Synthetic\",operation=\"{op}\",outcome=\"succeeded\"}}"
+        );
+        assert_eq!(m.get(&k), Some(&1.0), "{k}");
+    }
 }
 
 /// Runs `args` in a pseudo-terminal (util-linux `script`), with `env`;

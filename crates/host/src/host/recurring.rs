@@ -20,7 +20,7 @@
 
 use super::operations::may_start;
 use super::{Caller, Host, HostError, OpKind, PlatformEntry, run_options, validate};
-use crate::metrics::RecurringOutcome;
+use crate::metrics::{Outcome, RecurringOutcome};
 use crate::payload::Payload;
 use crate::store::recurring::{RevalidationClaim, RevalidationEnd};
 use crate::store::{IntegrationRow, StoreError};
@@ -103,6 +103,7 @@ impl Host {
             .await
             .map_err(|e| HostError::from_store(id, "disable", e))?;
         self.peers.note(&row);
+        crate::metrics::global().operation(&row.type_name, "disable", Outcome::Succeeded);
         tracing::info!(integration_id = id, platform = %row.type_name, "disabled");
         Ok(row)
     }
@@ -176,6 +177,12 @@ impl Host {
                 e => HostError::from_store(id, "enable", e),
             })?;
         self.peers.note(&row);
+        let outcome = if event == Event::Enable {
+            Outcome::Succeeded
+        } else {
+            Outcome::Failed
+        };
+        crate::metrics::global().operation(&row.type_name, "enable", outcome);
         Ok(match event {
             Event::Enable => EnableOutcome::Enabled(row),
             _ => EnableOutcome::StillDisabled { row, message },
@@ -278,7 +285,10 @@ impl Host {
                     row.validation_results.clone(),
                     format!("Recurring validation could not run: {m}"),
                 ),
-                Run::Lost => return false,
+                Run::Lost => {
+                    tracing::info!("an operation took the lease over: the recurring validation is dropped");
+                    return false;
+                }
             };
             let next = row
                 .revalidate
