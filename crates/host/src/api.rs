@@ -21,12 +21,17 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct App {
     pub host: Arc<Host>,
+    /// Rendered `GET /integrations/{id}` answers (`views.rs`).
+    views: Arc<crate::views::Views>,
 }
 
 /// The router with every endpoint: those of [`routes`], the public ones
 /// beside the key check and the rest behind it.
 pub fn router(host: Arc<Host>) -> Router {
-    let app = App { host };
+    let app = App {
+        host,
+        views: Arc::default(),
+    };
     let routers = crate::openapi::routers(routes());
     let protected = routers
         .protected
@@ -176,11 +181,15 @@ pub fn routes() -> Vec<Route> {
 }
 
 async fn count(req: Request, next: Next) -> Response {
-    let (method, path) = (req.method().clone(), req.uri().path().to_owned());
+    // Copied only when the line is logged: this runs on every request.
+    let logged = tracing::enabled!(tracing::Level::DEBUG)
+        .then(|| (req.method().clone(), req.uri().path().to_owned()));
     let resp = next.run(req).await;
     let status = resp.status();
     crate::metrics::global().http_response(status.as_u16());
-    tracing::debug!(%method, %path, status = status.as_u16(), "request");
+    if let Some((method, path)) = logged {
+        tracing::debug!(%method, %path, status = status.as_u16(), "request");
+    }
     resp
 }
 
@@ -344,8 +353,19 @@ async fn get_one(
     State(app): State<App>,
     id: Result<Path<String>, axum::extract::rejection::PathRejection>,
 ) -> Result<Response, ApiError> {
-    let row = app.host.integration(parse_id(id)?).await?;
-    Ok(integration_response(StatusCode::OK, &row))
+    let id = parse_id(id)?;
+    let generation = app.host.store().read_generation();
+    if let Some(body) = generation.and_then(|g| app.views.get(id, g)) {
+        return Ok(json_bytes(StatusCode::OK, body));
+    }
+    let row = app.host.integration(id).await?;
+    let mut body = String::with_capacity(256 + row.config.len() + row.validation_results.len());
+    render(&row, &mut body);
+    let body = axum::body::Bytes::from(body);
+    if let Some(g) = generation {
+        app.views.insert(id, g, body.clone());
+    }
+    Ok(json_bytes(StatusCode::OK, body))
 }
 
 async fn status(

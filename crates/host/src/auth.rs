@@ -69,7 +69,12 @@ pub const KEY_PREFIX: &str = "jct_";
 
 /// The hash under which a key is stored.
 pub fn hash_key(key: &str) -> String {
-    crate::util::hex(&Sha256::digest(key.as_bytes()))
+    crate::util::hex(&key_digest(key))
+}
+
+/// The SHA-256 of a key, as bytes.
+pub fn key_digest(key: &str) -> [u8; 32] {
+    Sha256::digest(key.as_bytes()).into()
 }
 
 /// Makes a new random key.

@@ -26,6 +26,7 @@ pub mod store;
 pub mod tls;
 pub mod ui;
 pub mod util;
+pub mod views;
 
 pub use registry::{PluginLoad, registry, registry_with_plugins};
 

@@ -291,7 +291,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             command,
         } => {
             init_logs(cli.log_format, "warn");
-            let store = junction_host::store::open(store.as_deref(), &data_dir).await?;
+            let store = junction_host::store::open_shared(store.as_deref(), &data_dir).await?;
             match command {
                 KeysCommand::Create {
                     role,

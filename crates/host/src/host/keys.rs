@@ -13,34 +13,34 @@ use std::time::{Duration, Instant};
 /// the bound within which a revoked key stops working on every host.
 pub const KEY_CACHE_TTL: Duration = Duration::from_secs(5);
 
-/// Keys already found in the store, by hash, with when they were read.
+/// Keys already found in the store, by their SHA-256 (as bytes: the hex
+/// form is needed only to ask the store), with when they were read.
 #[derive(Default)]
-pub struct KeyCache(RwLock<HashMap<String, (ApiKey, Instant)>>);
+pub struct KeyCache(RwLock<HashMap<[u8; 32], (ApiKey, Instant)>>);
 
 impl Host {
     /// The caller's key, if valid.
     pub async fn authenticate(&self, secret: &str) -> Result<Option<ApiKey>, HostError> {
-        let hash = auth::hash_key(secret);
+        let digest = auth::key_digest(secret);
         let now = now_ms();
-        if let Ok(cache) = self.keys.0.read() {
-            if let Some((k, read)) = cache.get(&hash) {
-                if read.elapsed() < KEY_CACHE_TTL {
-                    return Ok(Some(k.clone()).filter(|k| k.usable(now)));
-                }
-            }
+        if let Ok(cache) = self.keys.0.read()
+            && let Some((k, read)) = cache.get(&digest)
+            && read.elapsed() < KEY_CACHE_TTL
+        {
+            return Ok(Some(k.clone()).filter(|k| k.usable(now)));
         }
         let found = self
             .store
-            .find_key(&hash)
+            .find_key(&crate::util::hex(&digest))
             .await
             .map_err(HostError::internal)?;
         if let Ok(mut cache) = self.keys.0.write() {
             match &found {
                 Some(k) => {
-                    cache.insert(hash, (k.clone(), Instant::now()));
+                    cache.insert(digest, (k.clone(), Instant::now()));
                 }
                 None => {
-                    cache.remove(&hash);
+                    cache.remove(&digest);
                 }
             }
         }

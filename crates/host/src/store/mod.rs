@@ -46,6 +46,21 @@ pub async fn open(store: Option<&str>, data_dir: &Path) -> Result<Arc<dyn Store>
     }
 }
 
+/// [`open`] for commands that only read and write API keys (`junction
+/// keys`), which may run while a host serves the same SQLite directory.
+pub async fn open_shared(
+    store: Option<&str>,
+    data_dir: &Path,
+) -> Result<Arc<dyn Store>, StoreError> {
+    match store {
+        None => Ok(Arc::new(sqlite::SqliteStore::open_shared(data_dir)?)),
+        Some(other) if other.starts_with("sqlite:") => Ok(Arc::new(
+            sqlite::SqliteStore::open_shared(Path::new(other.trim_start_matches("sqlite:")))?,
+        )),
+        Some(_) => open(store, data_dir).await,
+    }
+}
+
 use crate::auth::ApiKey;
 use async_trait::async_trait;
 use junction_core::{Event, Peer, Status, TransitionError};
@@ -75,6 +90,11 @@ pub enum StoreError {
     IdempotentReplay { id: i64, same_request: bool },
     #[error("store failure: {0}")]
     Backend(String),
+    /// Another process serves (or rotates) the SQLite data directory.
+    #[error(
+        "another junction process (a server, or `junction secrets rotate`) is using the data directory {path}: stop it first; to run several hosts, give them one PostgreSQL store (--store postgres://…)"
+    )]
+    InUse { path: String },
     /// The database file is damaged: said once, with the path and what to do.
     #[error(
         "the store {path} is damaged ({detail}): restore it from a backup, or move it away to start with an empty store"
@@ -366,6 +386,12 @@ pub trait Store:
     /// store): the host may then keep derived data, like the peer lists, in memory.
     fn single_writer(&self) -> bool {
         false
+    }
+    /// A number that moves on at every committed write, for caches of what
+    /// is read (the rendered `GET /integrations/{id}`): `None` when writes
+    /// can come from elsewhere (other hosts), so nothing may be kept.
+    fn read_generation(&self) -> Option<u64> {
+        None
     }
     /// Where the store is, for logs and errors (no password).
     fn describe(&self) -> String;

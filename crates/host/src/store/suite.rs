@@ -481,6 +481,62 @@ pub async fn sealed_values_are_swapped_only_when_unchanged(s: Arc<dyn Store>) {
     assert!(s.sealed_page(row.id, 10).await.unwrap().is_empty());
 }
 
+/// Reads by id come from a cache on SQLite: each write must show at once.
+pub async fn a_read_by_id_sees_every_committed_write(s: Arc<dyn Store>) {
+    let row = s.insert(new("cached", "op1")).await.unwrap();
+    let read = |id| {
+        let s = Arc::clone(&s);
+        async move { s.get(id).await.unwrap().unwrap() }
+    };
+    assert_eq!(read(row.id).await.status, Status::Creating);
+    assert_eq!(read(row.id).await.status, Status::Creating);
+    assert!(s.renew_lease(row.id, "op1", 123_456).await.unwrap());
+    assert_eq!(read(row.id).await.op.unwrap().expires_ms, 123_456);
+    s.record_validation(row.id, "op1", r#"{"status":"failed","validationTests":[]}"#, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        read(row.id).await.validation_results,
+        r#"{"status":"failed","validationTests":[]}"#
+    );
+    s.finish(finish(row.id, "op1", true)).await.unwrap();
+    let done = read(row.id).await;
+    assert_eq!(done.status, Status::Enabled);
+    assert!(done.op.is_none());
+    // Many readers racing one writer: after the write, none sees the old row.
+    let readers: Vec<_> = (0..8)
+        .map(|_| {
+            let s = Arc::clone(&s);
+            tokio::spawn(async move {
+                for _ in 0..50 {
+                    s.get(row.id).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    let edit = s
+        .start_operation(StartOp {
+            id: row.id,
+            expected_version: Some(done.version),
+            event: Event::StartEdit,
+            lease: OpLease {
+                kind: "edit".into(),
+                ..lease("e1", 0)
+            },
+            new_account_key: None,
+            validation_results: None,
+            input: None,
+            revalidate: None,
+        })
+        .await
+        .unwrap();
+    for r in readers {
+        r.await.unwrap();
+    }
+    assert_eq!(read(row.id).await.status, Status::Editing);
+    assert_eq!(read(row.id).await.version, edit.version);
+}
+
 /// Every suite test, by name, for the stores' test modules.
 #[macro_export]
 macro_rules! store_suite {
@@ -497,6 +553,7 @@ macro_rules! store_suite {
             the_recorder_stores_scrubbed_tests_in_the_order_they_finish,
             the_outbox_is_claimed_under_a_lease_retried_and_delivered,
             concurrent_claims_never_share_a_delivery,
+            a_read_by_id_sees_every_committed_write,
             revalidations_are_scheduled_claimed_once_fenced_and_recorded,
             disable_and_enable_keep_the_account_and_take_the_lease,
             concurrent_revalidation_claims_never_share_a_run,

@@ -1,9 +1,12 @@
 //! The embedded store: one SQLite file in WAL mode. One writer connection
 //! (every write is an IMMEDIATE transaction) and a few reader connections;
-//! calls run on tokio's blocking pool.
+//! calls run on tokio's blocking pool. A serving store holds the data
+//! directory's lock, so it is the only writer and may cache rows
+//! (`cache.rs`).
 
-mod recurring;
+mod cache;
 mod events;
+mod recurring;
 mod rows;
 mod schema;
 mod store;
@@ -19,6 +22,9 @@ use std::sync::{Arc, Mutex};
 
 /// The database file's name inside the data directory.
 pub const DB_FILE: &str = "junction.db";
+/// The lock file's name: held by the one process that serves (or rotates)
+/// the data directory.
+pub const LOCK_FILE: &str = "junction.lock";
 const READERS: usize = 4;
 
 fn backend(e: impl std::fmt::Display) -> StoreError {
@@ -74,6 +80,47 @@ fn make_private_file(path: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// The data directory's lock, held while the store is open (the kernel
+/// lets it go if the process dies).
+struct DirLock(#[allow(dead_code, reason = "held for its lock")] std::fs::File);
+
+impl DirLock {
+    fn take(data_dir: &Path) -> Result<DirLock, StoreError> {
+        let path = data_dir.join(LOCK_FILE);
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        let file = opts
+            .open(&path)
+            .map_err(|e| backend(format!("cannot create {}: {e}", path.display())))?;
+        match file.try_lock() {
+            Ok(()) => Ok(DirLock(file)),
+            Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::InUse {
+                path: data_dir.display().to_string(),
+            }),
+            Err(std::fs::TryLockError::Error(e)) => {
+                Err(backend(format!("cannot lock {}: {e}", path.display())))
+            }
+        }
+    }
+}
+
+/// How the store was opened.
+enum Access {
+    /// The only writer: holds the directory's lock, and keeps rows in memory.
+    Exclusive {
+        _lock: DirLock,
+        cache: cache::RowCache,
+    },
+    /// Beside a serving process (`junction keys`): reads and writes keys
+    /// only, so the server's cache of rows stays true.
+    Shared,
+}
+
 /// The SQLite store.
 pub struct SqliteStore {
     inner: Arc<Inner>,
@@ -84,8 +131,18 @@ struct Inner {
     writer: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
     next: AtomicUsize,
+    access: Access,
     /// The highest event `seq` committed (see `EventStore::event_watch`).
     events: tokio::sync::watch::Sender<i64>,
+}
+
+impl Inner {
+    fn cache(&self) -> Option<&cache::RowCache> {
+        match &self.access {
+            Access::Exclusive { cache, .. } => Some(cache),
+            Access::Shared => None,
+        }
+    }
 }
 
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
@@ -97,16 +154,36 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
 }
 
 impl SqliteStore {
-    /// Opens (creating and migrating) the database in `data_dir`. A new data
-    /// directory is made owner-only (0700) and the database file 0600: it
-    /// holds configurations and key hashes.
+    /// Opens (creating and migrating) the database in `data_dir` as its only
+    /// writer, taking the directory's lock: [`StoreError::InUse`] while
+    /// another process holds it. A new data directory is made owner-only
+    /// (0700) and the database file 0600: it holds configurations and key
+    /// hashes.
     pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
+        Self::open_with(data_dir, true)
+    }
+
+    /// Opens the database beside a process that may be serving it, for
+    /// commands that touch API keys only (`junction keys`).
+    pub fn open_shared(data_dir: &Path) -> Result<Self, StoreError> {
+        Self::open_with(data_dir, false)
+    }
+
+    fn open_with(data_dir: &Path, exclusive: bool) -> Result<Self, StoreError> {
         crate::util::create_private_dir(data_dir).map_err(|e| {
             backend(format!(
                 "cannot create the data directory {}: {e}",
                 data_dir.display()
             ))
         })?;
+        let access = if exclusive {
+            Access::Exclusive {
+                _lock: DirLock::take(data_dir)?,
+                cache: cache::RowCache::default(),
+            }
+        } else {
+            Access::Shared
+        };
         let path = data_dir.join(DB_FILE);
         make_private_file(&path)
             .map_err(|e| backend(format!("cannot create {}: {e}", path.display())))?;
@@ -137,6 +214,7 @@ impl SqliteStore {
                 writer: Mutex::new(writer),
                 readers,
                 next: AtomicUsize::new(0),
+                access,
                 events: tokio::sync::watch::Sender::new(last_seq),
             }),
         })
@@ -192,6 +270,9 @@ impl SqliteStore {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let out = f(&tx)?;
             tx.commit()?;
+            if let Some(cache) = inner.cache() {
+                cache.invalidate();
+            }
             // Wakes the event readers when this write stored events.
             let seq = events::last_seq(&conn)?;
             inner.events.send_if_modified(|last| {

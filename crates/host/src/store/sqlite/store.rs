@@ -22,8 +22,23 @@ impl Store for SqliteStore {
         true
     }
 
+    fn read_generation(&self) -> Option<u64> {
+        self.inner.cache().map(super::cache::RowCache::generation)
+    }
+
     async fn get(&self, id: i64) -> Result<Option<IntegrationRow>, StoreError> {
-        self.read_quick(move |c| get_row(c, id)).await
+        let Some(cache) = self.inner.cache() else {
+            return self.read_quick(move |c| get_row(c, id)).await;
+        };
+        if let Some(row) = cache.get(id) {
+            return Ok(Some(row));
+        }
+        let generation = cache.generation();
+        let row = self.read_quick(move |c| get_row(c, id)).await?;
+        if let Some(r) = &row {
+            cache.insert(generation, r);
+        }
+        Ok(row)
     }
 
     fn describe(&self) -> String {

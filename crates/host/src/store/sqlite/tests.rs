@@ -115,3 +115,22 @@ fn migrations_bring_a_version_1_database_to_the_current_version() {
     drop(SqliteStore::open(&dir).unwrap());
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn a_data_directory_has_one_writer_at_a_time() {
+    let dir = temp_dir();
+    let first = SqliteStore::open(&dir).unwrap();
+    let Err(e) = SqliteStore::open(&dir) else {
+        panic!("a second writer opened the directory")
+    };
+    assert!(matches!(e, StoreError::InUse { .. }), "{e:?}");
+    let text = e.to_string();
+    assert!(text.contains(&dir.display().to_string()), "{text}");
+    assert!(text.contains("stop it first"), "{text}");
+    // `junction keys` beside a server.
+    let keys = SqliteStore::open_shared(&dir).unwrap();
+    drop(keys);
+    drop(first);
+    drop(SqliteStore::open(&dir).unwrap());
+    std::fs::remove_dir_all(dir).unwrap();
+}
