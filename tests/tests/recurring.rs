@@ -6,7 +6,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use junction_testkit::SENTINEL;
-use junction_testkit::binary::Server;
+use junction_testkit::binary::{ADMIN, Server};
+use junction_testkit::stand_ins::{self, Postgres};
 use junction_testkit::synthetic::{CHECK_CONNECT, CHECK_PRIVILEGES};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
@@ -299,4 +300,69 @@ fn an_enable_whose_validation_fails_stays_disabled_with_the_results() {
     );
     assert_eq!(r.status, 202, "{}", r.body);
     assert_eq!(r.json()["revalidateEvery"], "90m");
+}
+
+/// Both hosts seal secrets with the same key.
+const SECRET_KEY: &str = "5d1f3b7a9c2e4f60817a3c5e7092b4d6f8a1c3e5079b2d4f6a8c0e2f4b6d8fa2";
+
+/// A PostgreSQL database of its own, dropped at the end.
+struct Db {
+    pg: Postgres,
+    name: String,
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        self.pg.drop_database(&self.name);
+    }
+}
+
+#[test]
+fn with_two_hosts_on_postgresql_each_due_run_runs_on_one_host_once() {
+    let Some(pg) = stand_ins::require::<Postgres>("postgres") else {
+        return;
+    };
+    let name = pg.create_database("recurring_two_hosts").unwrap();
+    let db = Db { pg, name };
+    let url = db.pg.url(&db.name);
+    let args = ["--store", url.as_str(), "--revalidate-every", "1s"];
+    let env = [
+        ("JUNCTION_ADMIN_KEY", ADMIN),
+        ("JUNCTION_SECRET_KEY", SECRET_KEY),
+    ];
+    let a = Server::start_with_env("recurring-pg-a", &args, &env);
+    let b = Server::start_with_env("recurring-pg-b", &args, &env);
+    let id = create(&a, &payload("acct-two", json!({}), json!({})));
+    wait_for_runs(&a, id, 6);
+    // Stop the runs, then count: every run of the connection test on either
+    // host's platform is the create's, a recorded run, or one a disable dropped.
+    assert_eq!(
+        a.admin("POST", &format!("/integrations/{id}/disable"), None)
+            .status,
+        200
+    );
+    let recorded = runs(&b, id).len();
+    let (on_a, _) = platform(&a, "acct-two");
+    let (on_b, _) = platform(&b, "acct-two");
+    let dropped = [&a, &b]
+        .iter()
+        .map(|s| {
+            s.logs()
+                .matches("the recurring validation is dropped")
+                .count()
+        })
+        .sum::<usize>();
+    eprintln!(
+        "connection test runs: host A {on_a}, host B {on_b}; {recorded} recorded, {dropped} dropped"
+    );
+    assert_eq!(
+        on_a + on_b,
+        1 + recorded + dropped,
+        "runs on the platform (A {on_a}, B {on_b}) against {recorded} recorded and {dropped} dropped"
+    );
+    let h = history(&b, id);
+    assert!(
+        h.iter().all(|e| e["event"] != "takeover"),
+        "a run was taken over as an operation"
+    );
 }
