@@ -196,10 +196,13 @@ pub enum StoreOp {
     History,
     Peers,
     CountByStatus,
+    FinishRevalidation,
+    AddTestEvent,
+    EventsAfter,
 }
 
 impl StoreOp {
-    pub const ALL: [StoreOp; 11] = [
+    pub const ALL: [StoreOp; 14] = [
         StoreOp::Insert,
         StoreOp::StartOperation,
         StoreOp::RecordValidation,
@@ -211,6 +214,9 @@ impl StoreOp {
         StoreOp::History,
         StoreOp::Peers,
         StoreOp::CountByStatus,
+        StoreOp::FinishRevalidation,
+        StoreOp::AddTestEvent,
+        StoreOp::EventsAfter,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -226,6 +232,9 @@ impl StoreOp {
             StoreOp::History => "history",
             StoreOp::Peers => "peers",
             StoreOp::CountByStatus => "count_by_status",
+            StoreOp::FinishRevalidation => "finish_revalidation",
+            StoreOp::AddTestEvent => "add_test_event",
+            StoreOp::EventsAfter => "events_after",
         }
     }
 }

@@ -31,7 +31,10 @@ impl TestRecorder {
                     operation: operation.clone(),
                     test,
                 };
-                if let Err(e) = store.add_test_event(&event).await {
+                let add = store.add_test_event(&event);
+                let stored =
+                    crate::metrics::timed(crate::metrics::StoreOp::AddTestEvent, add).await;
+                if let Err(e) = stored {
                     tracing::warn!(error = %e, test = %event.test.name, "a test event could not be stored");
                 }
             }

@@ -137,7 +137,8 @@ async fn pump(store: Arc<dyn Store>, q: EventsQuery, tx: mpsc::Sender<Bytes>) {
     loop {
         // Marked seen before the read: a commit after it wakes the wait below.
         watch.borrow_and_update();
-        let page = match store.events_after(cursor, q.integration, PAGE).await {
+        let read = store.events_after(cursor, q.integration, PAGE);
+        let page = match crate::metrics::timed(crate::metrics::StoreOp::EventsAfter, read).await {
             Ok(p) => p,
             Err(e) => {
                 // The client reconnects with its Last-Event-ID and misses nothing.

@@ -302,7 +302,8 @@ impl Host {
                 message,
                 next_validation_at: next,
             };
-            match self.store.finish_revalidation(&end).await {
+            let finish = self.store.finish_revalidation(&end);
+            match crate::metrics::timed(crate::metrics::StoreOp::FinishRevalidation, finish).await {
                 Ok(done) => {
                     self.peers.note(&done);
                     crate::metrics::global().recurring(&row.type_name, outcome);
