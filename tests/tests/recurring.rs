@@ -239,6 +239,30 @@ fn an_enable_whose_validation_fails_stays_disabled_with_the_results() {
     );
     let v = s.admin("GET", &format!("/integrations/{id}"), None).json();
     assert_eq!(v["revalidateEvery"], "off");
+    // Admin only: a read key is refused (403), no key too (401).
+    let out = s.cli(&[
+        "keys",
+        "create",
+        "--role",
+        "read",
+        "--data-dir",
+        s.data_dir.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let read = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    for op in ["disable", "enable"] {
+        let path = format!("/integrations/{id}/{op}");
+        assert_eq!(s.req("POST", &path, Some(&read), None).status, 403, "{op}");
+        assert_eq!(s.req("POST", &path, None, None).status, 401, "{op}");
+    }
+    assert_eq!(
+        s.admin("GET", &format!("/integrations/{id}"), None).json()["status"],
+        "enabled"
+    );
     assert_eq!(
         s.admin("POST", &format!("/integrations/{id}/disable"), None)
             .status,
