@@ -93,6 +93,14 @@ fn schemathesis_finds_no_failure() {
         .args(["--url", &format!("http://{}", s.addr)])
         .args(["--header", &format!("Authorization: Bearer {ADMIN}")])
         .args(["--checks", "all"])
+        // Every check but one: DELETE /integrations/{id} starts the removal
+        // of the platform's set-up (202) and the integration stays readable,
+        // with its history, in `deleting` then `deleted`, as the contract has
+        // it, so it is no resource that must answer 404 afterwards. (The
+        // other DELETE, of a webhook, is not reached: POST /webhooks is not
+        // run, see CONFIG.) Per operation it cannot be turned off: the
+        // stateful phase checks it on the GET that follows.
+        .args(["--exclude-checks", "use_after_free"])
         .args(["--phases", "examples,coverage,fuzzing,stateful"])
         .args(["--max-examples", MAX_EXAMPLES])
         .args(["--seed", "17"])
@@ -178,13 +186,6 @@ parameters = { "query.follow" = "false" }
 [[operations]]
 include-name = ["PUT /integrations/{id}", "DELETE /integrations/{id}", "POST /integrations/{id}/scripts/edit"]
 checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", 400, 401, 403, 404, 409, 422, 429]
-
-# DELETE starts the removal of the platform's set-up (202) and the
-# integration stays, with its history, in `deleting` then `deleted`, as the
-# contract has it: it is not a resource that must answer 404 afterwards.
-[[operations]]
-include-name = "DELETE /integrations/{id}"
-checks.use_after_free.enabled = false
 
 # An Idempotency-Key that was used before with another body is refused
 # (422): the run reuses its few generated keys with other bodies.
