@@ -301,6 +301,17 @@ fn an_enable_whose_validation_fails_stays_disabled_with_the_results() {
     let r = s.admin("POST", &format!("/integrations/{id}/enable"), None);
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.json()["status"], "enabled");
+    // A disabled integration is deleted as an enabled one is: its objects go.
+    assert_eq!(platform(&s, "acct-e").1, "database, system-user, version-1");
+    assert_eq!(
+        s.admin("POST", &format!("/integrations/{id}/disable"), None)
+            .status,
+        200
+    );
+    let r = s.admin("DELETE", &format!("/integrations/{id}"), None);
+    assert_eq!(r.status, 202, "{}", r.body);
+    assert_eq!(s.settle(id)["status"], "deleted");
+    assert_eq!(platform(&s, "acct-e").1, "");
     // A bad interval is refused with its path; a good one is shown as set.
     let bad = s.admin(
         "POST",
