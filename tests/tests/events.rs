@@ -213,6 +213,30 @@ fn an_sse_client_sees_each_test_finish_in_order_then_the_status_and_resumes_with
         json!({"name": CHECK_CONNECT, "status": "passed", "message": null})
     );
 
+    // No status change without its event: the history's changes are the
+    // status events, in order.
+    let h = server
+        .admin("GET", &format!("/integrations/{id}/history"), None)
+        .json();
+    let changes: Vec<(Value, Value)> = h
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["to"].is_string() && e["from"] != e["to"])
+        .map(|e| {
+            (
+                e.get("from").cloned().unwrap_or(Value::Null),
+                e["to"].clone(),
+            )
+        })
+        .collect();
+    let status_events: Vec<(Value, Value)> = all
+        .iter()
+        .filter(|f| f.event == "status")
+        .map(|f| (f.data["from"].clone(), f.data["status"].clone()))
+        .collect();
+    assert_eq!(changes, status_events, "{h}");
+
     // The stored events, finite: the same, from the start or after a seq,
     // for this integration only.
     let other = server.admin(
@@ -255,6 +279,8 @@ struct Received {
     event_id: i64,
     body: Value,
     signature_ok: bool,
+    signature: String,
+    raw: Vec<u8>,
     answered: u16,
 }
 
@@ -336,6 +362,8 @@ fn serve(
             event_id: headers["junction-event-id"].parse().unwrap(),
             body: serde_json::from_slice(&body).unwrap(),
             signature_ok,
+            signature: headers["junction-signature"].clone(),
+            raw: body.clone(),
             answered,
         });
         let reason = if answered == 200 {
@@ -505,6 +533,12 @@ fn a_webhook_gets_signed_events_and_one_left_undelivered_by_kill_9_arrives_once(
         got.iter().all(|g| g.signature_ok),
         "a signature did not verify: {got:?}"
     );
+    // The check can fail: another secret, or a changed body, does not verify.
+    let g = &got[0];
+    assert!(!verify("whsec_not_the_secret", &g.signature, &g.raw));
+    let mut changed = g.raw.clone();
+    changed.push(b' ');
+    assert!(!verify(&secret, &g.signature, &changed));
     let text = format!("{got:?}");
     assert!(!text.contains(SENTINEL), "a secret in a webhook body");
     let mut accepted: Vec<&Received> = got.iter().filter(|g| g.answered == 200).collect();

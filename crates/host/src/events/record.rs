@@ -12,9 +12,15 @@ use tokio::sync::mpsc;
 
 /// Stores each test of one validation run as an event.
 pub struct TestRecorder {
-    tx: mpsc::UnboundedSender<ValidationTest>,
-    task: tokio::task::JoinHandle<()>,
+    tx: mpsc::UnboundedSender<Msg>,
     scrub: ScrubList,
+}
+
+/// What the writer task is told, in order.
+enum Msg {
+    Test(ValidationTest),
+    /// Answered once every test sent before it is stored.
+    Flush(tokio::sync::oneshot::Sender<()>),
 }
 
 impl TestRecorder {
@@ -22,10 +28,18 @@ impl TestRecorder {
     pub fn start(store: Arc<dyn Store>, id: i64, operation: &str, scrub: ScrubList) -> Self {
         // Unbounded: the callback is synchronous and must not drop a test; a
         // run has a handful of tests, so the queue stays that small.
-        let (tx, mut rx) = mpsc::unbounded_channel::<ValidationTest>();
+        let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
         let operation = operation.to_owned();
-        let task = tokio::spawn(async move {
-            while let Some(test) = rx.recv().await {
+        // Ends when the recorder and every callback are dropped.
+        tokio::spawn(async move {
+            while let Some(msg) = rx.recv().await {
+                let test = match msg {
+                    Msg::Test(t) => t,
+                    Msg::Flush(done) => {
+                        let _ = done.send(());
+                        continue;
+                    }
+                };
                 let event = NewTestEvent {
                     integration_id: id,
                     operation: operation.clone(),
@@ -39,24 +53,24 @@ impl TestRecorder {
                 }
             }
         });
-        TestRecorder { tx, task, scrub }
+        TestRecorder { tx, scrub }
     }
 
     /// The progress callback for the runner.
     pub fn progress(&self) -> impl Fn(&ValidationTest) + Send + Sync + 'static {
         let (tx, scrub) = (self.tx.clone(), self.scrub.clone());
         move |t: &ValidationTest| {
-            let _ = tx.send(scrub.test(t));
+            let _ = tx.send(Msg::Test(scrub.test(t)));
         }
     }
 
     /// Waits until every test reported so far is stored: called once the run
-    /// (and so every callback) is over, before the operation's outcome, so
-    /// the tests' events come before its status event.
+    /// is over, before the operation's outcome, so the tests' events come
+    /// before its status event. A flush, not a close: a callback still alive
+    /// (held by its caller a little longer) cannot make it wait forever.
     pub async fn finish(self) {
-        let TestRecorder { tx, task, .. } = self;
-        drop(tx);
-        if task.await.is_err() {
+        let (done, flushed) = tokio::sync::oneshot::channel();
+        if self.tx.send(Msg::Flush(done)).is_err() || flushed.await.is_err() {
             tracing::warn!("the test event writer ended abnormally");
         }
     }
