@@ -205,6 +205,7 @@ async fn fill(dir: &Path, from: usize, to: usize) {
                         lease: OpLease { op_id: op.clone(), origin: op.clone(), kind: "create".into(), owner: "bench".into(), expires_ms: i64::MAX / 2, key_id: None },
                         idempotency: None,
                         input: None,
+                        revalidate: Default::default(),
                     })
                     .await
                     .unwrap();

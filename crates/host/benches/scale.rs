@@ -273,6 +273,7 @@ async fn fill(data: &Path, n: usize) {
                         lease: OpLease { op_id: op.clone(), origin: op.clone(), kind: "create".into(), owner: "bench".into(), expires_ms: i64::MAX / 2, key_id: None },
                         idempotency: None,
                         input: None,
+                        revalidate: Default::default(),
                     })
                     .await
                     .unwrap();
