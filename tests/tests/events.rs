@@ -575,3 +575,78 @@ fn a_webhook_gets_signed_events_and_one_left_undelivered_by_kill_9_arrives_once(
         404
     );
 }
+
+/// Two hosts on one PostgreSQL store: a stream on one sees the events of a
+/// create the other runs (found by its poll of the event counter), and a
+/// webhook gets each event exactly once though both hosts' workers claim.
+#[test]
+fn with_two_hosts_on_postgresql_a_stream_sees_the_other_hosts_events_and_each_is_delivered_once() {
+    use junction_testkit::stand_ins::{self, Postgres};
+    const SECRET_KEY: &str = "5a7c9e1b3d5f70829a4c6e8f0b2d4f6a8c0e2f4b6d8fa1c3e5079b2d4f6a8c0e";
+    let Some(pg) = stand_ins::require::<Postgres>("postgres") else {
+        return;
+    };
+    let database = pg.create_database("events").unwrap();
+    struct DropDatabase(Postgres, String);
+    impl Drop for DropDatabase {
+        fn drop(&mut self) {
+            self.0.drop_database(&self.1);
+        }
+    }
+    let url = pg.url(&database);
+    let _db = DropDatabase(pg, database);
+    let host = |name: &str| {
+        Server::start_with_env(
+            name,
+            &["--store", &url],
+            &[
+                ("JUNCTION_ADMIN_KEY", ADMIN),
+                ("JUNCTION_SECRET_KEY", SECRET_KEY),
+            ],
+        )
+    };
+    let a = host("events-pg-a");
+    let b = host("events-pg-b");
+    let receiver = Receiver::start();
+    receiver.accept.store(true, Ordering::SeqCst);
+    let hook = format!("http://127.0.0.1:{}/hook", receiver.port);
+    let r = a.admin("POST", "/webhooks", Some(&json!({"url": hook}).to_string()));
+    assert_eq!(r.status, 201, "{}", r.body);
+    *receiver.secret.lock().unwrap() = r.json()["secret"].as_str().unwrap().to_owned();
+    let hook_id = r.json()["id"].as_str().unwrap().to_owned();
+
+    let mut on_a = Sse::open(&a.addr, "", None);
+    let r = b.admin("POST", "/integrations", Some(&create_body("ev-pg")));
+    assert_eq!(r.status, 202, "{}", r.body);
+    let id = r.json()["id"].as_i64().unwrap();
+    let seen = on_a.until(|f| f.event == "status" && f.data["status"] == "enabled");
+    let s = |k: &str, v: &str| (k.to_owned(), v.to_owned());
+    assert_eq!(
+        summary(&seen, id),
+        [
+            s("status", "creating"),
+            s("test", CHECK_CONNECT),
+            s("test", CHECK_AUTOMATIC),
+            s("test", CHECK_PRIVILEGES),
+            s("status", "enabled"),
+        ]
+    );
+
+    let done = wait_deliveries(&a, &hook_id, "delivered", |d| {
+        d.len() == 5 && d.iter().all(|x| x["state"] == "delivered")
+    });
+    assert!(
+        done.iter()
+            .all(|d| d["attempts"].as_array().unwrap().len() == 1),
+        "{done:?}"
+    );
+    let got = receiver.got();
+    assert!(
+        got.iter().all(|g| g.signature_ok && g.answered == 200),
+        "{got:?}"
+    );
+    let mut ids: Vec<i64> = got.iter().map(|g| g.event_id).collect();
+    ids.sort_unstable();
+    let seqs: Vec<i64> = seen.iter().map(|f| f.id).collect();
+    assert_eq!(ids, seqs, "each event delivered once");
+}
