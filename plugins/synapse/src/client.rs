@@ -130,7 +130,44 @@ async fn attempt(
 ) -> Result<Client, tiberius::error::Error> {
     let tcp = TcpStream::connect((config.host.as_str(), config.port)).await?;
     tcp.set_nodelay(true)?;
-    tiberius::Client::connect(tiberius_config(config, database, creds), tcp.compat_write()).await
+    handshake(tiberius_config(config, database, creds), tcp).await
+}
+
+/// Pre-login, TLS and log-in over `stream`, in a task of its own so that a
+/// panic in tiberius on what a server sent is an error, not ours: its debug
+/// builds assert on a server's PRELOGIN (THREADID must be 0; found by the
+/// synapse_tds fuzz target). Stopping the wait (the connect timeout) stops it.
+pub async fn handshake<S>(
+    config: tiberius::Config,
+    stream: S,
+) -> Result<Client<S>, tiberius::error::Error>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+    impl<T> Drop for AbortOnDrop<T> {
+        fn drop(&mut self) {
+            self.0.abort();
+        }
+    }
+    let mut task = AbortOnDrop(tokio::spawn(tiberius::Client::connect(
+        config,
+        stream.compat_write(),
+    )));
+    match (&mut task.0).await {
+        Ok(result) => result,
+        Err(e) => Err(tiberius::error::Error::Protocol(
+            format!(
+                "the TDS client failed on the server's answer ({})",
+                if e.is_panic() {
+                    "it panicked"
+                } else {
+                    "cancelled"
+                }
+            )
+            .into(),
+        )),
+    }
 }
 
 /// Opens a connection to `database`, giving up after the configured connect

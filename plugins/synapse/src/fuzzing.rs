@@ -26,7 +26,6 @@ use crate::config::SynapseConfig;
 use std::io;
 use tiberius::EncryptionLevel;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
-use tokio_util::compat::TokioAsyncWriteCompatExt;
 
 const PT_REPLY: u8 = 0x04;
 const PT_PRELOGIN: u8 = 0x12;
@@ -83,7 +82,7 @@ async fn ask(io: DuplexStream, version: bool) -> Result<(), DbError> {
     let creds = client::credentials_of(&config);
     let mut c = client::tiberius_config(&config, &config.database, &creds);
     c.encryption(EncryptionLevel::NotSupported);
-    let mut client = tiberius::Client::connect(c, io.compat_write())
+    let mut client = client::handshake(c, io)
         .await
         .map_err(|e| DbError::Connect {
             host: config.host.clone(),
