@@ -1,6 +1,5 @@
 //! The HTTP API.
 
-use crate::auth::{self, Role};
 use crate::body::{self, Format, MAX_BODY, Payload};
 use crate::error::{ApiError, BODY, json, json_bytes};
 use crate::host::{Caller, EnableOutcome, Host, ScriptFor};
@@ -9,9 +8,8 @@ use crate::store::IntegrationRow;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Path, Request, State};
-use axum::http::{HeaderMap, Method, StatusCode, header};
-use axum::middleware::{self, Next};
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use junction_core::ScriptKind;
 use std::fmt::Write as _;
@@ -35,14 +33,13 @@ pub fn router(host: Arc<Host>) -> Router {
     let routers = crate::openapi::routers(routes());
     let protected = routers
         .protected
-        .route_layer(middleware::from_fn_with_state(app.clone(), authorize));
+        .route_layer(crate::edge::KeyCheckLayer(app.clone()));
     Router::new()
         .merge(routers.public)
         .merge(protected)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY))
-        .layer(middleware::from_fn(count))
         .with_state(app)
 }
 
@@ -178,72 +175,6 @@ pub fn routes() -> Vec<Route> {
     // Events (`GET /events`) and webhooks.
     .chain(crate::events::routes())
     .collect()
-}
-
-async fn count(req: Request, next: Next) -> Response {
-    // Copied only when the line is logged: this runs on every request.
-    let logged = tracing::enabled!(tracing::Level::DEBUG)
-        .then(|| (req.method().clone(), req.uri().path().to_owned()));
-    let resp = next.run(req).await;
-    let status = resp.status();
-    crate::metrics::global().http_response(status.as_u16());
-    if let Some((method, path)) = logged {
-        tracing::debug!(%method, %path, status = status.as_u16(), "request");
-    }
-    resp
-}
-
-/// 401 without a valid key; 403 for a read key on anything but GET.
-async fn authorize(State(app): State<App>, mut req: Request, next: Next) -> Response {
-    let needed = if matches!(*req.method(), Method::GET | Method::HEAD) {
-        Role::Read
-    } else {
-        Role::Admin
-    };
-    let header = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
-    let Some(secret) = header.and_then(auth::key_from_header) else {
-        return ApiError::unauthorized(
-            "An API key is required: send it as `Authorization: Bearer <key>`.",
-        )
-        .into_response();
-    };
-    let key = match app.host.authenticate(secret).await {
-        Ok(Some(k)) => k,
-        Ok(None) => return ApiError::unauthorized("The API key is not valid.").into_response(),
-        Err(e) => return ApiError::from(e).into_response(),
-    };
-    if !key.role.allows(needed) {
-        return ApiError::forbidden(format!(
-            "The API key {} has the {} role; {} {} needs the {} role.",
-            key.id,
-            key.role.as_str(),
-            req.method(),
-            req.uri().path(),
-            needed.as_str()
-        ))
-        .into_response();
-    }
-    let fault = test_fault(req.headers());
-    req.extensions_mut().insert(Caller { key, fault });
-    next.run(req).await
-}
-
-/// Builds with the `fault-injection` feature (tests only; the test-only
-/// `synthetic` feature turns it on) let a request name the set-up step its
-/// operation fails at, so rollback can be tested through the API.
-#[cfg(feature = "fault-injection")]
-fn test_fault(headers: &axum::http::HeaderMap) -> Option<junction_core::FaultInjection> {
-    let step = headers.get("x-junction-fault-step")?.to_str().ok()?;
-    Some(junction_core::FaultInjection::at(step))
-}
-
-/// Release builds ignore the header.
-#[cfg(not(feature = "fault-injection"))]
-fn test_fault(_headers: &axum::http::HeaderMap) -> Option<junction_core::FaultInjection> {
-    None
 }
 
 async fn not_found() -> ApiError {

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod body;
 pub mod client;
 pub mod crypto;
+pub mod edge;
 pub mod error;
 pub mod events;
 /// The fuzz targets' bodies (`fuzz/`), run over their corpus by the unit tests.

@@ -97,12 +97,16 @@ pub async fn serve(
     let addr = listener.local_addr()?;
     tracing::info!(%addr, platforms = ?host.platform_names(), ready_ms = started.elapsed().as_millis() as u64, "listening");
     ready(addr, new_key);
-    let app = crate::api::router(Arc::clone(&host));
+    // The answer count goes around the whole router, once per request.
+    let app = crate::edge::Count(crate::api::router(Arc::clone(&host)));
     match tls {
         None => {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown_signal())
-                .await?;
+            axum::serve(
+                listener,
+                axum::ServiceExt::<axum::extract::Request>::into_make_service(app),
+            )
+            .with_graceful_shutdown(shutdown_signal())
+            .await?;
         }
         Some(config) => serve_tls(listener, config, app).await,
     }
@@ -126,7 +130,7 @@ pub async fn serve(
 async fn serve_tls(
     listener: tokio::net::TcpListener,
     config: Arc<rustls::ServerConfig>,
-    app: axum::Router,
+    app: crate::edge::Count<axum::Router>,
 ) {
     let acceptor = tokio_rustls::TlsAcceptor::from(config);
     let shutdown = shutdown_signal();

@@ -18,7 +18,36 @@ pub const KEY_CACHE_TTL: Duration = Duration::from_secs(5);
 #[derive(Default)]
 pub struct KeyCache(RwLock<HashMap<[u8; 32], (ApiKey, Instant)>>);
 
+/// What the key cache knows of a key, without asking the store.
+pub enum Cached {
+    /// Read from the store within [`KEY_CACHE_TTL`], and usable now.
+    Usable(ApiKey),
+    /// Read within the TTL, and revoked or expired.
+    Refused,
+    /// Not read, or read too long ago: ask [`Host::authenticate`].
+    Unknown,
+}
+
 impl Host {
+    /// The caller's key as the key cache has it (no await: the common case
+    /// of the key check).
+    pub fn cached_key(&self, secret: &str) -> Cached {
+        let digest = auth::key_digest(secret);
+        let Ok(cache) = self.keys.0.read() else {
+            return Cached::Unknown;
+        };
+        match cache.get(&digest) {
+            Some((k, read)) if read.elapsed() < KEY_CACHE_TTL => {
+                if k.usable(now_ms()) {
+                    Cached::Usable(k.clone())
+                } else {
+                    Cached::Refused
+                }
+            }
+            _ => Cached::Unknown,
+        }
+    }
+
     /// The caller's key, if valid.
     pub async fn authenticate(&self, secret: &str) -> Result<Option<ApiKey>, HostError> {
         let digest = auth::key_digest(secret);

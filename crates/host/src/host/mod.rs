@@ -27,7 +27,7 @@ mod validation;
 mod work;
 
 pub use error::{HostError, INTERNAL_MESSAGE};
-pub use keys::KEY_CACHE_TTL;
+pub use keys::{Cached, KEY_CACHE_TTL};
 pub use platforms::{PlatformEntry, Platforms};
 pub use recurring::{DEFAULT_REVALIDATE_EVERY, EnableOutcome, jittered};
 pub use scripts::ScriptFor;
