@@ -6,7 +6,7 @@ use crate::auth::{self, ApiKey, Role};
 use crate::store::StoreError;
 use crate::util::now_ms;
 use std::collections::HashMap;
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 /// How long a key found in the store is trusted without reading it again:
@@ -16,12 +16,12 @@ pub const KEY_CACHE_TTL: Duration = Duration::from_secs(5);
 /// Keys already found in the store, by their SHA-256 (as bytes: the hex
 /// form is needed only to ask the store), with when they were read.
 #[derive(Default)]
-pub struct KeyCache(RwLock<HashMap<[u8; 32], (ApiKey, Instant)>>);
+pub struct KeyCache(RwLock<HashMap<[u8; 32], (Arc<ApiKey>, Instant)>>);
 
 /// What the key cache knows of a key, without asking the store.
 pub enum Cached {
     /// Read from the store within [`KEY_CACHE_TTL`], and usable now.
-    Usable(ApiKey),
+    Usable(Arc<ApiKey>),
     /// Read within the TTL, and revoked or expired.
     Refused,
     /// Not read, or read too long ago: ask [`Host::authenticate`].
@@ -39,7 +39,7 @@ impl Host {
         match cache.get(&digest) {
             Some((k, read)) if read.elapsed() < KEY_CACHE_TTL => {
                 if k.usable(now_ms()) {
-                    Cached::Usable(k.clone())
+                    Cached::Usable(Arc::clone(k))
                 } else {
                     Cached::Refused
                 }
@@ -49,24 +49,25 @@ impl Host {
     }
 
     /// The caller's key, if valid.
-    pub async fn authenticate(&self, secret: &str) -> Result<Option<ApiKey>, HostError> {
+    pub async fn authenticate(&self, secret: &str) -> Result<Option<Arc<ApiKey>>, HostError> {
         let digest = auth::key_digest(secret);
         let now = now_ms();
         if let Ok(cache) = self.keys.0.read()
             && let Some((k, read)) = cache.get(&digest)
             && read.elapsed() < KEY_CACHE_TTL
         {
-            return Ok(Some(k.clone()).filter(|k| k.usable(now)));
+            return Ok(Some(Arc::clone(k)).filter(|k| k.usable(now)));
         }
         let found = self
             .store
             .find_key(&crate::util::hex(&digest))
             .await
             .map_err(HostError::internal)?;
+        let found = found.map(Arc::new);
         if let Ok(mut cache) = self.keys.0.write() {
             match &found {
                 Some(k) => {
-                    cache.insert(digest, (k.clone(), Instant::now()));
+                    cache.insert(digest, (Arc::clone(k), Instant::now()));
                 }
                 None => {
                     cache.remove(&digest);

@@ -72,7 +72,8 @@ impl Default for Settings {
 /// Who called.
 #[derive(Debug, Clone)]
 pub struct Caller {
-    pub key: ApiKey,
+    /// Shared with the key cache: no copy per request.
+    pub key: Arc<ApiKey>,
     /// Tests only (feature `fault-injection`): the set-up step the caller's
     /// operation is made to fail at, from the `X-Junction-Fault-Step` header.
     pub fault: Option<junction_core::FaultInjection>,

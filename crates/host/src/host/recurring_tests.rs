@@ -20,14 +20,14 @@ const HOUR: i64 = 3_600_000;
 
 fn caller() -> Caller {
     Caller {
-        key: ApiKey {
+        key: std::sync::Arc::new(ApiKey {
             id: "key_recurring".into(),
             role: Role::Admin,
             name: "t".into(),
             created_at: 0,
             expires_at: None,
             revoked_at: None,
-        },
+        }),
         fault: None,
     }
 }

@@ -208,14 +208,14 @@ fn host(store: &Arc<dyn Store>) -> Arc<Host> {
 
 fn caller() -> Caller {
     Caller {
-        key: ApiKey {
+        key: std::sync::Arc::new(ApiKey {
             id: "key_test".into(),
             role: Role::Admin,
             name: "t".into(),
             created_at: 0,
             expires_at: None,
             revoked_at: None,
-        },
+        }),
         fault: None,
     }
 }
