@@ -49,19 +49,6 @@ fn decode(s: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-/// `%`-encodes a query value.
-fn encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 impl ListParams {
     /// Reads the query string; a bad parameter is a 400 naming it.
     pub fn parse(query: Option<&str>) -> Result<Self, ApiError> {
@@ -126,7 +113,7 @@ impl ListParams {
     fn next(&self, limit: usize, last: i64) -> String {
         let mut s = format!("/integrations?limit={limit}&after={last}");
         if let Some(t) = &self.type_name {
-            s.push_str(&format!("&type={}", encode(t)));
+            s.push_str(&format!("&type={}", crate::util::query_encode(t)));
         }
         if let Some(st) = self.status {
             s.push_str(&format!("&status={}", st.as_str()));

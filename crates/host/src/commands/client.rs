@@ -280,10 +280,10 @@ pub async fn client(conn: Conn, output: Output, command: ClientCommand) -> Resul
 fn list_path(type_name: Option<&str>, status: Option<&str>, limit: Option<usize>) -> String {
     let mut q = Vec::new();
     if let Some(t) = type_name {
-        q.push(format!("type={}", encode(t)));
+        q.push(format!("type={}", junction_host::util::query_encode(t)));
     }
     if let Some(s) = status {
-        q.push(format!("status={}", encode(s)));
+        q.push(format!("status={}", junction_host::util::query_encode(s)));
     }
     if let Some(l) = limit {
         q.push(format!("limit={l}"));
@@ -293,19 +293,6 @@ fn list_path(type_name: Option<&str>, status: Option<&str>, limit: Option<usize>
     } else {
         format!("/integrations?{}", q.join("&"))
     }
-}
-
-/// `%`-encodes a query value.
-fn encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 /// A refusal: the API's error object as JSON or YAML on stdout, or its
