@@ -72,8 +72,8 @@ fn refuse(e: ApiError) -> Boxed {
     Box::pin(async move { Ok(resp) })
 }
 
-/// The role a request needs.
-fn needed(method: &Method) -> Role {
+/// The role a request needs (the OpenAPI document's 403s follow it too).
+pub(crate) fn needed(method: &Method) -> Role {
     if matches!(*method, Method::GET | Method::HEAD) {
         Role::Read
     } else {

@@ -17,9 +17,9 @@ pub fn schema<T: JsonSchema>(generator: &mut SchemaGenerator) -> Schema {
     generator.subschema_for::<T>()
 }
 
-/// Who may call a route. Derived from the method, as `api::authorize` decides
-/// it (GET and HEAD need the read role, anything else the admin role), unless
-/// the route is public.
+/// Who may call a route: the role the key check needs for its method
+/// (`edge::needed`: GET and HEAD the read role, anything else the admin
+/// role), unless the route is public.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
     /// No key: the route holds no data.
@@ -112,10 +112,9 @@ impl Route {
             Method::DELETE => MethodFilter::DELETE,
             _ => MethodFilter::POST,
         };
-        let access = if matches!(method, Method::GET | Method::HEAD) {
-            Access::Read
-        } else {
-            Access::Admin
+        let access = match crate::edge::needed(&method) {
+            crate::auth::Role::Read => Access::Read,
+            crate::auth::Role::Admin => Access::Admin,
         };
         Route {
             method,
