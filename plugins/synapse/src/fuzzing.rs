@@ -39,6 +39,24 @@ enum Stage {
     Query,
 }
 
+/// Once, before fuzzing (the target's `init`). libFuzzer's panic hook aborts
+/// on every panic, even one caught: a panic inside tiberius that the
+/// plugin's handshake task turns into an error (by design, see
+/// `client::handshake`) would end the run. This hook lets tiberius's panics
+/// unwind; one that nothing catches still ends the run, as libfuzzer-sys
+/// aborts on any panic leaving the target.
+pub fn init() {
+    let libfuzzer = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let in_tiberius = info
+            .location()
+            .is_some_and(|l| l.file().contains("/tiberius-"));
+        if !in_tiberius {
+            libfuzzer(info);
+        }
+    }));
+}
+
 pub fn tds(data: &[u8]) {
     match run(data) {
         Ok(()) | Err(DbError::Statement(_) | DbError::Connect { .. }) => {}
