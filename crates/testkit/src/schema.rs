@@ -163,6 +163,19 @@ fn check(
                     }
                 }
             }
+            "pattern" => {
+                // ECMA-262 in the standard; the `regex` crate's syntax agrees
+                // on the classes and anchors schemars' patterns use.
+                if let (Some(p), Some(s)) = (kw.as_str(), value.as_str()) {
+                    match regex::Regex::new(p) {
+                        Ok(re) if re.is_match(s) => {}
+                        Ok(_) => errors.push(format!("{path}: does not match the pattern {p:?}")),
+                        Err(e) => {
+                            errors.push(format!("{path}: the pattern {p:?} is not valid: {e}"))
+                        }
+                    }
+                }
+            }
             "minItems" | "maxItems" => {
                 if let (Some(limit), Some(a)) = (kw.as_u64(), value.as_array()) {
                     let len = a.len() as u64;

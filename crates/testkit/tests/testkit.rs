@@ -120,6 +120,18 @@ fn the_suite_catches_a_broken_platform() {
 }
 
 #[test]
+fn schema_pattern_is_checked() {
+    let s =
+        json!({"type": "object", "properties": {"account": {"type": "string", "pattern": "\\S"}}});
+    assert!(schema::validate(&s, &json!({"account": " a "})).is_empty());
+    let errs = schema::validate(&s, &json!({"account": "   "})).join("\n");
+    assert!(
+        errs.contains("config.account: does not match the pattern"),
+        "{errs}"
+    );
+}
+
+#[test]
 fn schema_subset_validator() {
     let s = json!({
         "type": "object",
@@ -159,7 +171,7 @@ fn schema_subset_validator() {
             .join("")
             .contains("config.port: required")
     );
-    let unknown = schema::validate(&json!({"pattern": "^a$"}), &json!("a"));
+    let unknown = schema::validate(&json!({"propertyNames": {"maxLength": 3}}), &json!({}));
     assert!(unknown[0].contains("outside the supported subset"));
 }
 
