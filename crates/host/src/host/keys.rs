@@ -16,7 +16,10 @@ pub const KEY_CACHE_TTL: Duration = Duration::from_secs(5);
 /// Keys already found in the store, by their SHA-256 (as bytes: the hex
 /// form is needed only to ask the store), with when they were read.
 #[derive(Default)]
-pub struct KeyCache(RwLock<HashMap<[u8; 32], (Arc<ApiKey>, Instant)>>);
+pub struct KeyCache(RwLock<HashMap<Digest, (Arc<ApiKey>, Instant)>>);
+
+/// A key's SHA-256.
+type Digest = [u8; 32];
 
 /// What the key cache knows of a key, without asking the store.
 pub enum Cached {
