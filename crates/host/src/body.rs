@@ -139,9 +139,12 @@ mod tests {
         assert_eq!(e.details[0].path, BODY);
         let e = parse_value(b"a: [", Format::Yaml).unwrap_err();
         assert_eq!(e.details[0].path, BODY);
-        let v = parse_value(br#"{"a": [1.0, 2.5, -3.0, 1e300, 1e19, -0.0]}"#, Format::Json)
-            .unwrap()
-            .unwrap();
+        let v = parse_value(
+            br#"{"a": [1.0, 2.5, -3.0, 1e300, 1e19, -0.0]}"#,
+            Format::Json,
+        )
+        .unwrap()
+        .unwrap();
         assert_eq!(
             v.to_string(),
             r#"{"a":[1,2.5,-3,1e+300,10000000000000000000,0]}"#

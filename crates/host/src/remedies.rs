@@ -145,7 +145,10 @@ mod tests {
         assert!(!text.contains("Sentinel-pw-42"), "{text}");
         assert_eq!(
             r.remedies[0].statements,
-            [format!("ALTER USER u SET PASSWORD = '{}';", junction_core::REDACTED)]
+            [format!(
+                "ALTER USER u SET PASSWORD = '{}';",
+                junction_core::REDACTED
+            )]
         );
     }
 

@@ -160,8 +160,16 @@ impl Host {
                 account_key: parsed.account_key,
             }
         };
-        self.start_on(&row, entry, payload.auto_bootstrap, caller, scrub, work, Some(revalidate))
-            .await
+        self.start_on(
+            &row,
+            entry,
+            payload.auto_bootstrap,
+            caller,
+            scrub,
+            work,
+            Some(revalidate),
+        )
+        .await
     }
 
     /// DELETE /integrations/{id}, with privileged credentials when the

@@ -110,9 +110,18 @@ fn jitter_spreads_by_ten_percent_either_way() {
 #[test]
 fn rounds_come_at_a_quarter_of_the_default_within_bounds() {
     use super::tick;
-    assert_eq!(tick(Some(Duration::from_secs(1))), Duration::from_millis(250));
-    assert_eq!(tick(Some(Duration::from_secs(3600))), Duration::from_secs(5));
-    assert_eq!(tick(Some(Duration::from_millis(10))), Duration::from_millis(100));
+    assert_eq!(
+        tick(Some(Duration::from_secs(1))),
+        Duration::from_millis(250)
+    );
+    assert_eq!(
+        tick(Some(Duration::from_secs(3600))),
+        Duration::from_secs(5)
+    );
+    assert_eq!(
+        tick(Some(Duration::from_millis(10))),
+        Duration::from_millis(100)
+    );
     // With the default off, own intervals are still honoured within 5 s.
     assert_eq!(tick(None), Duration::from_secs(5));
 }

@@ -80,9 +80,7 @@ fn every_series_renders_parsable_and_by_the_convention() {
         1.0
     );
     assert_eq!(
-        v(
-            "junction_validation_test_duration_seconds_sum{platform=\"Synthetic\",test=\"slow\"}"
-        ),
+        v("junction_validation_test_duration_seconds_sum{platform=\"Synthetic\",test=\"slow\"}"),
         90.0
     );
     assert_eq!(
@@ -94,15 +92,11 @@ fn every_series_renders_parsable_and_by_the_convention() {
         2.0
     );
     assert_eq!(
-        v(
-            "junction_store_operation_duration_seconds_bucket{operation=\"finish\",le=\"0.0025\"}"
-        ),
+        v("junction_store_operation_duration_seconds_bucket{operation=\"finish\",le=\"0.0025\"}"),
         0.0
     );
     assert_eq!(
-        v(
-            "junction_store_operation_duration_seconds_bucket{operation=\"finish\",le=\"0.005\"}"
-        ),
+        v("junction_store_operation_duration_seconds_bucket{operation=\"finish\",le=\"0.005\"}"),
         1.0
     );
     assert_eq!(
@@ -119,12 +113,12 @@ fn the_checker_refuses_what_breaks_the_format_or_the_convention() {
     assert!(parse_exposition(ok).is_ok());
     for bad in [
         "junction_x_total 1\n",                                           // undeclared
-        "# TYPE junction_x counter\njunction_x 1\n", // counter without _total
-        "# TYPE junction_x_total counter\njunction_x_total one\n", // not a number
-        "# TYPE junction_x_total counter\njunction_x_total{a=\"1\" 1\n", // unclosed
+        "# TYPE junction_x counter\njunction_x 1\n",                      // counter without _total
+        "# TYPE junction_x_total counter\njunction_x_total one\n",        // not a number
+        "# TYPE junction_x_total counter\njunction_x_total{a=\"1\" 1\n",  // unclosed
         "# TYPE junction_x_total counter\njunction_x_total{A=\"1\"} 1\n", // label case
-        "# TYPE other_total counter\nother_total 1\n", // prefix
-        "# TYPE junction_d histogram\n",             // histogram without _seconds
+        "# TYPE other_total counter\nother_total 1\n",                    // prefix
+        "# TYPE junction_d histogram\n", // histogram without _seconds
         "# TYPE junction_d_seconds histogram\njunction_d_seconds_bucket{le=\"1\"} 2\njunction_d_seconds_bucket{le=\"+Inf\"} 1\n",
         "# TYPE junction_d_seconds histogram\njunction_d_seconds_bucket{le=\"+Inf\"} 2\njunction_d_seconds_count 3\n",
         "# a remark\n",

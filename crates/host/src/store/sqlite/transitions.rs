@@ -197,13 +197,11 @@ pub fn finish(tx: &Connection, f: &Finish) -> Result<IntegrationRow, StoreError>
 /// gets a new operation id, this host as owner, and a history line.
 pub fn claim_expired(tx: &Connection, c: &Claim) -> Result<Vec<Claimed>, StoreError> {
     let ids: Vec<i64> = {
-        let mut stmt = tx.prepare_cached(
-            &format!(
-                "SELECT id, op_id FROM integrations WHERE op_id IS NOT NULL AND op_expires < ?1
+        let mut stmt = tx.prepare_cached(&format!(
+            "SELECT id, op_id FROM integrations WHERE op_id IS NOT NULL AND op_expires < ?1
                  AND op_kind NOT IN {} ORDER BY id",
-                crate::store::recurring::REVALIDATION_KINDS_SQL
-            ),
-        )?;
+            crate::store::recurring::REVALIDATION_KINDS_SQL
+        ))?;
         let rows = stmt.query_map([c.now_ms], |r| {
             Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
         })?;
