@@ -143,10 +143,15 @@ pub fn render(row: &IntegrationRow, out: &mut String) {
     }
 }
 
-fn integration_response(status: StatusCode, row: &IntegrationRow) -> Response {
+/// The integration's JSON answer.
+fn rendered(row: &IntegrationRow) -> Bytes {
     let mut s = String::with_capacity(256 + row.config.len() + row.validation_results.len());
     render(row, &mut s);
-    json_bytes(status, s)
+    Bytes::from(s)
+}
+
+fn integration_response(status: StatusCode, row: &IntegrationRow) -> Response {
+    json_bytes(status, rendered(row))
 }
 
 async fn get_one(
@@ -158,10 +163,7 @@ async fn get_one(
     if let Some(body) = generation.and_then(|g| app.views.get(id, g)) {
         return Ok(json_bytes(StatusCode::OK, body));
     }
-    let row = app.host.integration(id).await?;
-    let mut body = String::with_capacity(256 + row.config.len() + row.validation_results.len());
-    render(&row, &mut body);
-    let body = axum::body::Bytes::from(body);
+    let body = rendered(&app.host.integration(id).await?);
     if let Some(g) = generation {
         app.views.insert(id, g, body.clone());
     }

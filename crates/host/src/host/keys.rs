@@ -53,14 +53,13 @@ impl Host {
 
     /// The caller's key, if valid.
     pub async fn authenticate(&self, secret: &str) -> Result<Option<Arc<ApiKey>>, HostError> {
+        match self.cached_key(secret) {
+            Cached::Usable(k) => return Ok(Some(k)),
+            Cached::Refused => return Ok(None),
+            Cached::Unknown => {}
+        }
         let digest = auth::key_digest(secret);
         let now = now_ms();
-        if let Ok(cache) = self.keys.0.read()
-            && let Some((k, read)) = cache.get(&digest)
-            && read.elapsed() < KEY_CACHE_TTL
-        {
-            return Ok(Some(Arc::clone(k)).filter(|k| k.usable(now)));
-        }
         let found = self
             .store
             .find_key(&crate::util::hex(&digest))
